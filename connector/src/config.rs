@@ -1,0 +1,295 @@
+//! The user's config: parsed, checked, and typed so the rest never re-validates it.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.stigg.io/graphql";
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// Stigg's connections take `first` up to this (the stand-in enforces the same).
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// A validated config.
+#[derive(Debug)]
+pub struct Config {
+    pub api_key: ApiKey,
+    pub endpoint: Endpoint,
+    pub page_size: u32,
+    /// Earliest `updatedAt` an incremental stream reads on its first sync (RFC 3339, UTC).
+    pub start_date: Option<String>,
+}
+
+/// The API key. Its `Debug` never shows it.
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+/// Stigg's GraphQL endpoint: an `http(s)` URL without userinfo, and its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub url: String,
+    /// `scheme://host:port`, lower case, port explicit: what the host allow-lists.
+    pub origin: String,
+}
+
+impl Config {
+    pub fn parse(text: &str) -> Result<Config> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::config(format!("the config is not valid JSON ({e})")))?;
+        let Value::Object(fields) = value else {
+            return Err(Error::config("the config must be a JSON object"));
+        };
+        Ok(Config {
+            api_key: api_key(&fields)?,
+            endpoint: match optional_str(&fields, "base_url")? {
+                Some(url) => Endpoint::parse(url)?,
+                None => Endpoint::parse(DEFAULT_BASE_URL)?,
+            },
+            page_size: page_size(&fields)?,
+            start_date: start_date(&fields)?,
+        })
+    }
+}
+
+fn api_key(fields: &Map<String, Value>) -> Result<ApiKey> {
+    match fields.get("api_key") {
+        None | Some(Value::Null) => Err(Error::config(
+            "the config has no `api_key`: add your Stigg server API key",
+        )),
+        Some(Value::String(key)) if key.trim().is_empty() => {
+            Err(Error::config("`api_key` is empty"))
+        }
+        Some(Value::String(key)) if key.chars().any(|c| c.is_control()) => Err(Error::config(
+            "`api_key` contains control characters (a stray newline?)",
+        )),
+        Some(Value::String(key)) => Ok(ApiKey(key.trim().to_owned())),
+        Some(other) => Err(Error::config(format!(
+            "`api_key` must be a string, not {}",
+            kind(other)
+        ))),
+    }
+}
+
+fn optional_str<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(other) => Err(Error::config(format!(
+            "`{name}` must be a string, not {}",
+            kind(other)
+        ))),
+    }
+}
+
+fn page_size(fields: &Map<String, Value>) -> Result<u32> {
+    let range = format!("an integer from 1 to {MAX_PAGE_SIZE}");
+    match fields.get("page_size") {
+        None | Some(Value::Null) => Ok(DEFAULT_PAGE_SIZE),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|n| (1..=u64::from(MAX_PAGE_SIZE)).contains(n))
+            .map(|n| n as u32)
+            .ok_or_else(|| Error::config(format!("`page_size` must be {range}, not {n}"))),
+        Some(other) => Err(Error::config(format!(
+            "`page_size` must be {range}, not {}",
+            kind(other)
+        ))),
+    }
+}
+
+fn start_date(fields: &Map<String, Value>) -> Result<Option<String>> {
+    let Some(text) = optional_str(fields, "start_date")? else {
+        return Ok(None);
+    };
+    let ms = parse_rfc3339_ms(text).ok_or_else(|| {
+        Error::config(format!(
+            "`start_date` must be an ISO 8601 date or date-time such as 2024-01-31 or 2024-01-31T00:00:00Z, not {text:?}"
+        ))
+    })?;
+    Ok(Some(format_rfc3339_ms(ms)))
+}
+
+/// A JSON value's kind, for error messages (never its content: it may be a secret).
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl Endpoint {
+    /// Accepts `http(s)://host[:port][/path][?query]`, strictly: no userinfo, no
+    /// fragment, no whitespace, a plain DNS name or an IP literal as host.
+    pub fn parse(url: &str) -> Result<Endpoint> {
+        let bad = |why: &str| Error::config(format!("`base_url` {url:?} is not usable: {why}"));
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| bad("it must start with https:// or http://"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return Err(bad("the scheme must be https or http")),
+        };
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("it contains whitespace"));
+        }
+        if url.contains('#') {
+            return Err(bad("it has a #fragment"));
+        }
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(authority_end);
+        if authority.contains('@') {
+            return Err(bad("it must not contain a user name or password"));
+        }
+        let (host, port) =
+            split_host_port(authority).ok_or_else(|| bad("its host or port is malformed"))?;
+        let port = port.unwrap_or(default_port);
+        let host = host.to_ascii_lowercase();
+        let path = if path.is_empty() { "/" } else { path };
+        Ok(Endpoint {
+            url: format!(
+                "{scheme}://{host}{}{path}",
+                explicit_port(port, default_port)
+            ),
+            origin: format!("{scheme}://{host}:{port}"),
+        })
+    }
+}
+
+fn explicit_port(port: u16, default_port: u16) -> String {
+    if port == default_port {
+        String::new()
+    } else {
+        format!(":{port}")
+    }
+}
+
+/// Splits `host[:port]` or `[v6]:port`; checks the host's characters.
+fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let close = v6.find(']')?;
+        let host = &authority[..close + 2];
+        let valid = v6[..close]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+        (valid && close > 0).then_some(())?;
+        let rest = &authority[close + 2..];
+        let port = if rest.is_empty() {
+            None
+        } else {
+            Some(rest.strip_prefix(':')?)
+        };
+        (host, port)
+    } else {
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        };
+        let valid = !host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        valid.then_some(())?;
+        (host, port)
+    };
+    match port {
+        None => Some((host, None)),
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .map(|p| (host, Some(p))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_error(text: &str) -> String {
+        let err = Config::parse(text).unwrap_err();
+        assert_eq!(err.failure_type, crate::error::FailureType::Config);
+        err.message
+    }
+
+    #[test]
+    fn defaults_fill_what_is_absent() {
+        let c = Config::parse(r#"{"api_key": " k "}"#).unwrap();
+        assert_eq!(c.api_key.expose(), "k");
+        assert_eq!(c.endpoint.url, "https://api.stigg.io/graphql");
+        assert_eq!(c.endpoint.origin, "https://api.stigg.io:443");
+        assert_eq!(c.page_size, 50);
+        assert_eq!(c.start_date, None);
+    }
+
+    #[test]
+    fn normalises_endpoint_and_start_date() {
+        let c = Config::parse(
+            r#"{"api_key":"k","base_url":"HTTP://127.0.0.1:8080/graphql","page_size":1000,"start_date":"2024-01-31"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.endpoint.url, "http://127.0.0.1:8080/graphql");
+        assert_eq!(c.endpoint.origin, "http://127.0.0.1:8080");
+        assert_eq!(c.start_date.as_deref(), Some("2024-01-31T00:00:00.000Z"));
+        let v6 = Endpoint::parse("http://[::1]:9/x").unwrap();
+        assert_eq!(v6.origin, "http://[::1]:9");
+    }
+
+    #[test]
+    fn rejects_bad_configs_with_the_field_named() {
+        assert!(config_error("nope").contains("not valid JSON"));
+        assert!(config_error("[]").contains("JSON object"));
+        assert!(config_error("{}").contains("no `api_key`"));
+        assert!(config_error(r#"{"api_key": 5}"#).contains("`api_key` must be a string"));
+        assert!(config_error(r#"{"api_key": "  "}"#).contains("empty"));
+        assert!(config_error(r#"{"api_key": "a\nb"}"#).contains("control"));
+        assert!(config_error(r#"{"api_key":"k","page_size":0}"#).contains("`page_size`"));
+        assert!(config_error(r#"{"api_key":"k","page_size":1001}"#).contains("1 to 1000"));
+        assert!(config_error(r#"{"api_key":"k","page_size":"50"}"#).contains("a string"));
+        assert!(
+            config_error(r#"{"api_key":"k","start_date":"last week"}"#).contains("`start_date`")
+        );
+        for url in [
+            "api.stigg.io/graphql",
+            "ftp://api.stigg.io",
+            "https://user:pw@api.stigg.io/graphql",
+            "https://api.stigg.io@evil.example/graphql",
+            "https://api.stigg.io:99999/",
+            "https://api stigg.io/",
+            "https://api.stigg.io/graphql#x",
+            "https:///graphql",
+            "https://exa_mple.com/",
+            "http://[::1]x/",
+        ] {
+            let body = format!(r#"{{"api_key":"k","base_url":"{url}"}}"#);
+            assert!(config_error(&body).contains("`base_url`"), "{url}");
+        }
+    }
+
+    #[test]
+    fn error_messages_never_echo_the_key() {
+        let msg = config_error(r#"{"api_key":"secret-123","page_size":-1}"#);
+        assert!(!msg.contains("secret-123"));
+        assert!(!format!(
+            "{:?}",
+            Config::parse(r#"{"api_key":"secret-123"}"#).unwrap()
+        )
+        .contains("secret-123"));
+    }
+}

@@ -1,0 +1,146 @@
+//! Airbyte protocol messages, as single-line JSON texts.
+
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use crate::error::Error;
+use crate::time::now_ms;
+
+pub fn spec(connection_specification: Value, documentation_url: &str) -> String {
+    json!({
+        "type": "SPEC",
+        "spec": {
+            "documentationUrl": documentation_url,
+            "connectionSpecification": connection_specification,
+            "supportsIncremental": true,
+            "supported_destination_sync_modes": ["overwrite", "append", "append_dedup"],
+        }
+    })
+    .to_string()
+}
+
+pub fn connection_status(result: Result<(), &str>) -> String {
+    let status = match result {
+        Ok(()) => json!({ "status": "SUCCEEDED" }),
+        Err(message) => json!({ "status": "FAILED", "message": message }),
+    };
+    json!({ "type": "CONNECTION_STATUS", "connectionStatus": status }).to_string()
+}
+
+pub fn catalog(streams: Vec<Value>) -> String {
+    json!({ "type": "CATALOG", "catalog": { "streams": streams } }).to_string()
+}
+
+pub fn log(level: &str, message: &str) -> String {
+    json!({ "type": "LOG", "log": { "level": level, "message": message } }).to_string()
+}
+
+/// Appends one RECORD line for `data` (a JSON object straight from the response) to `out`.
+pub fn record(out: &mut String, stream: &str, data: &RawValue, emitted_at: u64) {
+    use std::fmt::Write;
+    let data = data.get();
+    out.push_str(r#"{"type":"RECORD","record":{"stream":"#);
+    out.push_str(&Value::from(stream).to_string());
+    out.push_str(r#","data":"#);
+    if data.contains(['\n', '\r']) {
+        // Pretty-printed by the server: compact it so the message stays one line.
+        match serde_json::from_str::<Value>(data) {
+            Ok(value) => out.push_str(&value.to_string()),
+            Err(_) => out.push_str("null"),
+        }
+    } else {
+        out.push_str(data);
+    }
+    let _ = write!(out, r#","emitted_at":{emitted_at}}}}}"#);
+}
+
+pub fn stream_state(stream: &str, state: &Value, record_count: u64) -> String {
+    json!({
+        "type": "STATE",
+        "state": {
+            "type": "STREAM",
+            "stream": { "stream_descriptor": { "name": stream }, "stream_state": state },
+            "sourceStats": { "recordCount": record_count as f64 },
+        }
+    })
+    .to_string()
+}
+
+/// Airbyte's stream statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Started,
+    Running,
+    Complete,
+    Incomplete,
+}
+
+pub fn stream_status(stream: &str, status: Status) -> String {
+    let status = match status {
+        Status::Started => "STARTED",
+        Status::Running => "RUNNING",
+        Status::Complete => "COMPLETE",
+        Status::Incomplete => "INCOMPLETE",
+    };
+    trace(json!({
+        "type": "STREAM_STATUS",
+        "stream_status": { "stream_descriptor": { "name": stream }, "status": status },
+    }))
+}
+
+pub fn estimate(stream: &str, rows: u64) -> String {
+    trace(json!({
+        "type": "ESTIMATE",
+        "estimate": { "name": stream, "type": "STREAM", "row_estimate": rows },
+    }))
+}
+
+pub fn error(error: &Error, stream: Option<&str>) -> String {
+    let mut body = json!({
+        "message": error.message,
+        "failure_type": error.failure_type.as_str(),
+    });
+    if let Some(internal) = &error.internal {
+        body["internal_message"] = json!(internal);
+    }
+    if let Some(stream) = stream {
+        body["stream_descriptor"] = json!({ "name": stream });
+    }
+    trace(json!({ "type": "ERROR", "error": body }))
+}
+
+fn trace(mut trace: Value) -> String {
+    trace["emitted_at"] = json!(now_ms() as f64);
+    json!({ "type": "TRACE", "trace": trace }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_embeds_the_raw_object_on_one_line() {
+        let mut out = String::new();
+        let raw = RawValue::from_string("{\n  \"id\": \"a\"\n}".into()).unwrap();
+        record(&mut out, "customers", &raw, 7);
+        assert_eq!(
+            out,
+            r#"{"type":"RECORD","record":{"stream":"customers","data":{"id":"a"},"emitted_at":7}}"#
+        );
+        let parsed: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed["record"]["data"]["id"], "a");
+    }
+
+    #[test]
+    fn error_carries_failure_type_and_stream() {
+        let e = Error::config("bad key").with_internal("HTTP 401");
+        let v: Value = serde_json::from_str(&error(&e, Some("customers"))).unwrap();
+        assert_eq!(v["trace"]["error"]["failure_type"], "config_error");
+        assert_eq!(v["trace"]["error"]["internal_message"], "HTTP 401");
+        assert_eq!(
+            v["trace"]["error"]["stream_descriptor"]["name"],
+            "customers"
+        );
+        assert!(v["trace"]["emitted_at"].is_number());
+    }
+}

@@ -1,0 +1,188 @@
+//! Stream state: what the runner hands back (input) and what a stream checkpoints.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::kind;
+use crate::error::{Error, Result};
+
+/// Where one stream stands. Serialised as the STATE message's `stream_state`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StreamState {
+    /// A full refresh under way: resume at offset cursor `after` of a read in `order`.
+    FullRefresh { order: String, after: String },
+    /// The last full refresh finished: the next one starts from the beginning.
+    FullRefreshComplete,
+    /// Every row with `cursor_field` < `cursor` has been emitted (`None`: none seen yet).
+    Incremental {
+        cursor_field: String,
+        cursor: Option<String>,
+    },
+}
+
+impl StreamState {
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Parses the runner's state: absent, empty, `[]`, or a list of STREAM states.
+/// Returns each stream's state by name. Legacy and global states are rejected.
+pub fn parse_input(text: Option<&str>) -> Result<HashMap<String, StreamState>> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(HashMap::new());
+    };
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| Error::config(format!("the state is not valid JSON ({e})")))?;
+    let entries = match value {
+        Value::Array(entries) => entries,
+        Value::Object(_) => {
+            return Err(Error::config(
+                "the state is a legacy (single object) state; this connector reads a list of \
+                 per-stream states, e.g. [] to start over",
+            ))
+        }
+        other => {
+            return Err(Error::config(format!(
+                "the state must be a JSON list, not {}",
+                kind(&other)
+            )))
+        }
+    };
+    let mut states = HashMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let (name, state) =
+            parse_entry(entry).map_err(|e| e.context(format!("state entry #{}", i + 1)))?;
+        if states.insert(name.clone(), state).is_some() {
+            return Err(Error::config(format!(
+                "the state holds stream `{name}` twice"
+            )));
+        }
+    }
+    Ok(states)
+}
+
+fn parse_entry(entry: &Value) -> Result<(String, StreamState)> {
+    match entry.get("type").and_then(Value::as_str) {
+        Some("STREAM") => {}
+        Some(other) => {
+            return Err(Error::config(format!(
+                "state type `{other}` is not supported; this connector writes STREAM states"
+            )))
+        }
+        None => return Err(Error::config("has no `type` (expected \"STREAM\")")),
+    }
+    let name = entry
+        .pointer("/stream/stream_descriptor/name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::config("has no `stream.stream_descriptor.name`"))?;
+    let raw = entry
+        .pointer("/stream/stream_state")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let state = serde_json::from_value(raw).map_err(|e| {
+        Error::config(format!(
+            "the state of stream `{name}` is not one this connector wrote ({e}); pass [] to start over"
+        ))
+    })?;
+    Ok((name.to_owned(), state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_what_runners_send() {
+        assert!(parse_input(None).unwrap().is_empty());
+        assert!(parse_input(Some(" \n")).unwrap().is_empty());
+        assert!(parse_input(Some("[]")).unwrap().is_empty());
+        let text = r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"customers"},
+            "stream_state":{"mode":"incremental","cursor_field":"updatedAt","cursor":"2024-01-01T00:00:00.000Z"}},
+            "sourceStats":{"recordCount":3.0}},
+            {"type":"STREAM","stream":{"stream_descriptor":{"name":"subscriptions","namespace":null},
+            "stream_state":{"mode":"full_refresh","order":"createdAt,subscriptionId","after":"YQ=="}}}]"#;
+        let states = parse_input(Some(text)).unwrap();
+        assert_eq!(
+            states["subscriptions"],
+            StreamState::FullRefresh {
+                order: "createdAt,subscriptionId".into(),
+                after: "YQ==".into()
+            }
+        );
+        assert!(matches!(
+            states["customers"],
+            StreamState::Incremental { .. }
+        ));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        for state in [
+            StreamState::FullRefreshComplete,
+            StreamState::FullRefresh {
+                order: "createdAt,id".into(),
+                after: "x".into(),
+            },
+            StreamState::Incremental {
+                cursor_field: "updatedAt".into(),
+                cursor: Some("t".into()),
+            },
+            StreamState::Incremental {
+                cursor_field: "updatedAt".into(),
+                cursor: None,
+            },
+        ] {
+            assert_eq!(
+                serde_json::from_value::<StreamState>(state.to_value()).unwrap(),
+                state
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_legacy_global_and_malformed_states() {
+        let stream = |s: &str| {
+            format!(
+                r#"[{{"type":"STREAM","stream":{{"stream_descriptor":{{"name":"customers"}},"stream_state":{s}}}}}]"#
+            )
+        };
+        let cases = [
+            ("{nope", "not valid JSON".to_owned()),
+            (r#"{"customers":{"updatedAt":"x"}}"#, "legacy".to_owned()),
+            ("42", "must be a JSON list, not a number".to_owned()),
+            (
+                r#"[{"type":"GLOBAL","global":{}}]"#,
+                "state entry #1: state type `GLOBAL`".to_owned(),
+            ),
+            (r#"[{"stream":{}}]"#, "has no `type`".to_owned()),
+            (
+                r#"[{"type":"STREAM","stream":{}}]"#,
+                "stream_descriptor.name".to_owned(),
+            ),
+            (
+                &stream(r#"{"updatedAt":"2024"}"#),
+                "not one this connector wrote".to_owned(),
+            ),
+            (
+                &stream(r#"{"mode":"incremental","cursor":"x"}"#),
+                "missing field `cursor_field`".to_owned(),
+            ),
+            (
+                &format!(
+                    "[{},{}]",
+                    &stream("{\"mode\":\"full_refresh_complete\"}")[1..].trim_end_matches(']'),
+                    &stream("{\"mode\":\"full_refresh_complete\"}")[1..].trim_end_matches(']')
+                ),
+                "stream `customers` twice".to_owned(),
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = parse_input(Some(text)).unwrap_err();
+            assert!(err.message.contains(&expected), "{text}: {}", err.message);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The thin layer between the WIT world and the core: converts types, nothing else.
+
+wit_bindgen::generate!({
+    world: "connector",
+    path: "../wit",
+});
+
+use airbyte::connector::{http as wit_http, sink as wit_sink};
+use exports::airbyte::connector::source::Guest;
+
+use crate::io::{self, HttpError, Method, Request, Response};
+
+struct Component;
+
+impl Guest for Component {
+    fn spec() -> Result<(), String> {
+        crate::spec(&mut WitSink)
+    }
+
+    fn allowed_origins(config: String) -> Result<Vec<String>, String> {
+        crate::allowed_origins(&config)
+    }
+
+    fn check(config: String) -> Result<(), String> {
+        crate::check(&mut WitHttp, &mut WitSink, &config)
+    }
+
+    fn discover(config: String) -> Result<(), String> {
+        crate::discover(&mut WitSink, &config)
+    }
+
+    fn read(config: String, catalog: String, state: Option<String>) -> Result<(), String> {
+        crate::read(
+            &mut WitHttp,
+            &mut WitSink,
+            &config,
+            &catalog,
+            state.as_deref(),
+        )
+    }
+}
+
+export!(Component);
+
+struct WitSink;
+
+impl io::Sink for WitSink {
+    fn emit(&mut self, message: &str) {
+        wit_sink::emit(message);
+    }
+}
+
+struct WitHttp;
+
+impl io::Http for WitHttp {
+    fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        let request = wit_http::Request {
+            method: match request.method {
+                Method::Get => wit_http::Method::Get,
+                Method::Post => wit_http::Method::Post,
+            },
+            url: request.url.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+        };
+        match wit_http::send(&request) {
+            Ok(r) => Ok(Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
+            Err(wit_http::Error::Denied(m)) => Err(HttpError::Denied(m)),
+            Err(wit_http::Error::Timeout(m)) => Err(HttpError::Timeout(m)),
+            Err(wit_http::Error::Transport(m)) => Err(HttpError::Transport(m)),
+            Err(wit_http::Error::TooLarge(cap)) => Err(HttpError::TooLarge(cap)),
+        }
+    }
+}
