@@ -9,6 +9,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.stigg.io/graphql";
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 /// Stigg's connections take `first` up to this (the stand-in enforces the same).
 pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Stigg's limits are per minute: a budget of minutes outlasts a rate-limit window.
+pub const DEFAULT_MAX_RETRY_SECONDS: u64 = 600;
+pub const MAX_RETRY_SECONDS: u64 = 3600;
 
 /// A validated config.
 #[derive(Debug)]
@@ -16,6 +19,8 @@ pub struct Config {
     pub api_key: ApiKey,
     pub endpoint: Endpoint,
     pub page_size: u32,
+    /// How long one request's retries may wait in all.
+    pub max_retry_seconds: u64,
     /// Earliest `updatedAt` an incremental stream reads on its first sync (RFC 3339, UTC).
     pub start_date: Option<String>,
 }
@@ -57,6 +62,7 @@ impl Config {
                 None => Endpoint::parse(DEFAULT_BASE_URL)?,
             },
             page_size: page_size(&fields)?,
+            max_retry_seconds: max_retry_seconds(&fields)?,
             start_date: start_date(&fields)?,
         })
     }
@@ -103,6 +109,21 @@ fn page_size(fields: &Map<String, Value>) -> Result<u32> {
             .ok_or_else(|| Error::config(format!("`page_size` must be {range}, not {n}"))),
         Some(other) => Err(Error::config(format!(
             "`page_size` must be {range}, not {}",
+            kind(other)
+        ))),
+    }
+}
+
+fn max_retry_seconds(fields: &Map<String, Value>) -> Result<u64> {
+    let range = format!("an integer from 0 to {MAX_RETRY_SECONDS}");
+    match fields.get("max_retry_seconds") {
+        None | Some(Value::Null) => Ok(DEFAULT_MAX_RETRY_SECONDS),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|n| *n <= MAX_RETRY_SECONDS)
+            .ok_or_else(|| Error::config(format!("`max_retry_seconds` must be {range}, not {n}"))),
+        Some(other) => Err(Error::config(format!(
+            "`max_retry_seconds` must be {range}, not {}",
             kind(other)
         ))),
     }

@@ -30,6 +30,21 @@ pub struct Error {
     pub failure_type: FailureType,
     pub message: String,
     pub internal: Option<String>,
+    /// Whether sending the same request again may succeed.
+    pub retry: Retry,
+}
+
+/// How a failed request may be tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Never: trying again gives the same answer.
+    No,
+    /// After the server's `Retry-After` (ms) or a backoff: server errors, timeouts, dropped connections.
+    Backoff(Option<u64>),
+    /// Rate limited: after the server's `Retry-After` (ms), or a backoff that reaches minutes.
+    RateLimited(Option<u64>),
+    /// A malformed answer (truncated body, unexpected GraphQL error): a few times only.
+    Malformed,
 }
 
 impl Error {
@@ -38,6 +53,7 @@ impl Error {
             failure_type,
             message: message.into(),
             internal: None,
+            retry: Retry::No,
         }
     }
 
@@ -55,6 +71,11 @@ impl Error {
 
     pub fn with_internal(mut self, internal: impl Into<String>) -> Self {
         self.internal = Some(internal.into());
+        self
+    }
+
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
         self
     }
 

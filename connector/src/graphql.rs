@@ -3,13 +3,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Retry};
 use crate::io::{Http, HttpError, Method, Request, Response};
 
 /// How much of a response body an error quotes.
@@ -54,6 +55,7 @@ fn transport_error(error: HttpError, config: &Config) -> Error {
         )),
         HttpError::Timeout(_) | HttpError::Transport(_) => {
             Error::transient(format!("could not reach Stigg at {origin}"))
+                .retry(Retry::Backoff(None))
         }
         HttpError::TooLarge(_) => {
             Error::system("a Stigg response exceeded the host's size cap; lower `page_size`")
@@ -64,13 +66,21 @@ fn transport_error(error: HttpError, config: &Config) -> Error {
 
 fn check_status(response: &Response) -> Result<()> {
     let status = response.status;
+    let retry_after = || {
+        response
+            .header("retry-after")
+            .and_then(crate::time::retry_after_ms)
+    };
     let error = match status {
         200..=299 => return Ok(()),
         401 | 403 => Error::config(format!(
             "Stigg rejected the API key (HTTP {status}); check `api_key`: it must be a \
              server API key of the environment to sync"
         )),
-        408 | 429 | 500..=599 => Error::transient(format!("Stigg answered HTTP {status}")),
+        429 => Error::transient("Stigg's rate limit was hit (HTTP 429)")
+            .retry(Retry::RateLimited(retry_after())),
+        408 | 500..=599 => Error::transient(format!("Stigg answered HTTP {status}"))
+            .retry(Retry::Backoff(retry_after())),
         _ => Error::system(format!(
             "Stigg answered HTTP {status} to the connector's query"
         )),
@@ -88,13 +98,58 @@ pub fn excerpt(body: &[u8]) -> String {
     format!("response body: {cut}")
 }
 
-/// One page of a connection: raw nodes borrowed from the response body.
+/// Sends the query and parses the page: one attempt, errors classified for retry.
+pub fn fetch_page(
+    http: &mut dyn Http,
+    config: &Config,
+    query: &str,
+    variables: &Value,
+    root_field: &str,
+) -> Result<Page> {
+    let response = post(http, config, query, variables)?;
+    let body = String::from_utf8(response.body).map_err(|e| {
+        Error::system(format!(
+            "Stigg's response to the {root_field} query is not UTF-8"
+        ))
+        .with_internal(excerpt(e.as_bytes()))
+        .retry(Retry::Malformed)
+    })?;
+    Page::parse(body, root_field)
+}
+
+/// One page of a connection. Nodes stay where they are in the body: records are
+/// copied out of it verbatim, never parsed into a tree and printed again.
 #[derive(Debug)]
-pub struct Page<'a> {
-    pub nodes: Vec<&'a RawValue>,
+pub struct Page {
+    body: String,
+    nodes: Vec<Range<usize>>,
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
     pub total_count: Option<u64>,
+}
+
+impl Page {
+    /// The nodes' JSON texts, in order.
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.nodes.iter().map(|range| &self.body[range.clone()])
+    }
+
+    /// Builds a page from node texts (tests).
+    pub fn from_nodes(nodes: &[&str], has_next_page: bool, end_cursor: Option<&str>) -> Page {
+        let mut body = String::new();
+        let mut ranges = Vec::new();
+        for node in nodes {
+            ranges.push(body.len()..body.len() + node.len());
+            body.push_str(node);
+        }
+        Page {
+            body,
+            nodes: ranges,
+            has_next_page,
+            end_cursor: end_cursor.map(str::to_owned),
+            total_count: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -142,50 +197,85 @@ struct Extensions {
 
 /// Parses a 2xx body holding one connection under `data.<root_field>`.
 /// GraphQL errors, a missing `data` and a malformed shape are errors, never an empty page.
-pub fn parse_page<'a>(body: &'a [u8], root_field: &str) -> Result<Page<'a>> {
-    let envelope: Envelope<'a> = serde_json::from_slice(body).map_err(|e| {
-        Error::system(format!(
-            "Stigg's response to the {root_field} query is not the JSON expected ({e})"
-        ))
-        .with_internal(excerpt(body))
-    })?;
-    if let Some(errors) = envelope.errors.filter(|e| !e.is_empty()) {
-        return Err(graphql_errors(&errors, root_field).with_internal(excerpt(body)));
-    }
-    let connection = envelope
-        .data
-        .and_then(|mut data| data.remove(root_field))
-        .flatten()
-        .ok_or_else(|| {
+impl Page {
+    pub fn parse(body: String, root_field: &str) -> Result<Page> {
+        let envelope: Envelope<'_> = serde_json::from_str(&body).map_err(|e| {
             Error::system(format!(
-                "Stigg's response has no `data.{root_field}` and no errors"
+                "Stigg's response to the {root_field} query is not the JSON expected ({e})"
             ))
-            .with_internal(excerpt(body))
+            .with_internal(excerpt(body.as_bytes()))
+            .retry(Retry::Malformed)
         })?;
-    Ok(Page {
-        nodes: connection.edges.into_iter().map(|e| e.node).collect(),
-        has_next_page: connection.page_info.has_next_page.unwrap_or(false),
-        end_cursor: connection.page_info.end_cursor,
-        total_count: connection.total_count,
-    })
+        if let Some(errors) = envelope.errors.filter(|e| !e.is_empty()) {
+            return Err(graphql_errors(&errors, root_field).with_internal(excerpt(body.as_bytes())));
+        }
+        let connection = envelope
+            .data
+            .and_then(|mut data| data.remove(root_field))
+            .flatten()
+            .ok_or_else(|| {
+                Error::system(format!(
+                    "Stigg's response has no `data.{root_field}` and no errors"
+                ))
+                .with_internal(excerpt(body.as_bytes()))
+                .retry(Retry::Malformed)
+            })?;
+        let start = body.as_ptr() as usize;
+        let nodes = connection
+            .edges
+            .iter()
+            .map(|edge| {
+                let offset = edge.node.get().as_ptr() as usize - start;
+                offset..offset + edge.node.get().len()
+            })
+            .collect();
+        let (has_next_page, end_cursor) = (
+            connection.page_info.has_next_page.unwrap_or(false),
+            connection.page_info.end_cursor,
+        );
+        let total_count = connection.total_count;
+        Ok(Page {
+            body,
+            nodes,
+            has_next_page,
+            end_cursor,
+            total_count,
+        })
+    }
 }
 
+/// GraphQL error codes no retry can fix: the query is wrong.
+const PERMANENT_CODES: &[&str] = &[
+    "GRAPHQL_PARSE_FAILED",
+    "GRAPHQL_VALIDATION_FAILED",
+    "BAD_USER_INPUT",
+];
+const AUTH_CODES: &[&str] = &["UNAUTHENTICATED", "FORBIDDEN"];
+const RATE_LIMIT_CODES: &[&str] = &["TOO_MANY_REQUESTS", "RATE_LIMITED", "THROTTLED"];
+
 fn graphql_errors(errors: &[GraphqlError], root_field: &str) -> Error {
-    let codes = || {
+    let has = |set: &[&str]| {
         errors
             .iter()
             .filter_map(|e| e.extensions.as_ref()?.code.as_deref())
+            .any(|code| set.contains(&code))
     };
     let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
     let detail = messages.join("; ");
-    if codes().any(|c| c == "UNAUTHENTICATED" || c == "FORBIDDEN") {
+    if has(AUTH_CODES) {
         return Error::config(format!(
             "Stigg rejected the API key: {detail}; check `api_key`"
         ));
     }
-    Error::system(format!(
-        "Stigg returned errors for the {root_field} query: {detail}"
-    ))
+    let message = format!("Stigg returned errors for the {root_field} query: {detail}");
+    if has(PERMANENT_CODES) {
+        Error::system(message)
+    } else if has(RATE_LIMIT_CODES) {
+        Error::transient(message).retry(Retry::RateLimited(None))
+    } else {
+        // An internal error of one request: worth a few more tries.
+        Error::system(message).retry(Retry::Malformed)
+    }
 }
 
 #[cfg(test)]
@@ -198,8 +288,8 @@ mod tests {
         let body =
             br#"{"data":{"customers":{"edges":[{"node":{"id":"a","n":1}},{"node":{"id":"b"}}],
             "pageInfo":{"hasNextPage":true,"endCursor":"c2"},"totalCount":7}}}"#;
-        let page = parse_page(body, "customers").unwrap();
-        let ids: Vec<&str> = page.nodes.iter().map(|n| n.get()).collect();
+        let page = Page::parse(String::from_utf8_lossy(body).into_owned(), "customers").unwrap();
+        let ids: Vec<&str> = page.nodes().collect();
         assert_eq!(ids, [r#"{"id":"a","n":1}"#, r#"{"id":"b"}"#]);
         assert!(page.has_next_page);
         assert_eq!(page.end_cursor.as_deref(), Some("c2"));
@@ -210,12 +300,14 @@ mod tests {
     fn errors_inside_http_200_are_errors() {
         let body =
             br#"{"data":null,"errors":[{"message":"boom","extensions":{"code":"INTERNAL"}}]}"#;
-        let err = parse_page(body, "customers").unwrap_err();
+        let err = Page::parse(String::from_utf8_lossy(body).into_owned(), "customers").unwrap_err();
         assert_eq!(err.failure_type, FailureType::System);
         assert!(err.message.contains("boom"));
         let auth = br#"{"errors":[{"message":"nope","extensions":{"code":"UNAUTHENTICATED"}}]}"#;
         assert_eq!(
-            parse_page(auth, "customers").unwrap_err().failure_type,
+            Page::parse(String::from_utf8_lossy(auth).into_owned(), "customers")
+                .unwrap_err()
+                .failure_type,
             FailureType::Config
         );
     }
@@ -231,7 +323,8 @@ mod tests {
             br#"{"data":{"customers":{"edges":[],"pa"#,
             br#"<html>bad gateway</html>"#,
         ] {
-            let err = parse_page(body, "customers").unwrap_err();
+            let err =
+                Page::parse(String::from_utf8_lossy(body).into_owned(), "customers").unwrap_err();
             assert_eq!(err.failure_type, FailureType::System);
             let internal = err.internal.unwrap();
             assert!(internal.starts_with("response body: "), "{internal}");

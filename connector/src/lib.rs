@@ -12,6 +12,7 @@ pub mod io;
 pub mod messages;
 pub mod position;
 pub mod read;
+pub mod retry;
 pub mod state;
 pub mod streams;
 pub mod time;
@@ -112,9 +113,13 @@ pub fn check(http: &mut dyn Http, sink: &mut dyn Sink, config: &str) -> Outcome 
 
 /// The cheapest authenticated query: one customer id.
 fn probe(http: &mut dyn Http, config: &Config) -> Result<(), Error> {
-    const QUERY: &str = "query Check { customers(paging: {first: 1}) { edges { node { id } } pageInfo { hasNextPage endCursor } totalCount } }";
-    let response = graphql::post(http, config, QUERY, &json!({}))?;
-    graphql::parse_page(&response.body, "customers").map(|_| ())
+    const QUERY: &str = "query Check { customers(paging: {first: 1}) \
+        { edges { node { id } } pageInfo { hasNextPage endCursor } totalCount } }";
+    let fetch = || graphql::fetch_page(http, config, QUERY, &json!({}), "customers");
+    let pause = |wait: &retry::Wait<'_>| {
+        std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms))
+    };
+    retry::run(&retry::RetryPolicy::checking(), fetch, pause).map(|_| ())
 }
 
 /// Emits the CATALOG. The streams are fixed, so the config is only validated.
@@ -184,9 +189,9 @@ impl Redactor {
 
     pub fn error(&self, error: &Error) -> Error {
         Error {
-            failure_type: error.failure_type,
             message: self.text(&error.message),
             internal: error.internal.as_deref().map(|i| self.text(i)),
+            ..error.clone()
         }
     }
 }

@@ -1,6 +1,5 @@
 //! Airbyte protocol messages, as single-line JSON texts.
 
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::error::Error;
@@ -36,9 +35,8 @@ pub fn log(level: &str, message: &str) -> String {
 }
 
 /// Appends one RECORD line for `data` (a JSON object straight from the response) to `out`.
-pub fn record(out: &mut String, stream: &str, data: &RawValue, emitted_at: u64) {
+pub fn record(out: &mut String, stream: &str, data: &str, emitted_at: u64) {
     use std::fmt::Write;
-    let data = data.get();
     out.push_str(r#"{"type":"RECORD","record":{"stream":"#);
     out.push_str(&Value::from(stream).to_string());
     out.push_str(r#","data":"#);
@@ -88,6 +86,18 @@ pub fn stream_status(stream: &str, status: Status) -> String {
     }))
 }
 
+/// STREAM_STATUS RUNNING with reason RATE_LIMITED: the read waits until `quota_reset` (ms).
+pub fn rate_limited(stream: &str, quota_reset: u64) -> String {
+    trace(json!({
+        "type": "STREAM_STATUS",
+        "stream_status": {
+            "stream_descriptor": { "name": stream },
+            "status": "RUNNING",
+            "reasons": [{ "type": "RATE_LIMITED", "rate_limited": { "quota_reset": quota_reset } }],
+        },
+    }))
+}
+
 pub fn estimate(stream: &str, rows: u64) -> String {
     trace(json!({
         "type": "ESTIMATE",
@@ -121,8 +131,7 @@ mod tests {
     #[test]
     fn record_embeds_the_raw_object_on_one_line() {
         let mut out = String::new();
-        let raw = RawValue::from_string("{\n  \"id\": \"a\"\n}".into()).unwrap();
-        record(&mut out, "customers", &raw, 7);
+        record(&mut out, "customers", "{\n  \"id\": \"a\"\n}", 7);
         assert_eq!(
             out,
             r#"{"type":"RECORD","record":{"stream":"customers","data":{"id":"a"},"emitted_at":7}}"#

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
@@ -127,7 +126,7 @@ impl Position {
 
     /// Moves past `page`. Returns whether another page follows. Errors when the
     /// page would make the read loop or skip: a repeated cursor, rows out of order.
-    pub fn advance(&mut self, page: &Page<'_>) -> Result<bool> {
+    pub fn advance(&mut self, page: &Page) -> Result<bool> {
         match self {
             Position::Offset { after, seen, .. } => {
                 if !page.has_next_page {
@@ -147,7 +146,7 @@ impl Position {
                 Ok(true)
             }
             Position::Keyset { keys, last, .. } => {
-                for node in &page.nodes {
+                for node in page.nodes() {
                     let key = probe(node, keys)?;
                     if last.as_ref().is_some_and(|last| key <= *last) {
                         return Err(Error::system(format!(
@@ -157,7 +156,7 @@ impl Position {
                     }
                     *last = Some(key);
                 }
-                Ok(page.has_next_page && !page.nodes.is_empty())
+                Ok(page.has_next_page && page.nodes().len() > 0)
             }
         }
     }
@@ -182,8 +181,8 @@ impl Position {
 }
 
 /// Reads a node's keyset key: its cursor and tie-break fields, skipping the rest.
-fn probe(node: &RawValue, keys: &Incremental) -> Result<Key> {
-    let mut de = serde_json::Deserializer::from_str(node.get());
+fn probe(node: &str, keys: &Incremental) -> Result<Key> {
+    let mut de = serde_json::Deserializer::from_str(node);
     let (cursor, tie) = KeyFields(keys).deserialize(&mut de).map_err(|e| {
         Error::system(format!(
             "a row from Stigg has no usable {}/{}: {e}",
@@ -247,17 +246,12 @@ mod tests {
     use super::*;
     use crate::streams;
 
-    fn page<'a>(nodes: &[&'a RawValue], next: bool, cursor: Option<&str>) -> Page<'a> {
-        Page {
-            nodes: nodes.to_vec(),
-            has_next_page: next,
-            end_cursor: cursor.map(Into::into),
-            total_count: None,
-        }
+    fn page(nodes: &[&str], next: bool, cursor: Option<&str>) -> Page {
+        Page::from_nodes(nodes, next, cursor)
     }
 
-    fn raw(text: &str) -> Box<RawValue> {
-        RawValue::from_string(text.to_owned()).unwrap()
+    fn raw(text: &str) -> &str {
+        text
     }
 
     #[test]
@@ -328,9 +322,7 @@ mod tests {
             raw(r#"{"id":"b","updatedAt":"2024-02-01T00:00:00.000Z","x":[1,{"id":"z"}]}"#),
             raw(r#"{"updatedAt":"2024-02-01T00:00:00.000Z","id":"c"}"#),
         );
-        assert!(pos
-            .advance(&page(&[&a, &b], true, Some("ignored")))
-            .unwrap());
+        assert!(pos.advance(&page(&[a, b], true, Some("ignored"))).unwrap());
         assert_eq!(
             pos.variables(2)["filter"],
             json!({"or":[{"updatedAt":{"gt":"2024-02-01T00:00:00.000Z"}},{"updatedAt":{"eq":"2024-02-01T00:00:00.000Z"},"id":{"gt":"c"}}]})
@@ -344,7 +336,7 @@ mod tests {
         );
         let older = raw(r#"{"id":"a","updatedAt":"2024-02-01T00:00:00.000Z"}"#);
         assert!(pos
-            .advance(&page(&[&older], true, None))
+            .advance(&page(&[older], true, None))
             .unwrap_err()
             .message
             .contains("out of"));
@@ -374,7 +366,7 @@ mod tests {
         ] {
             let node = raw(bad);
             assert_eq!(
-                pos.advance(&page(&[&node], false, None))
+                pos.advance(&page(&[node], false, None))
                     .unwrap_err()
                     .failure_type,
                 crate::error::FailureType::System,

@@ -9,6 +9,7 @@ use crate::graphql;
 use crate::io::{Http, Sink};
 use crate::messages::{self, Status};
 use crate::position::Position;
+use crate::retry::{self, RetryPolicy, Wait};
 use crate::state::StreamState;
 use crate::time::now_ms;
 use crate::Redactor;
@@ -76,12 +77,18 @@ impl Reader<'_> {
             }
         };
         let query = stream.query();
+        let policy = RetryPolicy::reading(self.config.max_retry_seconds);
         let mut line = String::new();
         let (mut pages, mut total) = (0u64, 0u64);
         loop {
             let variables = position.variables(self.config.page_size);
-            let response = graphql::post(self.http, self.config, &query, &variables)?;
-            let page = graphql::parse_page(&response.body, stream.root_field)?;
+            let (http, sink, config, redactor) =
+                (&mut *self.http, &mut *self.sink, self.config, self.redactor);
+            let page = retry::run(
+                &policy,
+                || graphql::fetch_page(http, config, &query, &variables, stream.root_field),
+                |wait| report_wait(sink, redactor, name, wait),
+            )?;
             if pages == 0 {
                 self.sink
                     .emit(&messages::stream_status(name, Status::Running));
@@ -91,12 +98,12 @@ impl Reader<'_> {
             }
             let more = position.advance(&page)?;
             let emitted_at = now_ms();
-            for node in &page.nodes {
+            for node in page.nodes() {
                 line.clear();
                 messages::record(&mut line, name, node, emitted_at);
                 self.sink.emit(&line);
             }
-            let count = page.nodes.len() as u64;
+            let count = page.nodes().len() as u64;
             pages += 1;
             total += count;
             self.log(
@@ -121,4 +128,22 @@ impl Reader<'_> {
     fn log(&mut self, level: &str, message: &str) {
         self.sink.emit(&messages::log(level, message));
     }
+}
+
+/// Says why the read pauses, then sleeps through the pause.
+fn report_wait(sink: &mut dyn Sink, redactor: &Redactor, stream: &str, wait: &Wait<'_>) {
+    if wait.rate_limited {
+        sink.emit(&messages::rate_limited(stream, now_ms() + wait.delay_ms));
+    }
+    let error = redactor.error(wait.error);
+    let detail = error
+        .internal
+        .as_deref()
+        .map_or(String::new(), |i| format!(" ({i})"));
+    let message = format!(
+        "{stream}: attempt {} failed: {}{detail}; retrying in {} ms",
+        wait.attempt, error.message, wait.delay_ms
+    );
+    sink.emit(&messages::log("WARN", &message));
+    std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms));
 }

@@ -73,6 +73,37 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     Some(date_ms + time_ms)
 }
 
+/// The wait a `Retry-After` header asks for, in ms: delay-seconds, or an HTTP
+/// date (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) measured from now.
+pub fn retry_after_ms(value: &str) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(seconds.saturating_mul(1000));
+    }
+    let at = parse_http_date_ms(value)?;
+    Some(u64::try_from(at - now_ms() as i64).unwrap_or(0))
+}
+
+fn parse_http_date_ms(value: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut parts = value.split(' ');
+    let (_weekday, day, month, year, time, zone) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if parts.next().is_some() || zone != "GMT" || day.len() != 2 {
+        return None;
+    }
+    let month = MONTHS.iter().position(|m| *m == month)? + 1;
+    parse_rfc3339_ms(&format!("{year}-{month:02}-{day}T{time}Z"))
+}
+
 /// Formats ms since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn format_rfc3339_ms(ms: i64) -> String {
     let days = ms.div_euclid(86_400_000);
@@ -153,6 +184,24 @@ mod tests {
             parse_rfc3339_ms("2024-01-01T00:00:00.5Z"),
             Some(parse_rfc3339_ms("2024-01-01").unwrap() + 500)
         );
+    }
+
+    #[test]
+    fn reads_retry_after_in_both_forms() {
+        assert_eq!(retry_after_ms("120"), Some(120_000));
+        assert_eq!(retry_after_ms(" 0 "), Some(0));
+        assert_eq!(retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT"), Some(0));
+        let later = format_rfc3339_ms(now_ms() as i64 + 30_000);
+        let (date, time) = (&later[..10], &later[11..19]);
+        let months = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let month = months[date[5..7].parse::<usize>().unwrap() - 1];
+        let http_date = format!("Mon, {} {month} {} {time} GMT", &date[8..10], &date[..4]);
+        let wait = retry_after_ms(&http_date).unwrap();
+        assert!((25_000..=30_000).contains(&wait), "{wait}");
+        assert_eq!(retry_after_ms("soon"), None);
+        assert_eq!(retry_after_ms("-5"), None);
     }
 
     #[test]

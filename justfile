@@ -1,0 +1,34 @@
+# Recipes for the Stigg connector. `./dev <recipe>` runs them without installing just yourself.
+
+wasm := "target/wasm32-wasip2/component/stigg.wasm"
+
+# List the recipes.
+default:
+    @just --list
+
+# Install what the build needs: the wasm32-wasip2 target.
+setup:
+    rustup target add wasm32-wasip2
+
+# Build the component (target/wasm32-wasip2/component/stigg.wasm).
+component: setup
+    cargo build -p stigg-connector --target wasm32-wasip2 --profile component
+
+# Build the component and the release host and stand-in.
+build: component
+    cargo build --release -p host -p stigg-standin
+
+# Build everything, then run spec, check, discover and read against the local Stigg stand-in.
+demo: build
+    tests/tools/demo.sh
+
+# Run every test: unit tests, and end-to-end tests of the real host and component.
+test: component
+    tests/tools/stigg-full-schema.sh
+    cargo build -p host -p stigg-standin
+    cargo test --workspace
+
+# Formatting and lints, as CI wants them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
