@@ -26,7 +26,7 @@ use config::{Config, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use error::Error;
 use io::{Http, Sink};
 
-pub const DOCUMENTATION_URL: &str = "https://docs.stigg.io/docs/api-overview";
+pub const DOCUMENTATION_URL: &str = "https://docs.stigg.io/docs/graphql-api";
 
 /// What a failed command reports to its caller: the TRACE ERROR is already emitted.
 pub type Outcome = Result<(), String>;

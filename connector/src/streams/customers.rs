@@ -13,7 +13,6 @@ pub const CUSTOMERS: StreamDef = StreamDef {
         tie_break: "id",
     }),
     primary_key: "id",
-    docs_url: "https://docs.stigg.io/docs/customers",
     fields: &[
         req("id", String),
         req("customerId", String),

@@ -1,13 +1,28 @@
 //! Streams as data: each stream is a small declarative definition (its GraphQL
 //! connection, fields, key, order and cursor); `crate::read` does the rest.
 
+mod addons;
+mod coupons;
 mod customers;
+mod features;
+mod plans;
+mod products;
+mod promotional_entitlements;
 mod subscriptions;
 
 use serde_json::{json, Map, Value};
 
 /// Every stream, in discover order.
-pub const ALL: &[&StreamDef] = &[&customers::CUSTOMERS, &subscriptions::SUBSCRIPTIONS];
+pub const ALL: &[&StreamDef] = &[
+    &customers::CUSTOMERS,
+    &subscriptions::SUBSCRIPTIONS,
+    &plans::PLANS,
+    &addons::ADDONS,
+    &features::FEATURES,
+    &products::PRODUCTS,
+    &coupons::COUPONS,
+    &promotional_entitlements::PROMOTIONAL_ENTITLEMENTS,
+];
 
 pub fn find(name: &str) -> Option<&'static StreamDef> {
     ALL.iter().copied().find(|s| s.name == name)
@@ -32,7 +47,6 @@ pub struct StreamDef {
     pub primary_key: &'static str,
     pub fields: &'static [Field],
     /// Stigg's documentation of the object.
-    pub docs_url: &'static str,
 }
 
 /// Incremental reads filter on `cursor >= state` and page by (cursor, tie_break) keyset.
@@ -64,6 +78,8 @@ pub enum Ty {
     Boolean,
     /// Stigg's `JSON` scalar: any JSON value.
     Json,
+    /// A list of strings (`[String!]`).
+    StringList,
     /// A nested object and the fields selected from it.
     Object(&'static [Field]),
 }
@@ -166,6 +182,7 @@ fn field_schema(field: &Field) -> Value {
         Ty::Json => {
             json!({ "type": types(&["object", "array", "string", "number", "boolean"], n) })
         }
+        Ty::StringList => json!({ "type": types(&["array"], n), "items": { "type": "string" } }),
         Ty::Object(inner) => object_schema(inner, n),
     }
 }

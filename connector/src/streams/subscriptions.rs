@@ -14,7 +14,6 @@ pub const SUBSCRIPTIONS: StreamDef = StreamDef {
     full_refresh_order: &["createdAt", "subscriptionId"],
     incremental: None,
     primary_key: "id",
-    docs_url: "https://docs.stigg.io/docs/subscriptions",
     fields: &[
         req("id", String),
         req("subscriptionId", String),

@@ -1,0 +1,38 @@
+//! Stigg add-ons (`Query.addons`, type `Addon`): one row per add-on version.
+//!
+//! Full refresh only: `updatedAt` is nullable in Stigg's schema.
+
+use super::{opt, req, StreamDef, Ty::*};
+
+pub const ADDONS: StreamDef = StreamDef {
+    name: "addons",
+    root_field: "addons",
+    filter_type: "AddonFilter",
+    sort_type: "AddonSort",
+    full_refresh_order: &["createdAt", "id"],
+    incremental: None,
+    primary_key: "id",
+    fields: &[
+        req("id", String),
+        req("refId", String),
+        req("displayName", String),
+        opt("description", String),
+        req("status", Enum),
+        opt("pricingType", Enum),
+        req("type", String),
+        req("versionNumber", Int),
+        opt("isLatest", Boolean),
+        opt("maxQuantity", Float),
+        opt("productId", String),
+        opt("billingId", String),
+        opt("billingLinkUrl", String),
+        req("environmentId", String),
+        opt("createdAt", DateTime),
+        opt("updatedAt", DateTime),
+        opt("additionalMetaData", Json),
+        opt(
+            "product",
+            Object(&[req("id", String), req("refId", String)]),
+        ),
+    ],
+};

@@ -1,0 +1,34 @@
+//! Stigg coupons (`Query.coupons`, type `Coupon`).
+
+use super::{opt, req, Incremental, StreamDef, Ty::*};
+
+pub const COUPONS: StreamDef = StreamDef {
+    name: "coupons",
+    root_field: "coupons",
+    filter_type: "CouponFilter",
+    sort_type: "CouponSort",
+    full_refresh_order: &["createdAt", "id"],
+    incremental: Some(Incremental {
+        cursor: "updatedAt",
+        tie_break: "id",
+    }),
+    primary_key: "id",
+    fields: &[
+        req("id", String),
+        req("refId", String),
+        req("name", String),
+        opt("description", String),
+        req("type", Enum),
+        req("status", Enum),
+        req("source", Enum),
+        req("discountValue", Float),
+        opt("percentOff", Float),
+        opt("durationInMonths", Float),
+        opt("billingId", String),
+        opt("billingLinkUrl", String),
+        req("environmentId", String),
+        req("createdAt", DateTime),
+        req("updatedAt", DateTime),
+        opt("additionalMetaData", Json),
+    ],
+};

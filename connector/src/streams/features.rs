@@ -1,0 +1,33 @@
+//! Stigg features (`Query.features`, type `Feature`).
+
+use super::{opt, req, Incremental, StreamDef, Ty::*};
+
+pub const FEATURES: StreamDef = StreamDef {
+    name: "features",
+    root_field: "features",
+    filter_type: "FeatureFilter",
+    sort_type: "FeatureSort",
+    full_refresh_order: &["createdAt", "id"],
+    incremental: Some(Incremental {
+        cursor: "updatedAt",
+        tie_break: "id",
+    }),
+    primary_key: "id",
+    fields: &[
+        req("id", String),
+        req("refId", String),
+        req("displayName", String),
+        opt("description", String),
+        req("featureStatus", Enum),
+        req("featureType", Enum),
+        opt("meterType", Enum),
+        opt("featureUnits", String),
+        opt("featureUnitsPlural", String),
+        opt("hasEntitlements", Boolean),
+        opt("hasMeter", Boolean),
+        req("environmentId", String),
+        opt("createdAt", DateTime),
+        req("updatedAt", DateTime),
+        opt("additionalMetaData", Json),
+    ],
+};

@@ -1,0 +1,31 @@
+//! Stigg products (`Query.products`, type `Product`).
+
+use super::{opt, req, Incremental, StreamDef, Ty::*};
+
+pub const PRODUCTS: StreamDef = StreamDef {
+    name: "products",
+    root_field: "products",
+    filter_type: "ProductFilter",
+    sort_type: "ProductSort",
+    full_refresh_order: &["createdAt", "id"],
+    incremental: Some(Incremental {
+        cursor: "updatedAt",
+        tie_break: "id",
+    }),
+    primary_key: "id",
+    fields: &[
+        req("id", String),
+        req("refId", String),
+        opt("displayName", String),
+        opt("description", String),
+        req("status", Enum),
+        req("isDefaultProduct", Boolean),
+        req("multipleSubscriptions", Boolean),
+        opt("awsMarketplaceProductCode", String),
+        opt("awsMarketplaceProductId", String),
+        req("environmentId", String),
+        req("createdAt", DateTime),
+        req("updatedAt", DateTime),
+        opt("additionalMetaData", Json),
+    ],
+};
