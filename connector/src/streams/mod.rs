@@ -46,7 +46,6 @@ pub struct StreamDef {
     pub incremental: Option<Incremental>,
     pub primary_key: &'static str,
     pub fields: &'static [Field],
-    /// Stigg's documentation of the object.
 }
 
 /// Incremental reads filter on `cursor >= state` and page by (cursor, tie_break) keyset.
