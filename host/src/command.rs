@@ -1,0 +1,413 @@
+//! One Airbyte command from start to exit code: read the input files, build
+//! the allow-list, call the component, report what the component could not.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::allowlist::{AllowList, OriginOverrides};
+use crate::http_client::HttpClient;
+use crate::messages::{self, FailureType};
+use crate::options::RunOptions;
+use crate::output::MessageWriter;
+use crate::runtime::{CallError, CommandResult, ComponentSource, ConnectorRuntime, Session};
+
+/// An Airbyte command as a runner gives it: file paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Spec,
+    Check {
+        config: PathBuf,
+    },
+    Discover {
+        config: PathBuf,
+    },
+    Read {
+        config: PathBuf,
+        catalog: PathBuf,
+        state: Option<PathBuf>,
+    },
+}
+
+/// The same command with the files' texts, as the component receives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Spec,
+    Check {
+        config: String,
+    },
+    Discover {
+        config: String,
+    },
+    Read {
+        config: String,
+        catalog: String,
+        state: Option<String>,
+    },
+}
+
+/// An input file that could not be used. Says which file and why, never
+/// what is in it (the config holds an API key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read the {what} file {path}: {reason}")]
+pub struct InputError {
+    pub what: &'static str,
+    pub path: String,
+    pub reason: String,
+}
+
+impl Command {
+    /// Reads the files the command names.
+    pub fn load(&self) -> Result<Invocation, InputError> {
+        Ok(match self {
+            Self::Spec => Invocation::Spec,
+            Self::Check { config } => Invocation::Check {
+                config: read_text(config, "config")?,
+            },
+            Self::Discover { config } => Invocation::Discover {
+                config: read_text(config, "config")?,
+            },
+            Self::Read {
+                config,
+                catalog,
+                state,
+            } => Invocation::Read {
+                config: read_text(config, "config")?,
+                catalog: read_text(catalog, "catalog")?,
+                state: state
+                    .as_deref()
+                    .map(|s| read_text(s, "state"))
+                    .transpose()?,
+            },
+        })
+    }
+}
+
+impl Invocation {
+    fn config(&self) -> Option<&str> {
+        match self {
+            Self::Spec => None,
+            Self::Check { config } | Self::Discover { config } | Self::Read { config, .. } => {
+                Some(config)
+            }
+        }
+    }
+}
+
+fn read_text(path: &Path, what: &'static str) -> Result<String, InputError> {
+    let error = |reason: String| InputError {
+        what,
+        path: path.display().to_string(),
+        reason,
+    };
+    let bytes = fs::read(path).map_err(|e| error(e.to_string()))?;
+    // `Utf8Error`'s message gives an offset, not the bytes.
+    String::from_utf8(bytes).map_err(|e| error(format!("not UTF-8 text ({})", e.utf8_error())))
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The command ran to the end (a `check` that found a bad config included).
+    Completed,
+    /// The command failed and a TRACE ERROR on the output says why.
+    CommandFailed,
+    /// The component could not be run or it crashed; the host printed a
+    /// TRACE ERROR (system_error).
+    HostFailed,
+    /// The output could not be written (e.g. the reader went away).
+    OutputClosed,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Completed => 0,
+            Self::CommandFailed | Self::HostFailed | Self::OutputClosed => 1,
+        }
+    }
+}
+
+/// Runs one command: reads its files, loads the component, runs it.
+pub fn run(
+    source: ComponentSource<'_>,
+    command: &Command,
+    options: &RunOptions,
+    output: MessageWriter,
+) -> Outcome {
+    match command.load() {
+        Ok(invocation) => run_invocation(source, &invocation, options, output),
+        Err(error) => report_input_error(command, &error, output),
+    }
+}
+
+/// Runs a command whose inputs are already in memory.
+pub fn run_invocation(
+    source: ComponentSource<'_>,
+    invocation: &Invocation,
+    options: &RunOptions,
+    output: MessageWriter,
+) -> Outcome {
+    match ConnectorRuntime::load(source) {
+        Ok(runtime) => run_with(&runtime, invocation, options, output),
+        Err(error) => report_host_failure(
+            output,
+            &format!("the connector component could not be loaded: {error:#}"),
+            &format!("{error:?}"),
+        ),
+    }
+}
+
+/// Runs a command on an already compiled component (to run several commands
+/// without compiling again).
+pub fn run_with(
+    runtime: &ConnectorRuntime,
+    invocation: &Invocation,
+    options: &RunOptions,
+    output: MessageWriter,
+) -> Outcome {
+    let http = HttpClient::new(AllowList::default(), &options.limits);
+    let mut session = runtime.session(http, output);
+    let result = execute(&mut session, invocation, &options.origins);
+    let output = session.into_output();
+    finish(output, result)
+}
+
+fn execute(
+    session: &mut Session,
+    invocation: &Invocation,
+    origins: &OriginOverrides,
+) -> Result<CommandResult, CallError> {
+    if let Some(config) = invocation.config() {
+        let allow = allow_list(session, config, origins)?;
+        session.set_allow_list(allow);
+    }
+    match invocation {
+        Invocation::Spec => session.spec(),
+        Invocation::Check { config } => session.check(config),
+        Invocation::Discover { config } => session.discover(config),
+        Invocation::Read {
+            config,
+            catalog,
+            state,
+        } => session.read(config, catalog, state.as_deref()),
+    }
+}
+
+/// The allow-list in force: the component's origins for this config (none
+/// if it rejects the config: the command itself then reports why), changed
+/// by the operator's flags.
+fn allow_list(
+    session: &mut Session,
+    config: &str,
+    origins: &OriginOverrides,
+) -> Result<AllowList, CallError> {
+    if origins.replaces_declared() {
+        return Ok(origins.apply(AllowList::default()));
+    }
+    let declared = match session.allowed_origins(config)? {
+        Ok(list) => AllowList::parse(&list).map_err(|(origin, error)| {
+            CallError::Contract(format!("it declared the origin {origin:?}: {error}"))
+        })?,
+        Err(_) => AllowList::default(),
+    };
+    Ok(origins.apply(declared))
+}
+
+fn finish(mut output: MessageWriter, result: Result<CommandResult, CallError>) -> Outcome {
+    let outcome = match result {
+        Ok(Ok(())) => Outcome::Completed,
+        Ok(Err(_)) => Outcome::CommandFailed,
+        Err(CallError::OutputClosed(error)) => {
+            eprintln!("host: stopped: cannot write messages: {error}");
+            return Outcome::OutputClosed;
+        }
+        Err(error) => return report_host_failure(output, &error.to_string(), &error.detail()),
+    };
+    flush(&mut output).unwrap_or(outcome)
+}
+
+/// A missing or unreadable file: for `check` a FAILED connection status (the
+/// check ran and found the config unusable), otherwise a config error.
+fn report_input_error(command: &Command, error: &InputError, mut output: MessageWriter) -> Outcome {
+    let message = capitalised(&error.to_string());
+    let (line, outcome) = match command {
+        Command::Check { .. } => (messages::connection_failed(&message), Outcome::Completed),
+        _ => (
+            messages::trace_error(&message, &message, FailureType::ConfigError),
+            Outcome::CommandFailed,
+        ),
+    };
+    write_line(&mut output, &line).unwrap_or(outcome)
+}
+
+fn report_host_failure(mut output: MessageWriter, message: &str, detail: &str) -> Outcome {
+    eprintln!("host: {message}");
+    let line = messages::trace_error(message, detail, FailureType::SystemError);
+    write_line(&mut output, &line).unwrap_or(Outcome::HostFailed)
+}
+
+/// `Some(OutputClosed)` if the line could not be written.
+fn write_line(output: &mut MessageWriter, line: &str) -> Option<Outcome> {
+    match output.emit(line) {
+        Ok(()) => flush(output),
+        Err(error) => {
+            eprintln!("host: cannot write messages: {error}");
+            Some(Outcome::OutputClosed)
+        }
+    }
+}
+
+/// `Some(OutputClosed)` if the final flush failed.
+fn flush(output: &mut MessageWriter) -> Option<Outcome> {
+    match output.flush() {
+        Ok(()) => None,
+        Err(error) => {
+            eprintln!("host: cannot write messages: {error}");
+            Some(Outcome::OutputClosed)
+        }
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+    use std::io::{self, Write};
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn writer(&self) -> MessageWriter {
+            MessageWriter::new(Box::new(self.clone()))
+        }
+
+        fn messages(&self) -> Vec<Value> {
+            let bytes = self.0.lock().expect("lock").clone();
+            String::from_utf8(bytes)
+                .expect("utf-8")
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("json line"))
+                .collect()
+        }
+    }
+
+    fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("host-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(name);
+        fs::write(&path, contents).expect("write");
+        path
+    }
+
+    const NOT_WASM: ComponentSource<'static> = ComponentSource::Bytes(b"not a component");
+
+    #[test]
+    fn check_with_missing_config_is_a_failed_status() {
+        let out = Captured::default();
+        let command = Command::Check {
+            config: "/nonexistent/config.json".into(),
+        };
+        let outcome = run(NOT_WASM, &command, &RunOptions::default(), out.writer());
+        assert_eq!(outcome, Outcome::Completed);
+        let messages = out.messages();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0]["connectionStatus"]["status"], "FAILED");
+        let text = messages[0]["connectionStatus"]["message"]
+            .as_str()
+            .unwrap_or("");
+        assert!(text.contains("/nonexistent/config.json"), "{text}");
+    }
+
+    #[test]
+    fn read_with_missing_catalog_is_a_config_error() {
+        let config = temp_file("config.json", br#"{"api_key":"SECRET-KEY"}"#);
+        let out = Captured::default();
+        let command = Command::Read {
+            config,
+            catalog: "/nonexistent/catalog.json".into(),
+            state: None,
+        };
+        let outcome = run(NOT_WASM, &command, &RunOptions::default(), out.writer());
+        assert_eq!(outcome, Outcome::CommandFailed);
+        let messages = out.messages();
+        assert_eq!(
+            messages[0]["trace"]["error"]["failure_type"],
+            "config_error"
+        );
+        let text = messages[0].to_string();
+        assert!(text.contains("catalog"), "{text}");
+        assert!(!text.contains("SECRET-KEY"), "{text}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_without_contents() {
+        let config = temp_file("bad.json", b"{\"api_key\":\"SECRET\xff\"}");
+        let error = read_text(&config, "config").expect_err("not utf-8");
+        assert!(error.reason.contains("UTF-8"), "{error}");
+        assert!(!error.to_string().contains("SECRET"), "{error}");
+    }
+
+    #[test]
+    fn bad_component_is_a_system_error() {
+        let out = Captured::default();
+        let outcome = run(
+            NOT_WASM,
+            &Command::Spec,
+            &RunOptions::default(),
+            out.writer(),
+        );
+        assert_eq!(outcome, Outcome::HostFailed);
+        let messages = out.messages();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0]["type"], "TRACE");
+        assert_eq!(
+            messages[0]["trace"]["error"]["failure_type"],
+            "system_error"
+        );
+        let text = messages[0]["trace"]["error"]["message"]
+            .as_str()
+            .unwrap_or("");
+        assert!(text.contains("could not be loaded"), "{text}");
+    }
+
+    #[test]
+    fn missing_component_file_is_a_system_error() {
+        let out = Captured::default();
+        let source = ComponentSource::File(Path::new("/nonexistent/connector.wasm"));
+        let outcome = run(source, &Command::Spec, &RunOptions::default(), out.writer());
+        assert_eq!(outcome, Outcome::HostFailed);
+        let text = out.messages()[0]["trace"]["error"]["message"].to_string();
+        assert!(text.contains("/nonexistent/connector.wasm"), "{text}");
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(Outcome::Completed.exit_code(), 0);
+        assert_eq!(Outcome::CommandFailed.exit_code(), 1);
+        assert_eq!(Outcome::HostFailed.exit_code(), 1);
+        assert_eq!(Outcome::OutputClosed.exit_code(), 1);
+    }
+}

@@ -1,0 +1,498 @@
+//! The network capability handed to a connector: one request at a time,
+//! only to allow-listed origins, redirects never followed, bodies capped.
+//!
+//! It uses plain host-side types (not the WIT bindings) so a native build of
+//! the connector can be served by the same client.
+
+use std::io;
+use std::time::Duration;
+
+use crate::allowlist::AllowList;
+use crate::options::Limits;
+
+/// HTTP methods a connector may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+}
+
+/// One request; `url` is absolute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A complete response; header names are lower case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why no response came back. Messages name the URL, never the headers
+/// (they carry the API key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error("denied: {0}")]
+    Denied(String),
+    #[error("timed out: {0}")]
+    Timeout(String),
+    #[error("transport error: {0}")]
+    Transport(String),
+    #[error("response body larger than {0} bytes")]
+    TooLarge(u64),
+}
+
+/// Sends requests for one run.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    agent: ureq::Agent,
+    allow: AllowList,
+    max_response_bytes: u64,
+}
+
+impl HttpClient {
+    pub fn new(allow: AllowList, limits: &Limits) -> Self {
+        Self {
+            agent: agent(limits.request_timeout),
+            allow,
+            max_response_bytes: limits.max_response_bytes,
+        }
+    }
+
+    pub fn allow_list(&self) -> &AllowList {
+        &self.allow
+    }
+
+    pub fn set_allow_list(&mut self, allow: AllowList) {
+        self.allow = allow;
+    }
+
+    /// Checks the request against the allow-list, sends it and reads the
+    /// whole response.
+    pub fn send(&self, request: Request) -> Result<Response, HttpError> {
+        let url = self
+            .allow
+            .check_request(
+                &request.url,
+                request.headers.iter().map(|(n, _)| n.as_str()),
+            )
+            .map_err(|denial| HttpError::Denied(denial.to_string()))?;
+        let what = format!("{} {}", request.method.as_str(), url);
+        let mut response = self
+            .dispatch(&request, url.as_str())
+            .map_err(|e| classify(e, &what, Phase::Exchange))?;
+        let status = response.status().as_u16();
+        let headers = response_headers(response.headers());
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.max_response_bytes)
+            .read_to_vec()
+            .map_err(|e| match classify(e, &what, Phase::Body) {
+                HttpError::TooLarge(_) => HttpError::TooLarge(self.max_response_bytes),
+                other => other,
+            })?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn dispatch(
+        &self,
+        request: &Request,
+        url: &str,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let mut builder = ureq::http::Request::builder()
+            .method(request.method.as_str())
+            .uri(url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        // A GET without a body must not announce one (`content-length: 0`).
+        if request.method == Method::Get && request.body.is_empty() {
+            self.agent.run(builder.body(())?)
+        } else {
+            self.agent.run(builder.body(request.body.as_slice())?)
+        }
+    }
+}
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        // No proxy from the environment: the host connects only to the
+        // origins it checked.
+        .proxy(None)
+        .timeout_connect(Some(timeout))
+        // One budget for the whole exchange, from DNS to the last body byte.
+        .timeout_global(Some(timeout))
+        .build()
+        .new_agent()
+}
+
+fn response_headers(headers: &ureq::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                // `http` already stores names in lower case; this keeps the
+                // contract even if that ever changes.
+                name.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Where an error happened: ureq reuses `BodyExceedsLimit` for a request
+/// body that overruns its content-length, which is not a response too large.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Exchange,
+    Body,
+}
+
+fn classify(error: ureq::Error, what: &str, phase: Phase) -> HttpError {
+    match error {
+        ureq::Error::Timeout(t) => HttpError::Timeout(format!("{what}: {t}")),
+        ureq::Error::BodyExceedsLimit(limit) if phase == Phase::Body => HttpError::TooLarge(limit),
+        ureq::Error::Io(e) if is_timeout(&e) => HttpError::Timeout(format!("{what}: {e}")),
+        ureq::Error::Http(e) => HttpError::Denied(format!("{what}: invalid request: {e}")),
+        ureq::Error::BadUri(_) => HttpError::Denied(format!("{what}: invalid URL")),
+        other => HttpError::Transport(format!("{what}: {other}")),
+    }
+}
+
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::allowlist::Origin;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::mpsc;
+    use std::thread;
+
+    /// A one-connection-per-response server on 127.0.0.1. Each canned
+    /// response is served to one connection; the request heads it saw are
+    /// sent back on the channel.
+    struct Server {
+        origin: Origin,
+        requests: mpsc::Receiver<String>,
+    }
+
+    impl Server {
+        fn start(responses: Vec<Reply>) -> Self {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            let (tx, rx) = mpsc::channel();
+            thread::spawn(move || {
+                for reply in responses {
+                    let Ok((mut stream, _)) = listener.accept() else {
+                        return;
+                    };
+                    let head = read_request(&mut stream);
+                    let _ = tx.send(head);
+                    reply.write(&mut stream);
+                }
+            });
+            Self {
+                origin: Origin::parse(&format!("http://127.0.0.1:{port}")).expect("origin"),
+                requests: rx,
+            }
+        }
+
+        fn url(&self, path: &str) -> String {
+            format!("http://127.0.0.1:{}{path}", self.origin.port())
+        }
+
+        fn client(&self, limits: &Limits) -> HttpClient {
+            HttpClient::new(AllowList::new([self.origin.clone()]), limits)
+        }
+    }
+
+    enum Reply {
+        Raw(Vec<u8>),
+        /// Accepts, then says nothing for this long.
+        Stall(Duration),
+    }
+
+    impl Reply {
+        fn ok(body: &[u8], extra_headers: &str) -> Self {
+            let mut raw = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n{extra_headers}\r\n",
+                body.len()
+            )
+            .into_bytes();
+            raw.extend_from_slice(body);
+            Self::Raw(raw)
+        }
+
+        fn write(self, stream: &mut TcpStream) {
+            match self {
+                Self::Raw(bytes) => {
+                    let _ = stream.write_all(&bytes);
+                }
+                Self::Stall(d) => thread::sleep(d),
+            }
+        }
+    }
+
+    /// Reads the request head and a content-length body, if any.
+    fn read_request(stream: &mut TcpStream) -> String {
+        let mut data = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let head_end = data.windows(4).position(|w| w == b"\r\n\r\n");
+            if let Some(end) = head_end {
+                let head = String::from_utf8_lossy(&data[..end]).to_lowercase();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if data.len() >= end + 4 + len {
+                    return String::from_utf8_lossy(&data).into_owned();
+                }
+            }
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return String::from_utf8_lossy(&data).into_owned(),
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    fn limits(timeout_ms: u64, max_response_bytes: u64) -> Limits {
+        Limits {
+            request_timeout: Duration::from_millis(timeout_ms),
+            max_response_bytes,
+        }
+    }
+
+    fn get(url: String) -> Request {
+        Request {
+            method: Method::Get,
+            url,
+            headers: vec![("x-api-key".into(), "SECRET-KEY".into())],
+            body: vec![],
+        }
+    }
+
+    #[test]
+    fn returns_status_headers_and_body() {
+        let server = Server::start(vec![Reply::ok(b"hello", "X-Custom-Thing: Yes\r\n")]);
+        let response = server
+            .client(&limits(5_000, 1024))
+            .send(get(server.url("/path?q=1")))
+            .expect("response");
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, b"hello");
+        assert!(response
+            .headers
+            .contains(&("x-custom-thing".to_string(), "Yes".to_string())));
+        let head = server.requests.recv().expect("request");
+        assert!(head.starts_with("GET /path?q=1 HTTP/1.1"), "{head}");
+        assert!(head.contains("x-api-key: SECRET-KEY"), "{head}");
+    }
+
+    #[test]
+    fn post_sends_the_body() {
+        let server = Server::start(vec![Reply::ok(b"{}", "")]);
+        let request = Request {
+            method: Method::Post,
+            url: server.url("/graphql"),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: br#"{"query":"{x}"}"#.to_vec(),
+        };
+        let response = server
+            .client(&limits(5_000, 1024))
+            .send(request)
+            .expect("response");
+        assert_eq!(response.status, 200);
+        let head = server.requests.recv().expect("request");
+        assert!(head.starts_with("POST /graphql HTTP/1.1"), "{head}");
+        assert!(head.ends_with(r#"{"query":"{x}"}"#), "{head}");
+    }
+
+    #[test]
+    fn error_statuses_come_back_as_responses() {
+        let server = Server::start(vec![Reply::Raw(
+            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow"
+                .to_vec(),
+        )]);
+        let response = server
+            .client(&limits(5_000, 1024))
+            .send(get(server.url("/")))
+            .expect("response");
+        assert_eq!(response.status, 429);
+        assert_eq!(response.body, b"slow");
+        assert!(response
+            .headers
+            .contains(&("retry-after".to_string(), "2".to_string())));
+    }
+
+    #[test]
+    fn redirect_is_returned_not_followed() {
+        let server = Server::start(vec![
+            Reply::Raw(
+                b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            ),
+            Reply::ok(b"followed", ""),
+        ]);
+        let response = server
+            .client(&limits(5_000, 1024))
+            .send(get(server.url("/start")))
+            .expect("response");
+        assert_eq!(response.status, 302);
+        assert!(response
+            .headers
+            .contains(&("location".to_string(), "/elsewhere".to_string())));
+        assert!(server.requests.recv().is_ok());
+        assert!(
+            server
+                .requests
+                .recv_timeout(Duration::from_millis(300))
+                .is_err(),
+            "the redirect was followed"
+        );
+    }
+
+    #[test]
+    fn body_over_the_cap_is_too_large() {
+        let server = Server::start(vec![
+            Reply::ok(&[b'a'; 2000], ""),
+            Reply::ok(&[b'a'; 1000], ""),
+        ]);
+        let client = server.client(&limits(5_000, 1000));
+        assert_eq!(
+            client.send(get(server.url("/big"))),
+            Err(HttpError::TooLarge(1000))
+        );
+        // Exactly at the cap is fine.
+        let response = client.send(get(server.url("/exact"))).expect("response");
+        assert_eq!(response.body.len(), 1000);
+    }
+
+    #[test]
+    fn chunked_body_over_the_cap_is_too_large() {
+        let mut raw =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+        for _ in 0..4 {
+            raw.extend_from_slice(b"100\r\n");
+            raw.extend_from_slice(&[b'z'; 256]);
+            raw.extend_from_slice(b"\r\n");
+        }
+        raw.extend_from_slice(b"0\r\n\r\n");
+        let server = Server::start(vec![Reply::Raw(raw)]);
+        assert_eq!(
+            server
+                .client(&limits(5_000, 1000))
+                .send(get(server.url("/"))),
+            Err(HttpError::TooLarge(1000))
+        );
+    }
+
+    #[test]
+    fn slow_server_times_out() {
+        let server = Server::start(vec![Reply::Stall(Duration::from_secs(3))]);
+        let started = std::time::Instant::now();
+        let result = server
+            .client(&limits(300, 1024))
+            .send(get(server.url("/slow")));
+        assert!(matches!(result, Err(HttpError::Timeout(_))), "{result:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn denied_origin_never_connects() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let other = Origin::parse("http://127.0.0.1:1").expect("origin");
+        let client = HttpClient::new(AllowList::new([other]), &limits(1_000, 1024));
+        let url = format!("http://127.0.0.1:{port}/x");
+
+        let result = client.send(get(url.clone()));
+        assert!(matches!(result, Err(HttpError::Denied(_))), "{result:?}");
+        let result = client.send(get(format!("http://user:pw@127.0.0.1:{port}/x")));
+        assert!(matches!(result, Err(HttpError::Denied(_))), "{result:?}");
+        assert!(
+            matches!(listener.accept(), Err(e) if e.kind() == io::ErrorKind::WouldBlock),
+            "a denied request connected"
+        );
+    }
+
+    #[test]
+    fn host_header_is_denied_before_connecting() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let origin = Origin::parse(&format!("http://127.0.0.1:{port}")).expect("origin");
+        let client = HttpClient::new(AllowList::new([origin]), &limits(1_000, 1024));
+        let mut request = get(format!("http://127.0.0.1:{port}/x"));
+        request.headers.push(("Host".into(), "evil.com".into()));
+
+        let result = client.send(request);
+        assert!(matches!(result, Err(HttpError::Denied(_))), "{result:?}");
+        assert!(matches!(listener.accept(), Err(e) if e.kind() == io::ErrorKind::WouldBlock));
+    }
+
+    #[test]
+    fn refused_connection_is_transport_and_hides_headers() {
+        // Bind then drop, so the port is (very likely) closed.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("addr")
+            .port();
+        let origin = Origin::parse(&format!("http://127.0.0.1:{port}")).expect("origin");
+        let client = HttpClient::new(AllowList::new([origin]), &limits(2_000, 1024));
+        match client.send(get(format!("http://127.0.0.1:{port}/x"))) {
+            Err(HttpError::Transport(message)) => {
+                assert!(
+                    message.contains(&format!("127.0.0.1:{port}/x")),
+                    "{message}"
+                );
+                assert!(!message.contains("SECRET-KEY"), "{message}");
+            }
+            other => panic!("expected a transport error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_header_is_denied_without_echoing_it() {
+        let server = Server::start(vec![]);
+        let mut request = get(server.url("/"));
+        request
+            .headers
+            .push(("x-bad".into(), "SECRET\r\nInjected: 1".into()));
+        match server.client(&limits(1_000, 1024)).send(request) {
+            Err(HttpError::Denied(message)) => assert!(!message.contains("SECRET"), "{message}"),
+            other => panic!("expected denied, got {other:?}"),
+        }
+    }
+}

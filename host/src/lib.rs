@@ -1,0 +1,32 @@
+//! Runs an Airbyte source connector built as a WebAssembly component
+//! (world `airbyte:connector/connector`, see `wit/connector.wit`) on wasmtime.
+//!
+//! The binary `host` is a thin CLI over [`run`]; another binary (or a test)
+//! can embed the same pieces:
+//!
+//! ```no_run
+//! use host::{run, Command, ComponentSource, MessageWriter, RunOptions};
+//! let outcome = run(
+//!     ComponentSource::File("connector.wasm".as_ref()),
+//!     &Command::Spec,
+//!     &RunOptions::default(),
+//!     MessageWriter::stdout(),
+//! );
+//! std::process::exit(outcome.exit_code().into());
+//! ```
+
+pub mod allowlist;
+pub mod cli;
+pub mod command;
+pub mod http_client;
+pub mod messages;
+pub mod options;
+pub mod output;
+pub mod runtime;
+
+pub use allowlist::{AllowList, Origin, OriginError, OriginOverrides};
+pub use command::{run, run_invocation, run_with, Command, InputError, Invocation, Outcome};
+pub use http_client::{HttpClient, HttpError, Method, Request, Response};
+pub use options::{Limits, RunOptions};
+pub use output::MessageWriter;
+pub use runtime::{CallError, ComponentSource, ConnectorRuntime, Session};

@@ -1,0 +1,155 @@
+//! Where Airbyte messages go: one per line, buffered, flushed at the points a
+//! runner acts on (STATE checkpoints, errors, single-answer commands).
+
+use std::io::{self, BufWriter, Write};
+
+/// The messages after which the buffer is flushed: a STATE must reach the
+/// runner promptly (it checkpoints there), and the others are final answers.
+const FLUSH_AFTER: [&str; 5] = ["STATE", "TRACE", "CONNECTION_STATUS", "SPEC", "CATALOG"];
+
+const BUFFER_BYTES: usize = 64 * 1024;
+
+/// Writes messages to the runner, usually the process's stdout.
+pub struct MessageWriter {
+    out: BufWriter<Box<dyn Write + Send>>,
+}
+
+impl MessageWriter {
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        Self {
+            out: BufWriter::with_capacity(BUFFER_BYTES, out),
+        }
+    }
+
+    /// The process's stdout. (Stdout's own line buffering sees our large
+    /// writes, which end at a newline, and passes them straight through.)
+    pub fn stdout() -> Self {
+        Self::new(Box::new(io::stdout()))
+    }
+
+    /// Writes one message and its newline.
+    pub fn emit(&mut self, message: &str) -> io::Result<()> {
+        self.out.write_all(message.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        if message_type(message).is_some_and(|t| FLUSH_AFTER.contains(&t)) {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes what is buffered; call at the end of a run.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The message's top-level `type` when it is the first key (as the host and
+/// `preserve_order` serializers write it) or the last one (as a serializer
+/// with sorted keys writes it: every other top-level key sorts before
+/// `type`). `None` otherwise, which only means "no early flush".
+fn message_type(message: &str) -> Option<&str> {
+    leading_type(message).or_else(|| trailing_type(message))
+}
+
+/// `{"type":"X"...`
+fn leading_type(message: &str) -> Option<&str> {
+    let rest = message.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest.strip_prefix("\"type\"")?.trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    rest.split_once('"').map(|(t, _)| t)
+}
+
+/// `...,"type":"X"}`
+fn trailing_type(message: &str) -> Option<&str> {
+    let rest = message.trim_end().strip_suffix('}')?.trim_end();
+    let rest = rest.strip_suffix('"')?;
+    let (rest, value) = rest.rsplit_once('"')?;
+    let rest = rest.trim_end().strip_suffix(':')?.trim_end();
+    let rest = rest.strip_suffix("\"type\"")?.trim_end();
+    (rest.ends_with(',') || rest.ends_with('{')).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer that records what reached it (i.e. what was flushed).
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Recorder {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+        }
+    }
+
+    struct Broken;
+
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn reads_the_leading_type() {
+        assert_eq!(
+            message_type(r#"{"type":"STATE","state":{}}"#),
+            Some("STATE")
+        );
+        assert_eq!(message_type(r#" { "type" : "RECORD" }"#), Some("RECORD"));
+        assert_eq!(
+            message_type(r#"{"record":{"type":"STATE"},"type":"RECORD"}"#),
+            Some("RECORD")
+        );
+        assert_eq!(
+            message_type(r#"{"state":{}, "type" : "STATE" } "#),
+            Some("STATE")
+        );
+        assert_eq!(message_type(r#"{"record":{"x":{"type":"STATE"}}}"#), None);
+        assert_eq!(message_type(r#"{"record":{"x":"type":"STATE"}}"#), None);
+        assert_eq!(message_type("not json"), None);
+    }
+
+    #[test]
+    fn records_wait_and_state_flushes() {
+        let recorder = Recorder::default();
+        let mut writer = MessageWriter::new(Box::new(recorder.clone()));
+        writer
+            .emit(r#"{"type":"RECORD","record":{}}"#)
+            .expect("emit");
+        assert_eq!(recorder.text(), "");
+        writer.emit(r#"{"type":"STATE","state":{}}"#).expect("emit");
+        assert_eq!(
+            recorder.text(),
+            "{\"type\":\"RECORD\",\"record\":{}}\n{\"type\":\"STATE\",\"state\":{}}\n"
+        );
+        writer.emit(r#"{"type":"LOG","log":{}}"#).expect("emit");
+        writer.flush().expect("flush");
+        assert!(recorder.text().ends_with("{\"type\":\"LOG\",\"log\":{}}\n"));
+    }
+
+    #[test]
+    fn broken_pipe_is_an_error_not_a_panic() {
+        let mut writer = MessageWriter::new(Box::new(Broken));
+        assert!(writer.emit(r#"{"type":"TRACE"}"#).is_err());
+    }
+}
