@@ -1,0 +1,294 @@
+//! Executes a validated query against the store through apollo-compiler's
+//! resolver API, which handles selection sets, fragments, aliases,
+//! `__typename` and argument defaults.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use apollo_compiler::executable::Operation;
+use apollo_compiler::resolvers::{Execution, FieldError, ObjectValue, ResolveInfo, ResolvedValue};
+use apollo_compiler::response::{ExecutionResponse, JsonMap, JsonValue};
+use apollo_compiler::validation::Valid;
+use apollo_compiler::ExecutableDocument;
+
+use crate::data::Kind;
+use crate::fields::{object, scalar, Val};
+use crate::paging::{encode_cursor, window, PageRequest, Window};
+use crate::schema::subset;
+use crate::store::Store;
+
+/// What one execution may need besides the query.
+pub struct Context<'a> {
+    pub store: &'a Store,
+    pub max_page_size: usize,
+    /// Fault: answer with `endCursor` equal to the request's `after`.
+    pub repeat_cursor: bool,
+    /// Messages of errors caused by the request's input (BAD_USER_INPUT).
+    user_errors: RefCell<Vec<String>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(store: &'a Store, max_page_size: usize, repeat_cursor: bool) -> Self {
+        Context {
+            store,
+            max_page_size,
+            repeat_cursor,
+            user_errors: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn user_error(&self, message: String) -> FieldError {
+        self.user_errors.borrow_mut().push(message.clone());
+        FieldError { message }
+    }
+}
+
+/// Runs the operation; field errors come back inside the response, with an
+/// `extensions.code` as Apollo Server gives them.
+pub fn execute(
+    ctx: &Context,
+    document: &Valid<ExecutableDocument>,
+    operation: &Operation,
+    variables: &Valid<JsonMap>,
+) -> ExecutionResponse {
+    let root = QueryRoot { ctx };
+    let result = Execution::new(subset(), document)
+        .operation(operation)
+        .coerced_variable_values(variables)
+        .execute_sync(&root);
+    let mut response = match result {
+        Ok(response) => response,
+        // Variables were coerced and the operation picked already: not expected.
+        Err(e) => ExecutionResponse {
+            errors: vec![plain_error(e.message().to_string())],
+            data: None,
+        },
+    };
+    let user_errors = ctx.user_errors.borrow();
+    for error in &mut response.errors {
+        // apollo-compiler prefixes resolver messages; Stigg's carry none.
+        if let Some(message) = error.message.strip_prefix("resolver error: ") {
+            error.message = message.to_string();
+        }
+        let code = if user_errors.contains(&error.message) {
+            "BAD_USER_INPUT"
+        } else {
+            "INTERNAL_SERVER_ERROR"
+        };
+        error
+            .extensions
+            .entry("code")
+            .or_insert_with(|| JsonValue::from(code));
+    }
+    response
+}
+
+fn plain_error(message: String) -> apollo_compiler::response::GraphQLError {
+    apollo_compiler::response::GraphQLError {
+        message,
+        locations: Vec::new(),
+        path: Vec::new(),
+        extensions: JsonMap::new(),
+    }
+}
+
+struct QueryRoot<'c> {
+    ctx: &'c Context<'c>,
+}
+
+impl ObjectValue for QueryRoot<'_> {
+    fn type_name(&self) -> &str {
+        "Query"
+    }
+
+    fn resolve_field<'a>(
+        &'a self,
+        info: &'a ResolveInfo<'a>,
+    ) -> Result<ResolvedValue<'a>, FieldError> {
+        let kind = Kind::from_root_field(info.field_name())
+            .ok_or_else(|| self.unknown_field_error(info))?;
+        Ok(ResolvedValue::object(list(
+            self.ctx,
+            kind,
+            info.arguments(),
+        )?))
+    }
+}
+
+/// Filters, sorts and pages one list query.
+fn list<'c>(
+    ctx: &'c Context<'c>,
+    kind: Kind,
+    args: &JsonMap,
+) -> Result<Connection<'c>, FieldError> {
+    let arg = |name: &str| args.get(name).cloned().unwrap_or(JsonValue::Null);
+    let ordered = ctx
+        .store
+        .ordered(kind, &arg("filter"), &arg("sorting"))
+        .map_err(|m| ctx.user_error(m))?;
+    let request = PageRequest::parse(&arg("paging"));
+    let window =
+        window(ordered.len(), &request, ctx.max_page_size).map_err(|m| ctx.user_error(m))?;
+    Ok(Connection {
+        ctx,
+        kind,
+        ordered,
+        window,
+        after: request.after,
+    })
+}
+
+struct Connection<'c> {
+    ctx: &'c Context<'c>,
+    kind: Kind,
+    ordered: Arc<Vec<u32>>,
+    window: Window,
+    after: Option<String>,
+}
+
+impl ObjectValue for Connection<'_> {
+    fn type_name(&self) -> &str {
+        self.kind.connection_type()
+    }
+
+    fn resolve_field<'a>(
+        &'a self,
+        info: &'a ResolveInfo<'a>,
+    ) -> Result<ResolvedValue<'a>, FieldError> {
+        match info.field_name() {
+            "totalCount" => Ok(ResolvedValue::leaf(self.ordered.len() as i64)),
+            "pageInfo" => Ok(ResolvedValue::object(self.page_info())),
+            "edges" => {
+                let edges = (self.window.start..self.window.end).map(|offset| {
+                    let node = Node {
+                        ctx: self.ctx,
+                        kind: self.kind,
+                        index: self.ordered[offset],
+                    };
+                    ResolvedValue::object(Edge { node, offset })
+                });
+                Ok(ResolvedValue::list(edges))
+            }
+            _ => Err(self.unknown_field_error(info)),
+        }
+    }
+}
+
+impl Connection<'_> {
+    fn page_info(&self) -> PageInfo {
+        let Window {
+            start,
+            end,
+            has_next_page,
+            has_previous_page,
+        } = self.window;
+        let (start_cursor, end_cursor) = match end > start {
+            true => (Some(encode_cursor(start)), Some(encode_cursor(end - 1))),
+            false => (None, None),
+        };
+        if self.ctx.repeat_cursor {
+            return PageInfo {
+                start_cursor,
+                end_cursor: self.after.clone(),
+                has_next_page: true,
+                has_previous_page,
+            };
+        }
+        PageInfo {
+            start_cursor,
+            end_cursor,
+            has_next_page,
+            has_previous_page,
+        }
+    }
+}
+
+struct PageInfo {
+    start_cursor: Option<String>,
+    end_cursor: Option<String>,
+    has_next_page: bool,
+    has_previous_page: bool,
+}
+
+impl ObjectValue for PageInfo {
+    fn type_name(&self) -> &str {
+        "PageInfo"
+    }
+
+    fn resolve_field<'a>(
+        &'a self,
+        info: &'a ResolveInfo<'a>,
+    ) -> Result<ResolvedValue<'a>, FieldError> {
+        let cursor = |c: &Option<String>| c.as_deref().map_or(JsonValue::Null, JsonValue::from);
+        match info.field_name() {
+            "startCursor" => Ok(ResolvedValue::leaf(cursor(&self.start_cursor))),
+            "endCursor" => Ok(ResolvedValue::leaf(cursor(&self.end_cursor))),
+            "hasNextPage" => Ok(ResolvedValue::leaf(self.has_next_page)),
+            "hasPreviousPage" => Ok(ResolvedValue::leaf(self.has_previous_page)),
+            _ => Err(self.unknown_field_error(info)),
+        }
+    }
+}
+
+struct Edge<'c> {
+    node: Node<'c>,
+    offset: usize,
+}
+
+impl ObjectValue for Edge<'_> {
+    fn type_name(&self) -> &str {
+        self.node.kind.edge_type()
+    }
+
+    fn resolve_field<'a>(
+        &'a self,
+        info: &'a ResolveInfo<'a>,
+    ) -> Result<ResolvedValue<'a>, FieldError> {
+        match info.field_name() {
+            "cursor" => Ok(ResolvedValue::leaf(encode_cursor(self.offset))),
+            "node" => Ok(ResolvedValue::object(self.node)),
+            _ => Err(self.unknown_field_error(info)),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Node<'c> {
+    ctx: &'c Context<'c>,
+    kind: Kind,
+    index: u32,
+}
+
+impl ObjectValue for Node<'_> {
+    fn type_name(&self) -> &str {
+        self.kind.node_type()
+    }
+
+    fn resolve_field<'a>(
+        &'a self,
+        info: &'a ResolveInfo<'a>,
+    ) -> Result<ResolvedValue<'a>, FieldError> {
+        let ds = &self.ctx.store.data;
+        let name = info.field_name();
+        if let Some(value) = scalar(ds, self.kind, self.index, name) {
+            return Ok(resolved(value));
+        }
+        match object(ds, self.kind, self.index, name) {
+            Some(target) => Ok(ResolvedValue::nullable_object(target.map(
+                |(kind, index)| Node {
+                    ctx: self.ctx,
+                    kind,
+                    index,
+                },
+            ))),
+            None => Err(self.unknown_field_error(info)),
+        }
+    }
+}
+
+fn resolved<'a>(value: Val) -> ResolvedValue<'a> {
+    match value {
+        Val::List(items) => ResolvedValue::list(items.into_iter().map(resolved)),
+        other => ResolvedValue::leaf(other.to_json()),
+    }
+}

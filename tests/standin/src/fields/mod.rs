@@ -1,0 +1,201 @@
+//! Field values of records, derived from each row's stored bits.
+//!
+//! `scalar` answers the scalar and enum fields of the node types in the
+//! subset schema, `object` the object-typed ones (`plan`, `product`), and
+//! `sort_value` what the `*SortFields` enums sort by.
+
+mod catalog;
+mod commerce;
+mod customer;
+mod subscription;
+
+use std::cmp::Ordering;
+
+use apollo_compiler::response::JsonValue;
+
+use crate::data::{Dataset, Kind, Row};
+use crate::rng::{format_uuid, pick};
+use crate::time::{format_iso, Millis};
+
+pub use catalog::{feature_is_metered, package_bits};
+pub use commerce::promotion_status;
+pub use subscription::counts_as_active;
+
+/// One field's value before it becomes JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Str(String),
+    Enum(&'static str),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Time(Millis),
+    Uuid(u128),
+    Json(JsonValue),
+    List(Vec<Val>),
+}
+
+impl Val {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Null)
+    }
+
+    pub fn to_json(&self) -> JsonValue {
+        match self {
+            Val::Null => JsonValue::Null,
+            Val::Str(s) => JsonValue::from(s.as_str()),
+            Val::Enum(s) => JsonValue::from(*s),
+            Val::Int(i) => JsonValue::from(*i),
+            Val::Float(f) => JsonValue::from(*f),
+            Val::Bool(b) => JsonValue::from(*b),
+            Val::Time(t) => JsonValue::from(format_iso(*t)),
+            Val::Uuid(u) => JsonValue::from(format_uuid(*u)),
+            Val::Json(j) => j.clone(),
+            Val::List(items) => JsonValue::Array(items.iter().map(Val::to_json).collect()),
+        }
+    }
+
+    fn as_text(&self) -> Option<&str> {
+        match self {
+            Val::Str(s) => Some(s),
+            Val::Enum(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Orders two non-null values of one field like Postgres would.
+    pub fn compare(&self, other: &Val) -> Ordering {
+        match (self, other) {
+            (Val::Int(a), Val::Int(b)) => a.cmp(b),
+            (Val::Float(a), Val::Float(b)) => a.total_cmp(b),
+            (Val::Bool(a), Val::Bool(b)) => a.cmp(b),
+            (Val::Time(a), Val::Time(b)) => a.cmp(b),
+            (Val::Uuid(a), Val::Uuid(b)) => a.cmp(b),
+            _ => match (self.as_text(), other.as_text()) {
+                (Some(a), Some(b)) => a.cmp(b),
+                _ => Ordering::Equal,
+            },
+        }
+    }
+}
+
+/// A scalar or enum field; `None` when the node type has no such field.
+pub fn scalar(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Val> {
+    let row = ds.row(kind, index)?;
+    let node = Node { ds, row, index };
+    match kind {
+        Kind::Customer => customer::scalar(&node, field),
+        Kind::Subscription => subscription::scalar(&node, field),
+        Kind::Plan => catalog::plan(&node, field),
+        Kind::Addon => catalog::addon(&node, field),
+        Kind::Feature => catalog::feature(&node, field),
+        Kind::Product => catalog::product(&node, field),
+        Kind::Coupon => commerce::coupon(&node, field),
+        Kind::PromotionalEntitlement => commerce::promotional_entitlement(&node, field),
+        Kind::UsageMeasurement => commerce::usage_measurement(&node, field),
+    }
+}
+
+/// An object-typed field: `Some(None)` is a null object, `None` no such field.
+pub fn object(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Option<(Kind, u32)>> {
+    let row = ds.row(kind, index)?;
+    match (kind, field) {
+        (Kind::Subscription, "plan") => Some(Some((Kind::Plan, row.refs[1]))),
+        (Kind::Plan | Kind::Addon, "product") => {
+            let product = row.refs[0];
+            Some(
+                ds.row(Kind::Product, product)
+                    .map(|_| (Kind::Product, product)),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// What a sort field sorts by: mostly the field itself.
+pub fn sort_value(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Val {
+    let value = match (kind, field) {
+        (Kind::Subscription, "productId") => object(ds, kind, index, "plan")
+            .flatten()
+            .and_then(|(k, i)| scalar(ds, k, i, "productId")),
+        _ => scalar(ds, kind, index, field),
+    };
+    value.unwrap_or(Val::Null)
+}
+
+/// A row with what its fields are derived from.
+pub(crate) struct Node<'a> {
+    pub ds: &'a Dataset,
+    pub row: &'a Row,
+    pub index: u32,
+}
+
+impl Node<'_> {
+    /// Field-specific randomness.
+    pub fn roll(&self, salt: u64) -> u64 {
+        pick(self.row.bits, salt)
+    }
+
+    /// True for `percent` out of 100 rows, independently per salt.
+    pub fn chance(&self, salt: u64, percent: u64) -> bool {
+        self.roll(salt) % 100 < percent
+    }
+
+    pub fn choose<T: Copy>(&self, salt: u64, items: &[T]) -> T {
+        items[(self.roll(salt) % items.len() as u64) as usize]
+    }
+
+    pub fn environment_id(&self) -> Val {
+        Val::Uuid(self.ds.environment_id)
+    }
+
+    pub fn seed32(&self) -> u32 {
+        self.ds.seed as u32
+    }
+}
+
+pub(crate) fn opt_str(present: bool, make: impl FnOnce() -> String) -> Val {
+    if present {
+        Val::Str(make())
+    } else {
+        Val::Null
+    }
+}
+
+pub(crate) fn opt_time(value: Option<Millis>) -> Val {
+    value.map_or(Val::Null, Val::Time)
+}
+
+/// `len` characters of [0-9A-Za-z], like Stripe-style ids.
+pub(crate) fn base62(mut bits: u64, len: usize) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = String::with_capacity(len);
+    for i in 0..len {
+        if i % 10 == 9 {
+            bits = crate::rng::mix(bits);
+        }
+        out.push(ALPHABET[(bits % 62) as usize] as char);
+        bits /= 62;
+    }
+    out
+}
+
+/// Lower-case, ascii-only, hyphenated form of a display name.
+pub(crate) fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+pub(crate) fn json(value: serde_json::Value) -> Val {
+    Val::Json(JsonValue::from(value))
+}
+
+pub(crate) const DAY: Millis = 86_400_000;

@@ -1,0 +1,40 @@
+//! A stand-in for Stigg's GraphQL API (https://api.stigg.io/graphql), close
+//! enough that a connector which works against it works against Stigg:
+//! the same schema (a subset), validation, offset-cursor paging, sorting
+//! and filtering, on generated data, with scriptable faults.
+//!
+//! ```no_run
+//! use stigg_standin::{Standin, StandinConfig};
+//! let standin = Standin::start(StandinConfig { customers: 500, ..Default::default() });
+//! println!("{} with key {}", standin.url(), standin.api_key());
+//! ```
+
+mod admin;
+mod config;
+mod data;
+mod execute;
+mod faults;
+mod fields;
+mod filter;
+mod generate;
+mod graphql;
+mod input_check;
+mod json_text;
+mod paging;
+mod rng;
+mod schema;
+mod server;
+mod sorting;
+mod standin;
+mod state;
+mod stats;
+mod store;
+mod time;
+mod words;
+
+pub use config::{BadKeyMode, StandinConfig};
+pub use faults::{Fault, FaultRule, Trigger};
+pub use paging::{decode_cursor, encode_cursor};
+pub use schema::SUBSET_SDL;
+pub use standin::Standin;
+pub use stats::InvalidQuery;

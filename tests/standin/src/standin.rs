@@ -1,0 +1,172 @@
+//! `Standin`: a running stand-in server on its own thread and runtime,
+//! driven by blocking calls so synchronous tests can use it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+
+use crate::admin;
+use crate::config::StandinConfig;
+use crate::faults::FaultRule;
+use crate::generate::{generate, Sizes};
+use crate::server::{router, serve};
+use crate::state::Shared;
+use crate::stats::InvalidQuery;
+use crate::store::Store;
+
+pub struct Standin {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Standin {
+    /// Generates the data, binds 127.0.0.1 and serves in the background.
+    /// Panics if that fails; see `try_start`.
+    pub fn start(config: StandinConfig) -> Standin {
+        Standin::try_start(config)
+            .unwrap_or_else(|e| panic!("the Stigg stand-in did not start: {e:#}"))
+    }
+
+    pub fn try_start(config: StandinConfig) -> anyhow::Result<Standin> {
+        let sizes = Sizes {
+            customers: config.customers,
+            subscriptions_per_customer: config.subscriptions_per_customer,
+        };
+        let store = Store::new(generate(config.seed, sizes));
+        let shared = Arc::new(Shared::new(&config, store));
+        let listener =
+            std::net::TcpListener::bind(("127.0.0.1", config.port)).context("binding 127.0.0.1")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("stigg-standin")
+            .enable_all()
+            .build()
+            .context("building the tokio runtime")?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = router(Arc::clone(&shared));
+        let thread = std::thread::Builder::new()
+            .name("stigg-standin".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            serve(listener, app, async {
+                                let _ = stopped.await;
+                            })
+                            .await
+                        }
+                        Err(e) => eprintln!("stigg-standin: cannot listen: {e}"),
+                    }
+                });
+            })?;
+        Ok(Standin {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The GraphQL endpoint, e.g. `http://127.0.0.1:PORT/graphql`.
+    pub fn url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT`, under which `/_admin/*` lives.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn api_key(&self) -> &str {
+        &self.shared.api_key
+    }
+
+    /// Stops serving and closes every connection; also done on drop.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// POSTs to /graphql so far, answered or not.
+    pub fn request_count(&self) -> u64 {
+        self.shared.stats().requests
+    }
+
+    /// Valid, authorized requests per root field.
+    pub fn root_field_counts(&self) -> BTreeMap<String, u64> {
+        self.shared.stats().by_root_field.clone()
+    }
+
+    pub fn root_field_count(&self, root_field: &str) -> u64 {
+        self.shared
+            .stats()
+            .by_root_field
+            .get(root_field)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Requests refused as invalid (validation, variables, malformed body).
+    pub fn invalid_queries(&self) -> Vec<InvalidQuery> {
+        self.shared.stats().invalid.clone()
+    }
+
+    pub fn reset_stats(&self) {
+        *self.shared.stats() = Default::default();
+    }
+
+    /// Sets `n` customers' updatedAt to now, in distinct milliseconds
+    /// later than any earlier touch, and returns their ids.
+    pub fn touch_customers(&self, n: usize) -> Vec<String> {
+        admin::touch_customers(&self.shared, n)
+    }
+
+    /// Every id a list query (by root field, e.g. "customers") can return,
+    /// in stored order; empty for an unknown root field.
+    pub fn ids(&self, root_field: &str) -> Vec<String> {
+        admin::ids(&self.shared, root_field).unwrap_or_default()
+    }
+
+    /// Replaces the fault rules (their counters start again).
+    pub fn set_faults(&self, rules: Vec<FaultRule>) {
+        self.shared.faults().set(rules);
+    }
+
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.shared.faults().add(rule);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.faults().set(Vec::new());
+    }
+
+    pub fn faults(&self) -> Vec<FaultRule> {
+        self.shared.faults().rules()
+    }
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

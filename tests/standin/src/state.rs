@@ -1,0 +1,53 @@
+//! State shared by the server's tasks and the `Standin` handle.
+
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::config::{BadKeyMode, StandinConfig};
+use crate::faults::FaultPlan;
+use crate::stats::Stats;
+use crate::store::Store;
+
+pub struct Shared {
+    pub api_key: String,
+    pub bad_key_mode: BadKeyMode,
+    pub latency_ms: u64,
+    pub max_page_size: usize,
+    store: RwLock<Store>,
+    stats: Mutex<Stats>,
+    faults: Mutex<FaultPlan>,
+}
+
+impl Shared {
+    pub fn new(config: &StandinConfig, store: Store) -> Self {
+        let mut faults = FaultPlan::default();
+        faults.set(config.faults.clone());
+        Shared {
+            api_key: config.api_key.clone(),
+            bad_key_mode: config.bad_key_mode,
+            latency_ms: config.latency_ms,
+            max_page_size: config.max_page_size,
+            store: RwLock::new(store),
+            stats: Mutex::new(Stats::default()),
+            faults: Mutex::new(faults),
+        }
+    }
+
+    // A panicking request must not take the stand-in down with it: the
+    // guarded data stays usable, so poisoned locks are simply taken over.
+
+    pub fn store(&self) -> RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn store_mut(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn stats(&self) -> MutexGuard<'_, Stats> {
+        self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, FaultPlan> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

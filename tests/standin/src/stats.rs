@@ -1,0 +1,33 @@
+//! What the stand-in has seen, for tests to assert on.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// A request the real API would have rejected before running it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvalidQuery {
+    pub query: String,
+    pub message: String,
+    /// GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT or BAD_REQUEST.
+    pub code: String,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Every POST to /graphql, whatever came of it.
+    pub requests: u64,
+    /// Valid, authorized requests per root field.
+    pub by_root_field: BTreeMap<String, u64>,
+    #[serde(skip)]
+    pub invalid: Vec<InvalidQuery>,
+}
+
+impl Stats {
+    pub fn count_root_fields(&mut self, names: &[String]) {
+        for name in names {
+            *self.by_root_field.entry(name.clone()).or_default() += 1;
+        }
+    }
+}
