@@ -30,8 +30,8 @@ impl RetryPolicy {
     /// `check`: a person is waiting for the answer.
     pub fn checking() -> Self {
         RetryPolicy {
-            budget_ms: 10_000,
-            max_delay_ms: 5_000,
+            budget_ms: 5_000,
+            max_delay_ms: 4_000,
             ..Self::reading(0)
         }
     }

@@ -1,1 +1,309 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the end-to-end tests: build and run the real `host` with the real
+//! `stigg.wasm`, capture its output, and check every message against the Airbyte
+//! protocol and every record against the schema `discover` declares.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+
+/// The API key the stand-in accepts in tests. Distinctive, so a leak is easy to grep.
+pub const API_KEY: &str = "e2e-secret-key-5f3a9c";
+
+/// Paths of the built host and component.
+pub struct Artifacts {
+    pub host: PathBuf,
+    pub wasm: PathBuf,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Builds the host (debug) and the component once per test process, unless
+/// STIGG_HOST and STIGG_WASM name prebuilt ones.
+pub fn artifacts() -> &'static Artifacts {
+    static ARTIFACTS: OnceLock<Artifacts> = OnceLock::new();
+    ARTIFACTS.get_or_init(|| {
+        let root = workspace_root();
+        if let (Ok(host), Ok(wasm)) = (std::env::var("STIGG_HOST"), std::env::var("STIGG_WASM")) {
+            return Artifacts {
+                host: host.into(),
+                wasm: wasm.into(),
+            };
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        for args in [
+            &["build", "-q", "-p", "host"][..],
+            &[
+                "build",
+                "-q",
+                "-p",
+                "stigg-connector",
+                "--target",
+                "wasm32-wasip2",
+                "--profile",
+                "component",
+            ],
+        ] {
+            let status = Command::new(&cargo)
+                .args(args)
+                .current_dir(&root)
+                .status()
+                .expect("run cargo");
+            assert!(status.success(), "cargo {args:?} failed");
+        }
+        Artifacts {
+            host: root.join("target/debug/host"),
+            wasm: root.join("target/wasm32-wasip2/component/stigg.wasm"),
+        }
+    })
+}
+
+/// What one `host run` printed.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub messages: Vec<Value>,
+}
+
+impl Output {
+    pub fn of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.messages.iter().filter(move |m| m["type"] == kind)
+    }
+
+    pub fn records<'a>(&'a self, stream: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.of_type("RECORD")
+            .filter(move |m| m["record"]["stream"] == stream)
+            .map(|m| &m["record"]["data"])
+    }
+
+    pub fn record_ids(&self, stream: &str) -> Vec<String> {
+        self.records(stream)
+            .map(|d| d["id"].as_str().expect("record id").to_owned())
+            .collect()
+    }
+
+    /// The stream states, in order.
+    pub fn states<'a>(&'a self, stream: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.of_type("STATE")
+            .filter(move |m| m["state"]["stream"]["stream_descriptor"]["name"] == stream)
+    }
+
+    /// The last state of each stream, as a runner would save it for the next sync.
+    pub fn saved_state(&self) -> Value {
+        let mut last: Vec<(String, Value)> = Vec::new();
+        for m in self.of_type("STATE") {
+            let name = m["state"]["stream"]["stream_descriptor"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            last.retain(|(n, _)| *n != name);
+            last.push((name, m["state"].clone()));
+        }
+        Value::Array(last.into_iter().map(|(_, s)| s).collect())
+    }
+
+    pub fn statuses(&self, stream: &str) -> Vec<String> {
+        self.of_type("TRACE")
+            .filter(|m| m["trace"]["type"] == "STREAM_STATUS")
+            .filter(|m| m["trace"]["stream_status"]["stream_descriptor"]["name"] == stream)
+            .map(|m| {
+                m["trace"]["stream_status"]["status"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    pub fn errors(&self) -> Vec<&Value> {
+        self.of_type("TRACE")
+            .filter(|m| m["trace"]["type"] == "ERROR")
+            .map(|m| &m["trace"]["error"])
+            .collect()
+    }
+
+    pub fn connection_status(&self) -> &Value {
+        let statuses: Vec<&Value> = self.of_type("CONNECTION_STATUS").collect();
+        assert_eq!(
+            statuses.len(),
+            1,
+            "expected one CONNECTION_STATUS:\n{}",
+            self.stdout
+        );
+        &statuses[0]["connectionStatus"]
+    }
+
+    /// Asserts the run never printed `secret`, on stdout or stderr.
+    pub fn assert_no_leak(&self, secret: &str) {
+        assert!(!self.stdout.contains(secret), "secret on stdout");
+        assert!(!self.stderr.contains(secret), "secret on stderr");
+    }
+}
+
+/// Files for one command, in a temporary directory.
+pub struct Inputs {
+    pub config: Option<Value>,
+    pub catalog: Option<Value>,
+    /// Raw text, so tests can pass malformed state.
+    pub state: Option<String>,
+}
+
+/// Runs `host run stigg.wasm <command>` with the given inputs and extra host flags.
+pub fn run(command: &str, inputs: &Inputs, flags: &[&str]) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write input");
+        path.to_string_lossy().into_owned()
+    };
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        artifacts().wasm.to_string_lossy().into_owned(),
+    ];
+    args.extend(flags.iter().map(|f| f.to_string()));
+    args.push(command.into());
+    if let Some(config) = &inputs.config {
+        args.extend(["--config".into(), write("config.json", config.to_string())]);
+    }
+    if let Some(catalog) = &inputs.catalog {
+        args.extend([
+            "--catalog".into(),
+            write("catalog.json", catalog.to_string()),
+        ]);
+    }
+    if let Some(state) = &inputs.state {
+        args.extend(["--state".into(), write("state.json", state.clone())]);
+    }
+    run_host(&args)
+}
+
+/// Runs the host with raw arguments; parses and validates what it printed.
+pub fn run_host(args: &[String]) -> Output {
+    let out = Command::new(&artifacts().host)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run host");
+    let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let messages = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect::<Vec<Value>>();
+    for message in &messages {
+        check_protocol(message);
+    }
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        messages,
+    }
+}
+
+/// Asserts `message` is a valid Airbyte message (strict schema from airbyte-protocol-models
+/// 0.18.0) whose payload key matches its type.
+pub fn check_protocol(message: &Value) {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/airbyte-protocol-0.18.0.strict.schema.json");
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("protocol fixture"))
+                .expect("fixture is JSON");
+        jsonschema::validator_for(&schema).expect("valid protocol schema")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(message)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "invalid Airbyte message {message}: {errors:?}"
+    );
+    let key = match message["type"].as_str().expect("type") {
+        "RECORD" => "record",
+        "STATE" => "state",
+        "LOG" => "log",
+        "SPEC" => "spec",
+        "CONNECTION_STATUS" => "connectionStatus",
+        "CATALOG" => "catalog",
+        "TRACE" => "trace",
+        other => panic!("unexpected message type {other}"),
+    };
+    let object = message.as_object().expect("object");
+    assert!(
+        object.contains_key(key) && object.len() == 2,
+        "{message}: payload must be exactly `{key}`"
+    );
+}
+
+/// A config for the stand-in at `url`.
+pub fn config(url: &str) -> Value {
+    json!({ "api_key": API_KEY, "base_url": url, "page_size": 50 })
+}
+
+/// A configured catalog selecting `streams` (name, sync mode).
+pub fn catalog(streams: &[(&str, &str)]) -> Value {
+    let entries: Vec<Value> = streams
+        .iter()
+        .map(|(name, mode)| {
+            json!({
+                "stream": { "name": name, "json_schema": {}, "supported_sync_modes": ["full_refresh"] },
+                "sync_mode": mode,
+                "destination_sync_mode": "append",
+            })
+        })
+        .collect();
+    json!({ "streams": entries })
+}
+
+/// The record schemas `discover` declares, by stream, compiled.
+pub fn record_validators(config: &Value) -> HashMap<String, jsonschema::Validator> {
+    let out = run(
+        "discover",
+        &Inputs {
+            config: Some(config.clone()),
+            catalog: None,
+            state: None,
+        },
+        &[],
+    );
+    assert_eq!(out.code, 0, "discover failed: {}", out.stdout);
+    let catalog = out.of_type("CATALOG").next().expect("a CATALOG");
+    catalog["catalog"]["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .map(|s| {
+            let validator =
+                jsonschema::draft7::new(&s["json_schema"]).expect("record schema compiles");
+            (s["name"].as_str().expect("name").to_owned(), validator)
+        })
+        .collect()
+}
+
+/// Asserts every record of `out` is valid against its stream's schema.
+pub fn check_records(out: &Output, validators: &HashMap<String, jsonschema::Validator>) {
+    for message in out.of_type("RECORD") {
+        let stream = message["record"]["stream"].as_str().expect("stream");
+        let validator = validators
+            .get(stream)
+            .unwrap_or_else(|| panic!("record of undeclared stream {stream}"));
+        let data = &message["record"]["data"];
+        let errors: Vec<String> = validator
+            .iter_errors(data)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{stream} record {data} does not match its schema: {errors:?}"
+        );
+    }
+}

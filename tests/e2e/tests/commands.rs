@@ -1,0 +1,201 @@
+//! spec, check and discover through the real host and component.
+
+use serde_json::{json, Value};
+use stigg_e2e::{config, record_validators, run, Inputs, API_KEY};
+use stigg_standin::{BadKeyMode, Standin, StandinConfig};
+
+fn standin(customers: usize) -> Standin {
+    Standin::start(StandinConfig {
+        api_key: API_KEY.into(),
+        customers,
+        ..Default::default()
+    })
+}
+
+fn with_config(config: Value) -> Inputs {
+    Inputs {
+        config: Some(config),
+        catalog: None,
+        state: None,
+    }
+}
+
+#[test]
+fn spec_declares_the_config_with_the_key_secret() {
+    let out = run(
+        "spec",
+        &Inputs {
+            config: None,
+            catalog: None,
+            state: None,
+        },
+        &[],
+    );
+    assert_eq!(out.code, 0);
+    let spec = &out.of_type("SPEC").next().expect("SPEC")["spec"];
+    let props = &spec["connectionSpecification"]["properties"];
+    assert_eq!(
+        spec["connectionSpecification"]["required"],
+        json!(["api_key"])
+    );
+    assert_eq!(props["api_key"]["airbyte_secret"], json!(true));
+    assert_eq!(
+        props["base_url"]["default"],
+        json!("https://api.stigg.io/graphql")
+    );
+    assert_eq!(
+        (
+            props["page_size"]["default"].clone(),
+            props["page_size"]["maximum"].clone()
+        ),
+        (json!(50), json!(1000))
+    );
+    assert!(spec["documentationUrl"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://"));
+}
+
+#[test]
+fn check_succeeds_with_a_good_key() {
+    let server = standin(3);
+    let out = run("check", &with_config(config(&server.url())), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.connection_status()["status"], "SUCCEEDED");
+    assert!(server.invalid_queries().is_empty());
+    out.assert_no_leak(API_KEY);
+}
+
+#[test]
+fn check_fails_clearly_with_a_bad_key_either_way_stigg_says_it() {
+    for mode in [BadKeyMode::Http401, BadKeyMode::GraphqlError200] {
+        let server = Standin::start(StandinConfig {
+            api_key: API_KEY.into(),
+            bad_key_mode: mode,
+            ..Default::default()
+        });
+        let bad = json!({ "api_key": "wrong-key-123", "base_url": server.url() });
+        let out = run("check", &with_config(bad), &[]);
+        assert_eq!(out.code, 0, "check reports, it does not fail");
+        let status = out.connection_status();
+        assert_eq!(status["status"], "FAILED");
+        let message = status["message"].as_str().unwrap();
+        assert!(message.contains("rejected the API key"), "{message}");
+        out.assert_no_leak("wrong-key-123");
+        assert_eq!(server.request_count(), 1, "a bad key is not retried");
+    }
+}
+
+#[test]
+fn check_fails_when_stigg_is_unreachable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run(
+        "check",
+        &with_config(config(&format!("http://127.0.0.1:{port}/graphql"))),
+        &[],
+    );
+    assert_eq!(out.code, 0);
+    let status = out.connection_status();
+    assert_eq!(status["status"], "FAILED");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not reach Stigg"),
+        "{status}"
+    );
+}
+
+#[test]
+fn check_reports_a_bad_config_as_failed() {
+    for (config, expected) in [
+        (json!({}), "no `api_key`"),
+        (json!({ "api_key": "k", "page_size": 0 }), "`page_size`"),
+        (
+            json!({ "api_key": "k", "base_url": "ftp://x" }),
+            "`base_url`",
+        ),
+    ] {
+        let out = run("check", &with_config(config), &[]);
+        assert_eq!(out.code, 0);
+        let status = out.connection_status();
+        assert_eq!(status["status"], "FAILED");
+        assert!(
+            status["message"].as_str().unwrap().contains(expected),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn discover_lists_every_stream_with_keys_and_modes() {
+    let server = standin(1);
+    let out = run("discover", &with_config(config(&server.url())), &[]);
+    assert_eq!(out.code, 0);
+    let streams = out.of_type("CATALOG").next().expect("CATALOG")["catalog"]["streams"].clone();
+    let names: Vec<&str> = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "customers",
+            "subscriptions",
+            "plans",
+            "addons",
+            "features",
+            "products",
+            "coupons",
+            "promotional_entitlements"
+        ]
+    );
+    for stream in streams.as_array().unwrap() {
+        assert_eq!(stream["source_defined_primary_key"], json!([["id"]]));
+        assert_eq!(stream["is_resumable"], json!(true));
+        let incremental = stream["supported_sync_modes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("incremental"));
+        assert_eq!(
+            incremental,
+            stream["default_cursor_field"] == json!(["updatedAt"]),
+            "{}",
+            stream["name"]
+        );
+    }
+    let customers = &streams[0]["json_schema"]["properties"];
+    assert_eq!(
+        customers["totalActiveSubscription"]["type"],
+        json!("number")
+    );
+    assert_eq!(customers["email"]["type"], json!(["string", "null"]));
+    assert!(customers["additionalMetaData"]["type"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("object")));
+    assert_eq!(
+        record_validators(&config(&server.url())).len(),
+        8,
+        "every schema compiles"
+    );
+}
+
+#[test]
+fn discover_with_a_bad_config_is_a_config_error() {
+    let out = run("discover", &with_config(json!({ "api_key": 42 })), &[]);
+    assert_eq!(out.code, 1);
+    let errors = out.errors();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["failure_type"], "config_error");
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("`api_key` must be a string"));
+}
