@@ -111,11 +111,12 @@ pub fn check(http: &mut dyn Http, sink: &mut dyn Sink, config: &str) -> Outcome 
     Ok(())
 }
 
-/// The cheapest authenticated query: one customer id.
+/// What `check` sends: the cheapest authenticated query, one customer id.
+pub const CHECK_QUERY: &str = "query Check { customers(paging: {first: 1}) \
+    { edges { node { id } } pageInfo { hasNextPage endCursor } totalCount } }";
+
 fn probe(http: &mut dyn Http, config: &Config) -> Result<(), Error> {
-    const QUERY: &str = "query Check { customers(paging: {first: 1}) \
-        { edges { node { id } } pageInfo { hasNextPage endCursor } totalCount } }";
-    let fetch = || graphql::fetch_page(http, config, QUERY, &json!({}), "customers");
+    let fetch = || graphql::fetch_page(http, config, CHECK_QUERY, &json!({}), "customers");
     let pause = |wait: &retry::Wait<'_>| {
         std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms))
     };

@@ -109,6 +109,10 @@ pub fn object(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Optio
                     .map(|_| (Kind::Product, product)),
             )
         }
+        // Plans in this data set are all base plans.
+        (Kind::Plan, "basePlan") => Some(None),
+        (Kind::PromotionalEntitlement, "customer") => Some(Some((Kind::Customer, row.refs[0]))),
+        (Kind::PromotionalEntitlement, "feature") => Some(Some((Kind::Feature, row.refs[1]))),
         _ => None,
     }
 }

@@ -1,0 +1,76 @@
+//! Every query the connector can send, with every shape of variables it sends,
+//! is valid against Stigg's full schema (from the stigg-api-client package,
+//! fetched by tests/tools/stigg-full-schema.sh), not only the stand-in's subset.
+
+use std::path::PathBuf;
+
+use apollo_compiler::request::coerce_variable_values;
+use apollo_compiler::response::JsonMap;
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{ExecutableDocument, Schema};
+use serde_json::{json, Value};
+use stigg::graphql::Page;
+use stigg::position::Position;
+use stigg::streams::ALL;
+
+fn full_schema() -> Option<Valid<Schema>> {
+    let path = std::env::var_os("STIGG_FULL_SCHEMA").map_or_else(
+        || {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../target/stigg-full.graphql"
+            ))
+        },
+        PathBuf::from,
+    );
+    let Ok(sdl) = std::fs::read_to_string(&path) else {
+        assert!(
+            std::env::var_os("STIGG_REQUIRE_FULL_SCHEMA").is_none(),
+            "no full schema at {}: run tests/tools/stigg-full-schema.sh",
+            path.display()
+        );
+        eprintln!("skipped: no full schema at {}", path.display());
+        return None;
+    };
+    Some(Schema::parse_and_validate(sdl, "stigg-full.graphql").expect("Stigg's schema is valid"))
+}
+
+fn assert_valid(schema: &Valid<Schema>, query: &str, variables: &Value) {
+    let document = ExecutableDocument::parse_and_validate(schema, query, "query.graphql")
+        .unwrap_or_else(|e| panic!("invalid against Stigg's schema:\n{query}\n{}", e.errors));
+    let operation = document.operations.get(None).expect("one operation");
+    let variables: JsonMap = serde_json::from_value(variables.clone()).expect("variables object");
+    coerce_variable_values(schema, operation, &variables)
+        .unwrap_or_else(|e| panic!("variables rejected by Stigg's schema for\n{query}\n{e:?}"));
+}
+
+#[test]
+fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
+    let Some(schema) = full_schema() else { return };
+    assert_valid(&schema, stigg::CHECK_QUERY, &json!({}));
+    for stream in ALL {
+        let query = stream.query();
+        let (mut offset, _) = Position::full_refresh(stream, None);
+        assert_valid(&schema, &query, &offset.variables(50));
+        offset
+            .advance(&Page::from_nodes(
+                &[],
+                true,
+                Some("YXJyYXljb25uZWN0aW9uOjQ5"),
+            ))
+            .unwrap();
+        assert_valid(&schema, &query, &offset.variables(1000));
+        if let Some(keys) = &stream.incremental {
+            let mut keyset = Position::incremental(keys, None, Some("2024-01-01T00:00:00.000Z"));
+            assert_valid(&schema, &query, &keyset.variables(50));
+            let node = format!(
+                r#"{{"{}":"2024-02-01T00:00:00.000Z","{}":"6c0f3ea3-2f63-4a4b-9b0e-111111111111"}}"#,
+                keys.cursor, keys.tie_break
+            );
+            keyset
+                .advance(&Page::from_nodes(&[&node], true, None))
+                .unwrap();
+            assert_valid(&schema, &query, &keyset.variables(50));
+        }
+    }
+}
