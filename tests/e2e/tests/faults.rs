@@ -1,0 +1,364 @@
+//! What the connector does when Stigg misbehaves: it retries what may pass and
+//! still delivers every record exactly once, or it fails with the right TRACE.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+use stigg_e2e::{catalog, config, run, Inputs, Output, API_KEY};
+use stigg_standin::{Fault, FaultRule, Standin, StandinConfig};
+
+fn standin(customers: usize, faults: Vec<FaultRule>) -> Standin {
+    Standin::start(StandinConfig {
+        api_key: API_KEY.into(),
+        customers,
+        subscriptions_per_customer: 1,
+        faults,
+        ..Default::default()
+    })
+}
+
+fn read_with(server: &Standin, streams: &[(&str, &str)], extra: Value) -> Output {
+    let mut config = config(&server.url());
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let out = run(
+        "read",
+        &Inputs {
+            config: Some(config),
+            catalog: Some(catalog(streams)),
+            state: None,
+        },
+        &[],
+    );
+    out.assert_no_leak(API_KEY);
+    assert!(
+        server.invalid_queries().is_empty(),
+        "{:?}",
+        server.invalid_queries()
+    );
+    out
+}
+
+fn customers_only() -> [(&'static str, &'static str); 1] {
+    [("customers", "full_refresh")]
+}
+
+/// The one TRACE ERROR of a failed read.
+fn the_error(out: &Output) -> &Value {
+    assert_eq!(out.code, 1, "a failed read exits non-zero:\n{}", out.stdout);
+    let errors = out.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    errors[0]
+}
+
+fn assert_exactly_once(out: &Output, server: &Standin, stream: &str) {
+    let ids = out.record_ids(stream);
+    let unique: HashSet<_> = ids.iter().cloned().collect();
+    assert_eq!(unique.len(), ids.len(), "duplicates in {stream}");
+    assert_eq!(
+        unique,
+        server.ids(stream).into_iter().collect::<HashSet<_>>(),
+        "{stream} differs"
+    );
+}
+
+#[test]
+fn survives_every_transient_fault_with_nothing_lost_or_doubled() {
+    let on = |k, fault| FaultRule::on_request(k, fault).for_root_field("customers");
+    let faults = vec![
+        on(
+            2,
+            Fault::Status {
+                code: 429,
+                retry_after: Some("1".into()),
+            },
+        ),
+        on(
+            4,
+            Fault::Status {
+                code: 429,
+                retry_after: None,
+            },
+        ),
+        on(
+            6,
+            Fault::Status {
+                code: 500,
+                retry_after: None,
+            },
+        ),
+        on(
+            8,
+            Fault::Status {
+                code: 503,
+                retry_after: Some("0".into()),
+            },
+        ),
+        on(10, Fault::Drop),
+        on(12, Fault::Truncate),
+        on(
+            14,
+            Fault::GraphqlError {
+                message: "Internal server error".into(),
+                code: "INTERNAL_SERVER_ERROR".into(),
+            },
+        ),
+        on(16, Fault::DataNull),
+        on(18, Fault::Latency { ms: 300 }),
+    ];
+    let server = standin(500, faults);
+    let out = read_with(&server, &customers_only(), json!({}));
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_exactly_once(&out, &server, "customers");
+    assert_eq!(
+        out.statuses("customers").last().map(String::as_str),
+        Some("COMPLETE")
+    );
+    // 10 pages + 8 failed attempts (the latency fault is no failure).
+    assert_eq!(server.root_field_count("customers"), 18);
+    let rate_limited = out
+        .of_type("TRACE")
+        .filter(|m| m["trace"]["stream_status"]["reasons"][0]["type"] == "RATE_LIMITED")
+        .count();
+    assert_eq!(rate_limited, 2, "a RATE_LIMITED status for each 429");
+    let retries = out
+        .of_type("LOG")
+        .filter(|m| {
+            m["log"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("retrying in")
+        })
+        .count();
+    assert_eq!(retries, 8);
+}
+
+#[test]
+fn graphql_errors_inside_http_200_fail_the_stream_with_the_servers_message() {
+    let fault = Fault::GraphqlError {
+        message: "Field 'x' exploded".into(),
+        code: "INTERNAL_SERVER_ERROR".into(),
+    };
+    let server = standin(
+        60,
+        vec![FaultRule::every(1, fault).for_root_field("customers")],
+    );
+    let out = read_with(
+        &server,
+        &customers_only(),
+        json!({ "max_retry_seconds": 0 }),
+    );
+    let error = the_error(&out);
+    assert_eq!(error["failure_type"], "system_error");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("Field 'x' exploded"),
+        "{error}"
+    );
+    assert_eq!(error["stream_descriptor"]["name"], "customers");
+    assert_eq!(out.statuses("customers"), ["STARTED", "INCOMPLETE"]);
+    assert_eq!(
+        out.record_ids("customers").len(),
+        0,
+        "an error is not an empty page"
+    );
+}
+
+#[test]
+fn malformed_answers_are_retried_a_few_times_then_quoted() {
+    let server = standin(
+        60,
+        vec![FaultRule::every(1, Fault::DataNull).for_root_field("customers")],
+    );
+    let out = read_with(&server, &customers_only(), json!({}));
+    let error = the_error(&out);
+    assert_eq!(error["failure_type"], "system_error");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("no `data.customers`"),
+        "{error}"
+    );
+    assert!(
+        error["internal_message"]
+            .as_str()
+            .unwrap()
+            .contains(r#"response body: {"data":null"#),
+        "{error}"
+    );
+    assert_eq!(
+        server.root_field_count("customers"),
+        4,
+        "one attempt and three retries"
+    );
+}
+
+#[test]
+fn a_repeated_end_cursor_is_an_error_not_an_endless_loop() {
+    let server = standin(
+        200,
+        vec![FaultRule::on_request(2, Fault::RepeatCursor).for_root_field("customers")],
+    );
+    let out = read_with(&server, &customers_only(), json!({}));
+    let error = the_error(&out);
+    assert!(
+        error["message"].as_str().unwrap().contains("a second time"),
+        "{error}"
+    );
+    assert_eq!(
+        out.record_ids("customers").len(),
+        50,
+        "the page that repeats is not emitted"
+    );
+    assert_eq!(server.root_field_count("customers"), 2);
+}
+
+#[test]
+fn a_bad_key_is_a_config_error_and_is_not_retried() {
+    let server = standin(10, vec![]);
+    let mut config = config(&server.url());
+    config["api_key"] = json!("not-the-key-42");
+    let inputs = Inputs {
+        config: Some(config),
+        catalog: Some(catalog(&[
+            ("customers", "full_refresh"),
+            ("subscriptions", "full_refresh"),
+        ])),
+        state: None,
+    };
+    let out = run("read", &inputs, &[]);
+    out.assert_no_leak("not-the-key-42");
+    let error = the_error(&out);
+    assert_eq!(error["failure_type"], "config_error");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("rejected the API key (HTTP 401)"),
+        "{error}"
+    );
+    assert_eq!(
+        server.request_count(),
+        1,
+        "one request, then stop: every stream would fail alike"
+    );
+}
+
+#[test]
+fn spent_retry_budget_is_a_transient_error() {
+    let server = standin(
+        10,
+        vec![FaultRule::every(
+            1,
+            Fault::Status {
+                code: 503,
+                retry_after: Some("1".into()),
+            },
+        )],
+    );
+    let out = read_with(
+        &server,
+        &customers_only(),
+        json!({ "max_retry_seconds": 2 }),
+    );
+    let error = the_error(&out);
+    assert_eq!(error["failure_type"], "transient_error");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 3 attempts"),
+        "{error}"
+    );
+}
+
+#[test]
+fn one_failed_stream_does_not_hide_the_others() {
+    let fault = Fault::GraphqlError {
+        message: "nope".into(),
+        code: "BAD_USER_INPUT".into(),
+    };
+    let server = standin(
+        30,
+        vec![FaultRule::every(1, fault).for_root_field("customers")],
+    );
+    let out = read_with(
+        &server,
+        &[
+            ("customers", "full_refresh"),
+            ("subscriptions", "full_refresh"),
+        ],
+        json!({}),
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.statuses("customers"), ["STARTED", "INCOMPLETE"]);
+    assert_eq!(
+        out.statuses("subscriptions"),
+        ["STARTED", "RUNNING", "COMPLETE"]
+    );
+    assert_exactly_once(&out, &server, "subscriptions");
+    assert_eq!(
+        server.root_field_count("customers"),
+        1,
+        "BAD_USER_INPUT is not retried"
+    );
+}
+
+#[test]
+fn the_key_never_leaks_even_when_stigg_echoes_it() {
+    let echo = Fault::GraphqlError {
+        message: format!("invalid key {API_KEY} for env"),
+        code: "UNAUTHENTICATED".into(),
+    };
+    let server = standin(5, vec![FaultRule::every(1, echo)]);
+    let out = read_with(&server, &customers_only(), json!({}));
+    let error = the_error(&out);
+    assert_eq!(error["failure_type"], "config_error");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid key *** for env"),
+        "{error}"
+    );
+    let check = run(
+        "check",
+        &Inputs {
+            config: Some(config(&server.url())),
+            catalog: None,
+            state: None,
+        },
+        &[],
+    );
+    check.assert_no_leak(API_KEY);
+    assert_eq!(check.connection_status()["status"], "FAILED");
+}
+
+#[test]
+fn the_host_denies_origins_off_the_allow_list() {
+    let server = standin(5, vec![]);
+    let inputs = Inputs {
+        config: Some(config(&server.url())),
+        catalog: Some(catalog(&customers_only())),
+        state: None,
+    };
+    let out = run("read", &inputs, &["--allow-host", "https://api.stigg.io"]);
+    out.assert_no_leak(API_KEY);
+    let error = the_error(&out);
+    assert_eq!(error["failure_type"], "config_error");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused to let the connector reach"),
+        "{error}"
+    );
+    assert_eq!(server.request_count(), 0, "no request reached the server");
+    let allowed = run("read", &inputs, &["--allow-host", &server.base_url()]);
+    assert_eq!(allowed.code, 0, "{}", allowed.stdout);
+}
