@@ -183,7 +183,8 @@ pub fn run(command: &str, inputs: &Inputs, flags: &[&str]) -> Output {
     run_host(&args)
 }
 
-/// Runs the host with raw arguments; parses and validates what it printed.
+/// Runs the host with raw arguments; parses and validates what it printed, and
+/// checks that the test API key appears nowhere in it.
 pub fn run_host(args: &[String]) -> Output {
     let out = Command::new(&artifacts().host)
         .args(args)
