@@ -1,0 +1,29 @@
+//! The acceptance read: 20,000 customers and 40,000 subscriptions, both streams,
+//! every record once, every line valid, every record valid, every query valid.
+
+use std::collections::HashSet;
+
+use stigg_e2e::{catalog, check_records, config, record_validators, run, Inputs, API_KEY};
+use stigg_standin::{Standin, StandinConfig};
+
+#[test]
+fn reads_20k_customers_and_40k_subscriptions_exactly() {
+    let server = Standin::start(StandinConfig {
+        api_key: API_KEY.into(),
+        customers: 20_000,
+        subscriptions_per_customer: 2,
+        ..Default::default()
+    });
+    let streams = [("customers", "full_refresh"), ("subscriptions", "full_refresh")];
+    let inputs = Inputs { config: Some(config(&server.url())), catalog: Some(catalog(&streams)), state: Some("[]".into()) };
+    let out = run("read", &inputs, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for (stream, expected) in [("customers", 20_000), ("subscriptions", 40_000)] {
+        let ids = out.record_ids(stream);
+        assert_eq!(ids.len(), expected, "{stream}");
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), expected, "{stream}: duplicates");
+    }
+    check_records(&out, &record_validators(&config(&server.url())));
+    assert!(server.invalid_queries().is_empty());
+    assert_eq!(server.request_count(), 1_200, "pages of 50");
+}
