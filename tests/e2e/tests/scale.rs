@@ -14,14 +14,25 @@ fn reads_20k_customers_and_40k_subscriptions_exactly() {
         subscriptions_per_customer: 2,
         ..Default::default()
     });
-    let streams = [("customers", "full_refresh"), ("subscriptions", "full_refresh")];
-    let inputs = Inputs { config: Some(config(&server.url())), catalog: Some(catalog(&streams)), state: Some("[]".into()) };
+    let streams = [
+        ("customers", "full_refresh"),
+        ("subscriptions", "full_refresh"),
+    ];
+    let inputs = Inputs {
+        config: Some(config(&server.url())),
+        catalog: Some(catalog(&streams)),
+        state: Some("[]".into()),
+    };
     let out = run("read", &inputs, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     for (stream, expected) in [("customers", 20_000), ("subscriptions", 40_000)] {
         let ids = out.record_ids(stream);
         assert_eq!(ids.len(), expected, "{stream}");
-        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), expected, "{stream}: duplicates");
+        assert_eq!(
+            ids.iter().collect::<HashSet<_>>().len(),
+            expected,
+            "{stream}: duplicates"
+        );
     }
     check_records(&out, &record_validators(&config(&server.url())));
     assert!(server.invalid_queries().is_empty());
