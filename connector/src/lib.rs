@@ -173,18 +173,22 @@ fn fail(sink: &mut dyn Sink, error: &Error) -> Outcome {
 }
 
 /// Removes the API key from anything about to leave the connector.
-pub struct Redactor(String);
+pub struct Redactor(Option<String>);
 
 impl Redactor {
+    /// Keys shorter than this are not real Stigg keys; masking them would
+    /// garble every message that happens to contain those letters.
+    const MIN_KEY_LEN: usize = 8;
+
     pub fn new(config: &Config) -> Self {
-        Redactor(config.api_key.expose().to_owned())
+        let key = config.api_key.expose();
+        Redactor((key.len() >= Self::MIN_KEY_LEN).then(|| key.to_owned()))
     }
 
     pub fn text(&self, text: &str) -> String {
-        if self.0.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(&self.0, "***")
+        match &self.0 {
+            Some(key) => text.replace(key.as_str(), "***"),
+            None => text.to_owned(),
         }
     }
 
