@@ -7,7 +7,8 @@ use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.stigg.io/graphql";
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
-/// Stigg's connections take `first` up to this (the stand-in enforces the same).
+/// Our bound on `first`: Stigg does not document one; larger pages only make the
+/// responses (and the host's size cap) the limit.
 pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Stigg's limits are per minute: a budget of minutes outlasts a rate-limit window.
 pub const DEFAULT_MAX_RETRY_SECONDS: u64 = 600;
