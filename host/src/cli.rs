@@ -1,4 +1,5 @@
-//! The command line: `host run <component.wasm> <airbyte command>`.
+//! The command line: `host run <component.wasm> <airbyte command>` and
+//! `host inspect <component.wasm>`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::allowlist::{Origin, OriginOverrides};
 use crate::command::Command;
-use crate::options::{Limits, RunOptions};
+use crate::options::{CachePolicy, Limits, RunOptions};
 
 const ALLOW_LIST_RULE: &str = "\
 Network allow-list: before check, discover and read, the host asks the component which \
@@ -21,6 +22,28 @@ Origins are scheme://host[:port] with scheme http or https; the default port is 
 and scheme and host are compared in lower case. Requests are also refused if the URL has \
 user:password@, a scheme other than http/https, or a `host` header. Redirects are never \
 followed: a 3xx goes back to the component as is.";
+
+const SANDBOX_LIMITS: &str = "\
+Sandbox limits (a component that exceeds one is stopped; the host prints a TRACE ERROR \
+with failure_type system_error naming the limit, and exits 1):
+  --max-memory-mib MIB      linear memory of the component, all its memories together \
+(default 256). The memory.grow that would pass it fails; a Rust component then aborts.
+  --cpu-deadline-secs SECS  CPU time of one call into the component (spec, check, \
+discover, read; default 300). It counts the component's own computing and the host work \
+it asks for (copying, TLS); time spent waiting for the network, for stdout or in a sleep \
+is not counted. Checked every 10 ms.
+  --timeout-secs SECS       one HTTP request, from connecting to the last body byte \
+(default 30); the component sees a `timeout` error.
+  --max-response-bytes N    one HTTP response body (default 64 MiB); the component sees \
+a `too-large` error.";
+
+const CACHE: &str = "\
+Compiled-component cache: compiling a component takes up to a second; the host keeps the \
+compiled code in $XDG_CACHE_HOME/stigg-host (else ~/.cache/stigg-host), one file per \
+component and wasmtime build, and loads it in about a millisecond. It only loads files it \
+wrote itself (checksummed, in a directory only this user can write); anything else is \
+ignored and rewritten. --cache-dir DIR uses another directory, --no-cache compiles every \
+time, --verbose says what the cache did.";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -57,8 +80,61 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum TopCommand {
     /// Run one Airbyte command (spec, check, discover, read) with a connector component
-    #[command(after_long_help = format!("{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{EXIT_CODES}"))]
+    #[command(after_long_help = format!(
+        "{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{SANDBOX_LIMITS}\n\n{CACHE}\n\n{EXIT_CODES}"
+    ))]
     Run(RunArgs),
+    /// List a component's imports and exports, to review what it may do before running it
+    #[command(after_long_help = INSPECT_HELP)]
+    Inspect(InspectArgs),
+}
+
+const INSPECT_HELP: &str = "\
+The imports are every function the component can call: for a connector, the \
+airbyte:connector interfaces http and sink, and the WASI interfaces its standard library \
+uses (the host gives those no files, environment, sockets or stdin). Types are shown \
+WIT-style, by name when the interface names them. Nothing is run.
+Exit status: 0, or 1 if the component cannot be read or compiled.";
+
+/// `host inspect`: the component and how to print it.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The component (.wasm)
+    #[arg(value_name = "COMPONENT")]
+    pub component: PathBuf,
+
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// Say on stderr what the host does (e.g. whether the cache was used)
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Where compiled components are cached.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Do not use the compiled-component cache: compile the component every time
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+
+    /// Cache compiled components in DIR [default: $XDG_CACHE_HOME/stigg-host or ~/.cache/stigg-host]
+    #[arg(long, value_name = "DIR", global = true, conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl CacheArgs {
+    pub fn policy(&self) -> CachePolicy {
+        match (&self.cache_dir, self.no_cache) {
+            (_, true) => CachePolicy::Disabled,
+            (Some(dir), false) => CachePolicy::Dir(dir.clone()),
+            (None, false) => CachePolicy::UserCacheDir,
+        }
+    }
 }
 
 /// `host run`: the component, the operator's options, the Airbyte command.
@@ -94,6 +170,33 @@ pub struct RunArgs {
         global = true,
     )]
     pub max_response_bytes: u64,
+
+    /// Largest linear memory the component may use, all its memories together
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = Limits::DEFAULT_MAX_MEMORY_MIB,
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(Limits::MAX_MEMORY_MIB)),
+        global = true,
+    )]
+    pub max_memory_mib: u32,
+
+    /// CPU time one call into the component may use (time waiting for the network is not counted)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = Limits::DEFAULT_CPU_DEADLINE_SECS,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true,
+    )]
+    pub cpu_deadline_secs: u64,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// Say on stderr what the host does (e.g. whether the cache was used)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 
     #[command(subcommand)]
     pub command: AirbyteCommand,
@@ -157,11 +260,15 @@ impl RunArgs {
             limits: Limits {
                 request_timeout: Duration::from_secs(self.timeout_secs),
                 max_response_bytes: self.max_response_bytes,
+                max_memory_mib: self.max_memory_mib,
+                cpu_deadline: Duration::from_secs(self.cpu_deadline_secs),
             },
             origins: OriginOverrides {
                 only: self.allow_host.clone(),
                 also: self.also_allow.clone(),
             },
+            cache: self.cache.policy(),
+            verbose: self.verbose,
         }
     }
 }
@@ -175,6 +282,9 @@ mod tests {
         let cli = Cli::try_parse_from(std::iter::once("host").chain(args.iter().copied()))?;
         match cli.command {
             TopCommand::Run(run) => Ok(run),
+            TopCommand::Inspect(_) => {
+                Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand))
+            }
         }
     }
 
@@ -211,6 +321,13 @@ mod tests {
             "5",
             "--max-response-bytes",
             "1000",
+            "--max-memory-mib",
+            "64",
+            "--cpu-deadline-secs",
+            "2",
+            "--cache-dir",
+            "/tmp/cache",
+            "-v",
         ])
         .expect("parse");
         assert_eq!(
@@ -224,6 +341,10 @@ mod tests {
         let options = run.options();
         assert_eq!(options.limits.request_timeout, Duration::from_secs(5));
         assert_eq!(options.limits.max_response_bytes, 1000);
+        assert_eq!(options.limits.max_memory_mib, 64);
+        assert_eq!(options.limits.cpu_deadline, Duration::from_secs(2));
+        assert_eq!(options.cache, CachePolicy::Dir("/tmp/cache".into()));
+        assert!(options.verbose);
         assert_eq!(
             options.origins.only[0].to_string(),
             "https://api.stigg.io:443"
@@ -239,5 +360,48 @@ mod tests {
         assert!(parse(&["run", "c.wasm", "read", "--config", "c.json"]).is_err());
         assert!(parse(&["run", "c.wasm", "--timeout-secs", "0", "spec"]).is_err());
         assert!(parse(&["run", "c.wasm"]).is_err());
+        assert!(parse(&["run", "c.wasm", "--max-memory-mib", "0", "spec"]).is_err());
+        assert!(parse(&["run", "c.wasm", "--max-memory-mib", "4097", "spec"]).is_err());
+        assert!(parse(&["run", "c.wasm", "--cpu-deadline-secs", "0", "spec"]).is_err());
+        assert!(parse(&["run", "c.wasm", "--no-cache", "--cache-dir", "d", "spec"]).is_err());
+    }
+
+    #[test]
+    fn no_cache() {
+        let run = parse(&["run", "c.wasm", "spec", "--no-cache"]).expect("parse");
+        assert_eq!(run.options().cache, CachePolicy::Disabled);
+    }
+
+    #[test]
+    fn inspect() {
+        let cli = Cli::try_parse_from(["host", "inspect", "c.wasm", "--json"]).expect("parse");
+        match cli.command {
+            TopCommand::Inspect(args) => {
+                assert_eq!(args.component, PathBuf::from("c.wasm"));
+                assert!(args.json);
+                assert_eq!(args.cache.policy(), CachePolicy::UserCacheDir);
+            }
+            TopCommand::Run(_) => panic!("parsed as run"),
+        }
+    }
+
+    #[test]
+    fn help_documents_every_limit() {
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("run")
+            .expect("run")
+            .render_long_help()
+            .to_string();
+        for flag in [
+            "--max-memory-mib",
+            "--cpu-deadline-secs",
+            "--timeout-secs",
+            "--max-response-bytes",
+            "--no-cache",
+            "--cache-dir",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from the help");
+        }
     }
 }

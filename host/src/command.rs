@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::allowlist::{AllowList, OriginOverrides};
+use crate::cache::ComponentCache;
 use crate::http_client::HttpClient;
 use crate::messages::{self, FailureType};
 use crate::options::RunOptions;
@@ -147,7 +148,13 @@ pub fn run_invocation(
     options: &RunOptions,
     output: MessageWriter,
 ) -> Outcome {
-    match ConnectorRuntime::load(source) {
+    let cache = ComponentCache::for_policy(&options.cache);
+    let log = |message: &str| {
+        if options.verbose {
+            eprintln!("host: {message}");
+        }
+    };
+    match ConnectorRuntime::load_with(source, cache.as_ref(), &log) {
         Ok(runtime) => run_with(&runtime, invocation, options, output),
         Err(error) => report_host_failure(
             output,
@@ -166,7 +173,7 @@ pub fn run_with(
     output: MessageWriter,
 ) -> Outcome {
     let http = HttpClient::new(AllowList::default(), &options.limits);
-    let mut session = runtime.session(http, output);
+    let mut session = runtime.session_with(http, output, &options.limits);
     let result = execute(&mut session, invocation, &options.origins);
     let output = session.into_output();
     finish(output, result)
@@ -324,13 +331,21 @@ mod tests {
 
     const NOT_WASM: ComponentSource<'static> = ComponentSource::Bytes(b"not a component");
 
+    /// Unit tests leave the user's cache alone.
+    fn options() -> RunOptions {
+        RunOptions {
+            cache: crate::options::CachePolicy::Disabled,
+            ..RunOptions::default()
+        }
+    }
+
     #[test]
     fn check_with_missing_config_is_a_failed_status() {
         let out = Captured::default();
         let command = Command::Check {
             config: "/nonexistent/config.json".into(),
         };
-        let outcome = run(NOT_WASM, &command, &RunOptions::default(), out.writer());
+        let outcome = run(NOT_WASM, &command, &options(), out.writer());
         assert_eq!(outcome, Outcome::Completed);
         let messages = out.messages();
         assert_eq!(messages.len(), 1);
@@ -350,7 +365,7 @@ mod tests {
             catalog: "/nonexistent/catalog.json".into(),
             state: None,
         };
-        let outcome = run(NOT_WASM, &command, &RunOptions::default(), out.writer());
+        let outcome = run(NOT_WASM, &command, &options(), out.writer());
         assert_eq!(outcome, Outcome::CommandFailed);
         let messages = out.messages();
         assert_eq!(
@@ -373,12 +388,7 @@ mod tests {
     #[test]
     fn bad_component_is_a_system_error() {
         let out = Captured::default();
-        let outcome = run(
-            NOT_WASM,
-            &Command::Spec,
-            &RunOptions::default(),
-            out.writer(),
-        );
+        let outcome = run(NOT_WASM, &Command::Spec, &options(), out.writer());
         assert_eq!(outcome, Outcome::HostFailed);
         let messages = out.messages();
         assert_eq!(messages.len(), 1);
@@ -397,7 +407,7 @@ mod tests {
     fn missing_component_file_is_a_system_error() {
         let out = Captured::default();
         let source = ComponentSource::File(Path::new("/nonexistent/connector.wasm"));
-        let outcome = run(source, &Command::Spec, &RunOptions::default(), out.writer());
+        let outcome = run(source, &Command::Spec, &options(), out.writer());
         assert_eq!(outcome, Outcome::HostFailed);
         let text = out.messages()[0]["trace"]["error"]["message"].to_string();
         assert!(text.contains("/nonexistent/connector.wasm"), "{text}");

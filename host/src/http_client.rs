@@ -290,6 +290,7 @@ mod tests {
         Limits {
             request_timeout: Duration::from_millis(timeout_ms),
             max_response_bytes,
+            ..Limits::default()
         }
     }
 

@@ -16,17 +16,23 @@
 //! ```
 
 pub mod allowlist;
+pub mod cache;
 pub mod cli;
 pub mod command;
+pub mod deadline;
 pub mod http_client;
+pub mod inspect;
+pub mod limits;
 pub mod messages;
 pub mod options;
 pub mod output;
 pub mod runtime;
 
 pub use allowlist::{AllowList, Origin, OriginError, OriginOverrides};
+pub use cache::ComponentCache;
 pub use command::{run, run_invocation, run_with, Command, InputError, Invocation, Outcome};
 pub use http_client::{HttpClient, HttpError, Method, Request, Response};
-pub use options::{Limits, RunOptions};
+pub use limits::LimitExceeded;
+pub use options::{CachePolicy, Limits, RunOptions};
 pub use output::MessageWriter;
 pub use runtime::{CallError, ComponentSource, ConnectorRuntime, Session};

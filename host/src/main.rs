@@ -1,18 +1,56 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use host::cli::{Cli, TopCommand};
-use host::{ComponentSource, MessageWriter};
+use host::cli::{Cli, InspectArgs, TopCommand};
+use host::{ComponentCache, ComponentSource, MessageWriter};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome = match &cli.command {
+    let code = match &cli.command {
         TopCommand::Run(args) => host::run(
             ComponentSource::File(&args.component),
             &args.command(),
             &args.options(),
             MessageWriter::stdout(),
-        ),
+        )
+        .exit_code(),
+        TopCommand::Inspect(args) => inspect(args),
     };
-    ExitCode::from(outcome.exit_code())
+    ExitCode::from(code)
+}
+
+fn inspect(args: &InspectArgs) -> u8 {
+    let cache = ComponentCache::for_policy(&args.cache.policy());
+    let log = |message: &str| {
+        if args.verbose {
+            eprintln!("host: {message}");
+        }
+    };
+    let source = ComponentSource::File(&args.component);
+    let inventory = match host::inspect::inspect(source, cache.as_ref(), &log) {
+        Ok(inventory) => inventory,
+        Err(error) => {
+            eprintln!("host: cannot inspect the component: {error:#}");
+            return 1;
+        }
+    };
+    let text = if args.json {
+        match serde_json::to_string_pretty(&inventory) {
+            Ok(json) => json + "\n",
+            Err(error) => {
+                eprintln!("host: {error}");
+                return 1;
+            }
+        }
+    } else {
+        inventory.to_text()
+    };
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("host: cannot write to stdout: {error}");
+            1
+        }
+    }
 }

@@ -1,7 +1,7 @@
-//! What an operator can tune for one run. New limits (memory cap, CPU
-//! deadline, compiled-component cache, concurrency) belong here, so the CLI
-//! and embedders pass one struct through.
+//! What an operator can tune for one run, so the CLI and embedders pass one
+//! struct through.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::allowlist::OriginOverrides;
@@ -14,11 +14,19 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Largest response body accepted; a larger one is `too-large`.
     pub max_response_bytes: u64,
+    /// Cap on the component's linear memory, all its memories together.
+    pub max_memory_mib: u32,
+    /// CPU time one call into the component may use (see `deadline`).
+    pub cpu_deadline: Duration,
 }
 
 impl Limits {
     pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
     pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+    pub const DEFAULT_MAX_MEMORY_MIB: u32 = 256;
+    /// wasm32 addresses 4 GiB at most.
+    pub const MAX_MEMORY_MIB: u32 = 4096;
+    pub const DEFAULT_CPU_DEADLINE_SECS: u64 = 300;
 }
 
 impl Default for Limits {
@@ -26,8 +34,22 @@ impl Default for Limits {
         Self {
             request_timeout: Duration::from_secs(Self::DEFAULT_TIMEOUT_SECS),
             max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
+            max_memory_mib: Self::DEFAULT_MAX_MEMORY_MIB,
+            cpu_deadline: Duration::from_secs(Self::DEFAULT_CPU_DEADLINE_SECS),
         }
     }
+}
+
+/// Where compiled components are cached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CachePolicy {
+    /// `$XDG_CACHE_HOME/stigg-host` or `~/.cache/stigg-host`.
+    #[default]
+    UserCacheDir,
+    /// This directory (created if missing).
+    Dir(PathBuf),
+    /// Compile on every run.
+    Disabled,
 }
 
 /// Everything about a run except the component and the command.
@@ -36,4 +58,7 @@ pub struct RunOptions {
     pub limits: Limits,
     /// The operator's changes to the component's allow-list.
     pub origins: OriginOverrides,
+    pub cache: CachePolicy,
+    /// Say on stderr what the host does (cache hits and misses...).
+    pub verbose: bool,
 }

@@ -1,8 +1,10 @@
 //! Loading a connector component on wasmtime, giving it its imports, and
 //! calling its exports, with failures mapped to what a runner should hear.
 
+use std::fs;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -10,7 +12,11 @@ use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::allowlist::AllowList;
+use crate::cache::{ComponentCache, Log};
+use crate::deadline::{CpuBudget, EpochTicker};
 use crate::http_client::{self, HttpClient, HttpError};
+use crate::limits::{LimitExceeded, MemoryLimiter};
+use crate::options::Limits;
 use crate::output::MessageWriter;
 
 mod bindings {
@@ -39,15 +45,34 @@ pub enum ComponentSource<'a> {
 /// A compiled and linked connector, ready to instantiate for each run.
 pub struct ConnectorRuntime {
     pre: ConnectorPre<HostState>,
+    ticker: Arc<EpochTicker>,
+}
+
+/// The engine components run on (its settings are part of the cache key).
+pub fn engine() -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    // Compiled code checks the epoch, so the CPU deadline can stop a guest
+    // that never calls the host.
+    config.epoch_interruption(true);
+    Engine::new(&config)
+        .map_err(anyhow::Error::from)
+        .context("creating the wasmtime engine")
 }
 
 impl ConnectorRuntime {
     /// Compiles the component and checks that its imports are all provided.
     pub fn load(source: ComponentSource<'_>) -> anyhow::Result<Self> {
-        let engine = Engine::new(&Config::new())
-            .map_err(anyhow::Error::from)
-            .context("creating the wasmtime engine")?;
-        let component = compile(&engine, source)?;
+        Self::load_with(source, None, &|_| {})
+    }
+
+    /// Same, taking the compiled code from `cache` when it has it.
+    pub fn load_with(
+        source: ComponentSource<'_>,
+        cache: Option<&ComponentCache>,
+        log: Log<'_>,
+    ) -> anyhow::Result<Self> {
+        let engine = engine()?;
+        let component = load_component(&engine, source, cache, log)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(anyhow::Error::from)
@@ -60,35 +85,74 @@ impl ConnectorRuntime {
             .and_then(ConnectorPre::new)
             .map_err(anyhow::Error::from)
             .context("the component does not fit the airbyte:connector world")?;
-        Ok(Self { pre })
+        let ticker = EpochTicker::start(&engine).context("starting the epoch ticker")?;
+        Ok(Self {
+            pre,
+            ticker: Arc::new(ticker),
+        })
     }
 
-    /// A fresh store for one run; the component is instantiated on first call.
+    /// A fresh store for one run, with the default limits.
     pub fn session(&self, http: HttpClient, output: MessageWriter) -> Session {
+        self.session_with(http, output, &Limits::default())
+    }
+
+    /// A fresh store for one run, under `limits` (memory and CPU; the HTTP
+    /// limits are the client's). The component is instantiated on first call.
+    pub fn session_with(
+        &self,
+        http: HttpClient,
+        output: MessageWriter,
+        limits: &Limits,
+    ) -> Session {
         let state = HostState {
             wasi: wasi_ctx(),
             table: ResourceTable::new(),
             http,
             output,
             output_error: None,
+            memory: MemoryLimiter::new(limits.max_memory_mib),
+            cpu: CpuBudget::new(limits.cpu_deadline),
         };
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|state| &mut state.memory);
+        store.epoch_deadline_callback(|mut store| store.data_mut().cpu.on_deadline());
         Session {
-            store: Store::new(self.pre.engine(), state),
+            store,
             pre: self.pre.clone(),
             bindings: None,
+            _ticker: Arc::clone(&self.ticker),
         }
     }
 }
 
-fn compile(engine: &Engine, source: ComponentSource<'_>) -> anyhow::Result<Component> {
-    match source {
-        ComponentSource::File(path) => Component::from_file(engine, path)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("loading the component {}", path.display())),
-        ComponentSource::Bytes(bytes) => Component::from_binary(engine, bytes)
-            .map_err(anyhow::Error::from)
-            .context("loading the component"),
-    }
+/// Compiles the component, or loads it from `cache`.
+pub fn load_component(
+    engine: &Engine,
+    source: ComponentSource<'_>,
+    cache: Option<&ComponentCache>,
+    log: Log<'_>,
+) -> anyhow::Result<Component> {
+    let what = match source {
+        ComponentSource::File(path) => format!("loading the component {}", path.display()),
+        ComponentSource::Bytes(_) => "loading the component".to_string(),
+    };
+    let Some(cache) = cache else {
+        let compiled = match source {
+            ComponentSource::File(path) => Component::from_file(engine, path),
+            ComponentSource::Bytes(bytes) => Component::from_binary(engine, bytes),
+        };
+        return compiled.map_err(anyhow::Error::from).context(what);
+    };
+    let read;
+    let bytes = match source {
+        ComponentSource::File(path) => {
+            read = fs::read(path).with_context(|| what.clone())?;
+            &read[..]
+        }
+        ComponentSource::Bytes(bytes) => bytes,
+    };
+    cache.load_or_compile(engine, bytes, log).context(what)
 }
 
 /// No files, no environment, no arguments, no stdin, no sockets. stderr is
@@ -115,6 +179,12 @@ pub enum CallError {
     /// The component broke the contract (e.g. declared a malformed origin).
     #[error("the connector component misbehaved: {0}")]
     Contract(String),
+    /// The component ran into a sandbox limit (memory, CPU deadline).
+    #[error("{limit}")]
+    Limit {
+        limit: LimitExceeded,
+        detail: String,
+    },
     /// Anything else wasmtime reported (instantiation, resource limits...).
     #[error("{what} failed: {message}")]
     Runtime {
@@ -128,7 +198,9 @@ impl CallError {
     /// The full story, for `internal_message`.
     pub fn detail(&self) -> String {
         match self {
-            Self::Trapped { detail, .. } | Self::Runtime { detail, .. } => detail.clone(),
+            Self::Trapped { detail, .. }
+            | Self::Runtime { detail, .. }
+            | Self::Limit { detail, .. } => detail.clone(),
             other => other.to_string(),
         }
     }
@@ -142,11 +214,15 @@ pub struct Session {
     store: Store<HostState>,
     pre: ConnectorPre<HostState>,
     bindings: Option<Connector>,
+    /// Keeps the epoch moving (the CPU deadline) while the session lives,
+    /// even if the runtime is dropped first.
+    _ticker: Arc<EpochTicker>,
 }
 
 impl Session {
     pub fn spec(&mut self) -> Result<CommandResult, CallError> {
         let (source, store) = self.source()?;
+        arm(store);
         let result = source.call_spec(store);
         self.outcome(result, "calling spec")
     }
@@ -156,18 +232,21 @@ impl Session {
         config: &str,
     ) -> Result<Result<Vec<String>, String>, CallError> {
         let (source, store) = self.source()?;
+        arm(store);
         let result = source.call_allowed_origins(store, config);
         self.outcome(result, "calling allowed-origins")
     }
 
     pub fn check(&mut self, config: &str) -> Result<CommandResult, CallError> {
         let (source, store) = self.source()?;
+        arm(store);
         let result = source.call_check(store, config);
         self.outcome(result, "calling check")
     }
 
     pub fn discover(&mut self, config: &str) -> Result<CommandResult, CallError> {
         let (source, store) = self.source()?;
+        arm(store);
         let result = source.call_discover(store, config);
         self.outcome(result, "calling discover")
     }
@@ -179,6 +258,7 @@ impl Session {
         state: Option<&str>,
     ) -> Result<CommandResult, CallError> {
         let (source, store) = self.source()?;
+        arm(store);
         let result = source.call_read(store, config, catalog, state);
         self.outcome(result, "calling read")
     }
@@ -202,6 +282,7 @@ impl Session {
         let bindings = match self.bindings.take() {
             Some(bindings) => bindings,
             None => {
+                arm(&mut self.store);
                 let result = self.pre.instantiate(&mut self.store);
                 self.outcome(result, "instantiating the connector component")?
             }
@@ -221,6 +302,14 @@ impl Session {
                 return CallError::OutputClosed(io_error);
             }
             let detail = format!("{error:?}");
+            let state = self.store.data();
+            if let Some(limit) = state
+                .cpu
+                .exceeded()
+                .or_else(|| state.memory.refusal().cloned())
+            {
+                return CallError::Limit { limit, detail };
+            }
             match error.downcast_ref::<Trap>() {
                 Some(trap) => CallError::Trapped {
                     trap: trap.to_string(),
@@ -236,6 +325,15 @@ impl Session {
     }
 }
 
+/// Starts a call's budgets: the CPU deadline, and a clean slate for the
+/// memory limiter's report.
+fn arm(store: &mut Store<HostState>) {
+    let state = store.data_mut();
+    state.memory.reset_refusal();
+    let ticks = state.cpu.start_call();
+    store.set_epoch_deadline(ticks);
+}
+
 /// What the component's imports reach.
 struct HostState {
     wasi: WasiCtx,
@@ -244,6 +342,8 @@ struct HostState {
     output: MessageWriter,
     /// Set when a write failed, so the trap it causes is reported as such.
     output_error: Option<io::Error>,
+    memory: MemoryLimiter,
+    cpu: CpuBudget,
 }
 
 impl WasiView for HostState {
