@@ -27,6 +27,13 @@ test: component
     tests/tools/stigg-full-schema.sh
     cargo build -p host -p stigg-standin
     STIGG_REQUIRE_FULL_SCHEMA=1 cargo test --workspace
+    {{just_executable()}} test-ecosystem
+
+# Ecosystem tests: PyAirbyte syncs source-stigg into DuckDB, and examples/python-host runs
+# stigg.wasm from Python (wasmtime-py). Installs pinned PyPI packages under target/ecosystem/ once.
+test-ecosystem: component
+    cargo build -p source-stigg -p stigg-standin
+    tests/ecosystem/run.sh
 
 # Formatting and lints, as CI wants them.
 lint:

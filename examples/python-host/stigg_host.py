@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Runs stigg.wasm, the Stigg Airbyte source component, from Python.
+
+A second host for the same component that the Rust `host` runs: it uses the
+`wasmtime` PyPI package's component model support and implements the two
+interfaces the component imports (wit/connector.wit):
+
+* ``airbyte:connector/http`` with urllib (synchronous), under the same rule as
+  the Rust host: a request goes out only if its origin (scheme://host:port) is
+  on the allow-list that the component itself declares for the config
+  (``allowed-origins``); no ``user:password@``, no ``Host`` header, only http
+  and https, redirects never followed, a response size cap and a timeout;
+* ``airbyte:connector/sink`` by printing each message on its own line.
+
+Usage (the Airbyte CLI, after the component's path):
+
+    python stigg_host.py STIGG_WASM spec
+    python stigg_host.py STIGG_WASM check    --config config.json
+    python stigg_host.py STIGG_WASM discover --config config.json
+    python stigg_host.py STIGG_WASM read     --config config.json --catalog catalog.json [--state state.json]
+
+Exit status as ``host run``: 0 when the command ran to the end (a check that
+reports FAILED included), 1 when it failed (a TRACE ERROR on stdout says why),
+2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import socket
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Optional
+
+import wasmtime
+from wasmtime import component as wc
+
+PACKAGE = "airbyte:connector"
+VERSION = "0.1.0"
+HTTP_IMPORT = f"{PACKAGE}/http@{VERSION}"
+SINK_IMPORT = f"{PACKAGE}/sink@{VERSION}"
+SOURCE_EXPORT = f"{PACKAGE}/source@{VERSION}"
+
+DEFAULT_TIMEOUT_SECS = 30
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Messages after which stdout is flushed: a runner checkpoints on STATE, the
+# others are final answers.
+FLUSH_AFTER = {"STATE", "TRACE", "CONNECTION_STATUS", "SPEC", "CATALOG"}
+
+
+class Denied(Exception):
+    """A request the allow-list refuses."""
+
+
+def origin_of(url: str, *, bare: bool = False) -> str:
+    """``scheme://host:port`` of a URL, normalised as the Rust host does:
+    lower-case scheme and host, default port filled in. Raises Denied for
+    anything that is not a plain http(s) URL without credentials."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise Denied(f"not a valid URL: {error}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise Denied(f"scheme `{parts.scheme}` is not allowed (only http and https)")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise Denied("URLs with credentials (user:password@) are not allowed")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise Denied("the URL has no host")
+    if ":" in host:  # an IPv6 literal keeps its brackets, as in a URL
+        host = f"[{host}]"
+    if bare and (parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise Denied("an origin is only scheme://host[:port], without path, query or fragment")
+    return f"{scheme}://{host}:{port if port is not None else DEFAULT_PORTS[scheme]}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx goes back to the component as is."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102
+        return None
+
+
+class HttpCapability:
+    """The component's only way out: one request at a time, allow-listed."""
+
+    def __init__(self, timeout: float, max_bytes: int) -> None:
+        self.allowed: set[str] = set()
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        # No proxy from the environment: the origin checked is the one connected to.
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+    def send(self, _store, request) -> object:
+        """``send: func(request) -> result<response, error>``. A returned
+        ``Record`` is ``ok``; a ``Variant`` is ``err``."""
+        try:
+            return self._send(request)
+        except Denied as error:
+            return wc.Variant("denied", str(error))
+
+    def _send(self, request) -> object:
+        url = request.url
+        origin = origin_of(url)
+        if origin not in self.allowed:
+            raise Denied(f"origin {origin} is not on the allow-list")
+        headers = {}
+        for name, value in request.headers:
+            if name.lower() == "host":
+                raise Denied("a `host` header is not allowed")
+            headers[name] = value
+        method = request.method.upper()  # the WIT enum arrives as "get" / "post"
+        body = bytes(request.body) if method == "POST" else None
+        req = urllib.request.Request(url, data=body, headers=headers, method=method)
+        try:
+            try:
+                reply = self.opener.open(req, timeout=self.timeout)
+            except urllib.error.HTTPError as error:  # 4xx, 5xx and 3xx are answers too
+                reply = error
+            with reply:
+                data = reply.read(self.max_bytes + 1)
+                status = reply.status if hasattr(reply, "status") else reply.code
+                response_headers = [(k.lower(), v) for k, v in reply.headers.items()]
+        except (socket.timeout, TimeoutError) as error:
+            return wc.Variant("timeout", f"no answer from {origin} in {self.timeout}s: {error}")
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, (socket.timeout, TimeoutError)):
+                return wc.Variant("timeout", f"no answer from {origin} in {self.timeout}s")
+            return wc.Variant("transport", f"{origin}: {error.reason}")
+        except (OSError, ValueError) as error:  # reset connections, bad status lines
+            return wc.Variant("transport", f"{origin}: {error}")
+        if len(data) > self.max_bytes:
+            return wc.Variant("too-large", self.max_bytes)
+        response = wc.Record()
+        response.status = status
+        response.headers = response_headers
+        response.body = data
+        return response
+
+
+class Sink:
+    """``emit: func(message: string)``: one JSON message per line on stdout."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+
+    def emit(self, _store, message: str) -> None:
+        self.out.write(message)
+        self.out.write("\n")
+        if message_type(message) in FLUSH_AFTER:
+            self.out.flush()
+
+
+_LEADING_TYPE = re.compile(r'^\s*\{\s*"type"\s*:\s*"([A-Z_]+)"')
+_TRAILING_TYPE = re.compile(r'[{,]\s*"type"\s*:\s*"([A-Z_]+)"\s*\}\s*$')
+
+
+def message_type(message: str) -> Optional[str]:
+    """The message's top-level ``type`` when it is the first or the last key
+    (stigg.wasm sorts keys, so it is last); None only means "no early flush"."""
+    match = _LEADING_TYPE.match(message[:64]) or _TRAILING_TYPE.search(message[-64:])
+    return match.group(1) if match else None
+
+
+def trace_error(message: str, failure_type: str = "system_error") -> str:
+    return json.dumps({
+        "type": "TRACE",
+        "trace": {
+            "type": "ERROR",
+            "emitted_at": int(time.time() * 1000),
+            "error": {"message": message, "internal_message": message, "failure_type": failure_type},
+        },
+    })
+
+
+class Connector:
+    """stigg.wasm, compiled, linked to our imports and instantiated."""
+
+    def __init__(self, wasm_path: str, http: HttpCapability, sink: Sink) -> None:
+        engine = wasmtime.Engine()
+        component = wc.Component.from_file(engine, wasm_path)
+        linker = wc.Linker(engine)
+        # Clocks, random numbers and stderr come from WASI 0.2; the store's
+        # WASI context grants no files, environment, arguments or stdin.
+        linker.add_wasip2()
+        with linker.root() as root:
+            with root.add_instance(HTTP_IMPORT) as http_instance:
+                http_instance.add_func("send", http.send)
+            with root.add_instance(SINK_IMPORT) as sink_instance:
+                sink_instance.add_func("emit", sink.emit)
+        self.store = wasmtime.Store(engine)
+        wasi = wasmtime.WasiConfig()
+        wasi.inherit_stderr()
+        self.store.set_wasi(wasi)
+        self.instance = linker.instantiate(self.store, component)
+        source = self.instance.get_export_index(self.store, SOURCE_EXPORT)
+        if source is None:
+            raise RuntimeError(f"the component does not export {SOURCE_EXPORT}")
+        self.source = source
+
+    def call(self, name: str, *args):
+        """Calls one export of ``source``; returns the lifted result. For
+        ``result<_, string>``: None is ok, a str is err."""
+        index = self.instance.get_export_index(self.store, name, self.source)
+        func = self.instance.get_func(self.store, index) if index is not None else None
+        if func is None:
+            raise RuntimeError(f"the component does not export {SOURCE_EXPORT}#{name}")
+        result = func(self.store, *args)
+        func.post_return(self.store)
+        return result
+
+
+def read_text(path: str, what: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as error:
+        # Say which file and why, never what is in it (the config holds a key).
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        raise InputError(f"Cannot read the {what} file {path}: {reason}") from None
+
+
+class InputError(Exception):
+    pass
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="stigg_host.py",
+        description="Runs an Airbyte source component (world airbyte:connector/connector) on wasmtime-py.",
+    )
+    parser.add_argument("component", help="the connector component, e.g. target/wasm32-wasip2/component/stigg.wasm")
+    parser.add_argument("--also-allow", action="append", default=[], metavar="ORIGIN",
+                        help="also allow this origin (repeatable), added to the component's list")
+    parser.add_argument("--timeout-secs", type=float, default=DEFAULT_TIMEOUT_SECS)
+    parser.add_argument("--max-response-bytes", type=int, default=DEFAULT_MAX_RESPONSE_BYTES)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("spec")
+    for name in ("check", "discover"):
+        commands.add_parser(name).add_argument("--config", required=True)
+    read = commands.add_parser("read")
+    read.add_argument("--config", required=True)
+    read.add_argument("--catalog", required=True)
+    read.add_argument("--state")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    out = sys.stdout
+    try:
+        extra = [origin_of(o, bare=True) for o in args.also_allow]
+    except Denied as error:
+        print(f"stigg_host.py: --also-allow: {error}", file=sys.stderr)
+        return 2
+    try:
+        config = read_text(args.config, "config") if args.command != "spec" else None
+        catalog = read_text(args.catalog, "catalog") if args.command == "read" else None
+        state = read_text(args.state, "state") if args.command == "read" and args.state else None
+    except InputError as error:
+        if args.command == "check":  # as the Rust host: a FAILED status, not an error
+            out.write(json.dumps({"type": "CONNECTION_STATUS",
+                                  "connectionStatus": {"status": "FAILED", "message": str(error)}}) + "\n")
+            return 0
+        out.write(trace_error(str(error), "config_error") + "\n")
+        return 1
+
+    http = HttpCapability(args.timeout_secs, args.max_response_bytes)
+    try:
+        connector = Connector(args.component, http, Sink(out))
+        if config is not None:
+            declared = connector.call("allowed-origins", config)
+            # ok is a list of origins; err (a str: the config is unusable)
+            # leaves the list empty, and the command itself reports why.
+            origins = declared if isinstance(declared, list) else []
+            http.allowed = {origin_of(o, bare=True) for o in origins} | set(extra)
+        if args.command == "spec":
+            result = connector.call("spec")
+        elif args.command == "check":
+            result = connector.call("check", config)
+        elif args.command == "discover":
+            result = connector.call("discover", config)
+        else:
+            result = connector.call("read", config, catalog, state)
+    except BrokenPipeError:
+        return 1
+    except (wasmtime.WasmtimeError, RuntimeError, Denied) as error:
+        print(f"stigg_host.py: {error}", file=sys.stderr)
+        out.write(trace_error(f"the connector component failed: {error}") + "\n")
+        out.flush()
+        return 1
+    out.flush()
+    # result<_, string>: None is ok; an err already emitted its TRACE ERROR.
+    return 0 if result is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

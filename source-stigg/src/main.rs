@@ -1,0 +1,216 @@
+//! `source-stigg`: the Stigg connector as a plain Airbyte source executable,
+//! for runners that start a program (PyAirbyte's `local_executable`, scripts,
+//! orchestrators): `source-stigg spec | check | discover | read`.
+//!
+//! It is a thin launcher: it finds `stigg.wasm` (see [`locate`]) and runs it
+//! with the `host` library, exactly as `host run stigg.wasm ...` would: same
+//! messages on stdout, same exit codes, same allow-list.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use host::cli::AirbyteCommand;
+use host::messages::{self, FailureType};
+use host::{ComponentSource, MessageWriter, RunOptions};
+
+/// Overrides every other place.
+const WASM_ENV: &str = "STIGG_WASM";
+const WASM_NAME: &str = "stigg.wasm";
+/// Where `cargo build -p stigg-connector --target wasm32-wasip2 --profile
+/// component` puts it, relative to the target directory.
+const WASM_IN_TARGET: &str = "wasm32-wasip2/component/stigg.wasm";
+
+const LOCATION_RULE: &str = "\
+Where the connector component comes from (the first that applies):
+  1. $STIGG_WASM, if set (it must name an existing file);
+  2. stigg.wasm in the directory of this executable (how to ship the pair);
+  3. ../wasm32-wasip2/component/stigg.wasm from that directory, i.e. the
+     component built in the same cargo target directory (target/debug/source-stigg
+     finds target/wasm32-wasip2/component/stigg.wasm);
+  4. target/wasm32-wasip2/component/stigg.wasm of the workspace this binary was
+     built from.
+Build the component with `just component` (or `./dev component`).";
+
+const DETAILS: &str = "\
+Messages go to stdout, one JSON object per line; exit status 0 when the command ran to \
+the end (a check that reports FAILED included), 1 when it failed (a TRACE ERROR says why), \
+2 for usage errors: the same as `host run stigg.wasm <command>`.
+
+Network: the component may reach only the origin of its config's base_url \
+(default https://api.stigg.io:443). Every run uses `host run`'s defaults; to change the \
+allow-list or the limits, run `host run stigg.wasm [OPTIONS] <command>` instead.";
+
+/// The Stigg Airbyte source (a WebAssembly component run on wasmtime).
+#[derive(Debug, Parser)]
+#[command(
+    name = "source-stigg",
+    version,
+    about = "Airbyte source for Stigg: spec | check | discover | read",
+    after_help = format!("{LOCATION_RULE}\n\n{DETAILS}"),
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: AirbyteCommand,
+}
+
+impl Cli {
+    fn airbyte_command(&self) -> host::Command {
+        match &self.command {
+            AirbyteCommand::Spec => host::Command::Spec,
+            AirbyteCommand::Check { config } => host::Command::Check {
+                config: config.clone(),
+            },
+            AirbyteCommand::Discover { config } => host::Command::Discover {
+                config: config.clone(),
+            },
+            AirbyteCommand::Read {
+                config,
+                catalog,
+                state,
+            } => host::Command::Read {
+                config: config.clone(),
+                catalog: catalog.clone(),
+                state: state.clone(),
+            },
+        }
+    }
+}
+
+/// The places to look for the component, in order (see [`LOCATION_RULE`]).
+/// With `$STIGG_WASM` set, it is the only candidate.
+fn candidates(from_env: Option<PathBuf>, exe: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(path) = from_env {
+        return vec![path];
+    }
+    let mut list = Vec::new();
+    if let Some(dir) = exe.and_then(Path::parent) {
+        list.push(dir.join(WASM_NAME));
+        if let Some(target) = dir.parent() {
+            list.push(target.join(WASM_IN_TARGET));
+        }
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    list.push(workspace.join("target").join(WASM_IN_TARGET));
+    list
+}
+
+/// The first candidate that is a file, or every place tried.
+fn locate(candidates: Vec<PathBuf>) -> Result<PathBuf, Vec<PathBuf>> {
+    match candidates.iter().find(|p| p.is_file()) {
+        Some(found) => Ok(found.clone()),
+        None => Err(candidates),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let from_env = env::var_os(WASM_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let exe = env::current_exe()
+        .ok()
+        .map(|p| p.canonicalize().unwrap_or(p));
+    let mut output = MessageWriter::stdout();
+    let wasm = match locate(candidates(from_env, exe.as_deref())) {
+        Ok(path) => path,
+        Err(tried) => {
+            let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+            let message = format!(
+                "source-stigg cannot find the connector component {WASM_NAME}; tried: {}. \
+                 Build it with `just component`, or set ${WASM_ENV}.",
+                tried.join(", ")
+            );
+            eprintln!("source-stigg: {message}");
+            let line = messages::trace_error(&message, &message, FailureType::SystemError);
+            // Nothing more to do if stdout is gone too.
+            let _ = output.emit(&line).and_then(|()| output.flush());
+            return ExitCode::from(1);
+        }
+    };
+    let outcome = host::run(
+        ComponentSource::File(&wasm),
+        &cli.airbyte_command(),
+        &RunOptions::default(),
+        output,
+    );
+    ExitCode::from(outcome.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("source-stigg").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn airbyte_commands() {
+        assert_eq!(
+            parse(&["spec"]).expect("spec").airbyte_command(),
+            host::Command::Spec
+        );
+        assert_eq!(
+            parse(&["check", "--config", "c.json"])
+                .expect("check")
+                .airbyte_command(),
+            host::Command::Check {
+                config: "c.json".into()
+            }
+        );
+        let read = parse(&[
+            "read",
+            "--config",
+            "c.json",
+            "--catalog",
+            "k.json",
+            "--state",
+            "s.json",
+        ])
+        .expect("read");
+        assert_eq!(
+            read.airbyte_command(),
+            host::Command::Read {
+                config: "c.json".into(),
+                catalog: "k.json".into(),
+                state: Some("s.json".into()),
+            }
+        );
+        assert!(parse(&["read", "--config", "c.json"]).is_err());
+        assert!(parse(&[]).is_err());
+    }
+
+    #[test]
+    fn env_wins_and_is_the_only_candidate() {
+        let list = candidates(
+            Some("/x/my.wasm".into()),
+            Some(Path::new("/a/b/source-stigg")),
+        );
+        assert_eq!(list, vec![PathBuf::from("/x/my.wasm")]);
+    }
+
+    #[test]
+    fn next_to_the_executable_then_the_target_dir() {
+        let list = candidates(None, Some(Path::new("/w/target/debug/source-stigg")));
+        assert_eq!(list[0], PathBuf::from("/w/target/debug/stigg.wasm"));
+        assert_eq!(
+            list[1],
+            PathBuf::from("/w/target/wasm32-wasip2/component/stigg.wasm")
+        );
+        assert!(list[2].ends_with("target/wasm32-wasip2/component/stigg.wasm"));
+    }
+
+    #[test]
+    fn missing_everywhere_lists_what_was_tried() {
+        let tried = locate(vec!["/nonexistent/a.wasm".into()]).expect_err("missing");
+        assert_eq!(tried, vec![PathBuf::from("/nonexistent/a.wasm")]);
+    }
+}

@@ -1,0 +1,82 @@
+"""The Stigg stand-in for the ecosystem tests: start it, ask it what it serves.
+
+Standard library only, so every venv of these tests can import it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import unittest
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = ROOT / "target"
+STANDIN = Path(os.environ.get("STIGG_STANDIN", TARGET / "debug" / "stigg-standin"))
+SOURCE_STIGG = Path(os.environ.get("SOURCE_STIGG", TARGET / "debug" / "source-stigg"))
+STIGG_WASM = Path(os.environ.get("STIGG_WASM", TARGET / "wasm32-wasip2" / "component" / "stigg.wasm"))
+
+
+class Standin:
+    """`stigg-standin --port 0` as a child process; stopped by `close`."""
+
+    def __init__(self, api_key: str, customers: int, subscriptions_per_customer: int = 2) -> None:
+        self.api_key = api_key
+        self.process = subprocess.Popen(
+            [str(STANDIN), "--port", "0", "--api-key", api_key, "--customers", str(customers),
+             "--subscriptions-per-customer", str(subscriptions_per_customer)],
+            stdout=subprocess.PIPE, text=True,
+        )
+        first = self.process.stdout.readline().strip() if self.process.stdout else ""
+        prefix = "listening on "
+        if not first.startswith(prefix):
+            self.close()
+            raise RuntimeError(f"stigg-standin did not start: {first!r}")
+        self.url = first[len(prefix):]  # http://127.0.0.1:PORT/graphql
+        self.base = self.url.rsplit("/graphql", 1)[0]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+
+    def graphql(self, query: str) -> dict:
+        """What the stand-in answers to a query of our own (the ground truth)."""
+        request = urllib.request.Request(
+            self.url, data=json.dumps({"query": query}).encode(),
+            headers={"Content-Type": "application/json", "X-API-KEY": self.api_key}, method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            body = json.load(reply)
+        if body.get("errors"):
+            raise RuntimeError(f"stand-in rejected our query: {body['errors']}")
+        return body["data"]
+
+    def nodes(self, root_field: str, fields: str) -> list[dict]:
+        data = self.graphql(f"{{ {root_field}(paging: {{first: 1000}}) {{ edges {{ node {{ {fields} }} }} }} }}")
+        return [edge["node"] for edge in data[root_field]["edges"]]
+
+    def admin(self, path: str):
+        with urllib.request.urlopen(f"{self.base}/_admin/{path}", timeout=30) as reply:
+            return json.load(reply)
+
+
+def run_tests(name: str, *cases: type) -> int:
+    """Runs TestCase classes in order; prints `name: N passed, N failed` last."""
+    suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in cases)
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    passed = result.testsRun - failed - len(result.skipped)
+    line = f"{name}: {passed} passed, {failed} failed"
+    if result.skipped:
+        line += f", {len(result.skipped)} skipped"
+    print(line, flush=True)
+    return 0 if failed == 0 and passed > 0 else 1

@@ -1,0 +1,134 @@
+"""PyAirbyte runs `source-stigg` as a local executable and syncs it into DuckDB.
+
+Run with the venv that tests/ecosystem/run.sh makes (PyAirbyte pinned in
+requirements-pyairbyte.txt): `python tests/ecosystem/test_pyairbyte.py`.
+What PyAirbyte does, and this test relies on: `spec`, `check --config`,
+`discover --config`, then `read --config --catalog --state` with a state file
+of `[]` on the first sync and the STREAM states it saved on the next; it asks
+for `incremental` on every stream, `subscriptions` (full refresh only) included.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+import warnings
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import standin  # noqa: E402
+
+WORK = tempfile.mkdtemp(prefix="stigg-pyairbyte-")
+# No registry (there is no internet), no telemetry, and nothing written
+# outside our temporary directory. Set before PyAirbyte is imported.
+os.environ.update({
+    "AIRBYTE_OFFLINE_MODE": "1",
+    "DO_NOT_TRACK": "1",
+    "AIRBYTE_LOGGING_ROOT": os.path.join(WORK, "logs"),
+    "AIRBYTE_PROJECT_DIR": WORK,
+    "AIRBYTE_TEMP_DIR": WORK,
+})
+
+# google-api-core warns at import that Python 3.11 support ends in 2027.
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+import airbyte as ab  # noqa: E402
+from airbyte import exceptions as ab_exc  # noqa: E402
+from airbyte.caches import DuckDBCache  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+CUSTOMERS = 150
+SUBSCRIPTIONS = 2 * CUSTOMERS
+API_KEY = "pyairbyte-test-key"
+
+
+class PyAirbyteSync(unittest.TestCase):
+    stand: standin.Standin
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.stand = standin.Standin(API_KEY, CUSTOMERS, subscriptions_per_customer=2)
+        cls.config = {"api_key": API_KEY, "base_url": cls.stand.url, "page_size": 40}
+        cls.cache = DuckDBCache(db_path=Path(WORK) / "stigg.duckdb", schema_name="main")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.stand.close()
+        shutil.rmtree(WORK, ignore_errors=True)
+
+    def source(self, config: dict):
+        return ab.get_source("source-stigg", local_executable=str(standin.SOURCE_STIGG), config=config)
+
+    def query(self, sql: str) -> list:
+        with self.cache.get_sql_engine().connect() as connection:
+            return connection.execute(text(sql)).fetchall()
+
+    def test_1_check_succeeds(self) -> None:
+        self.source(self.config).check()
+
+    def test_2_check_with_a_wrong_key_fails(self) -> None:
+        with self.assertRaises(ab_exc.AirbyteConnectorCheckFailedError):
+            self.source({**self.config, "api_key": "wrong"}).check()
+
+    def test_3_discover_names_the_streams(self) -> None:
+        streams = self.source(self.config).get_available_streams()
+        self.assertIn("customers", streams)
+        self.assertIn("subscriptions", streams)
+
+    def test_4_read_lands_every_row_in_duckdb(self) -> None:
+        source = self.source(self.config)
+        source.select_streams(["customers", "subscriptions"])
+        result = source.read(cache=self.cache)
+        self.assertEqual(result.processed_records, CUSTOMERS + SUBSCRIPTIONS)
+        self.assert_cache_matches_the_standin()
+
+    def test_5_next_sync_resumes_from_the_saved_state(self) -> None:
+        # The second sync hands back the STREAM states PyAirbyte saved:
+        # customers (incremental) reads only from its cursor on, subscriptions
+        # (full refresh) everything again; the cache dedups on `id`.
+        source = self.source(self.config)
+        source.select_streams(["customers", "subscriptions"])
+        result = source.read(cache=self.cache)
+        self.assertGreaterEqual(result.processed_records, SUBSCRIPTIONS)
+        self.assertLess(result.processed_records, CUSTOMERS + SUBSCRIPTIONS)
+        self.assert_cache_matches_the_standin()
+
+    def assert_cache_matches_the_standin(self) -> None:
+        # PyAirbyte lower-cases column names.
+        self.assertEqual(self.query("select count(*), count(distinct id) from main.customers")[0],
+                         (CUSTOMERS, CUSTOMERS))
+        self.assertEqual(self.query("select count(*), count(distinct id) from main.subscriptions")[0],
+                         (SUBSCRIPTIONS, SUBSCRIPTIONS))
+        self.assertEqual({r[0] for r in self.query("select id from main.customers")},
+                         set(self.stand.admin("ids/customers")))
+        self.assertEqual({r[0] for r in self.query("select id from main.subscriptions")},
+                         set(self.stand.admin("ids/subscriptions")))
+
+        served = {n["id"]: n for n in self.stand.nodes(
+            "customers", "id customerId email name billingCurrency totalActiveSubscription")}
+        rows = self.query("select id, customerid, email, name, billingcurrency, "
+                          "totalactivesubscription from main.customers")
+        for id_, customer_id, email, name, currency, active in rows:
+            want = served[id_]
+            self.assertEqual((customer_id, email, name, currency),
+                             (want["customerId"], want["email"], want["name"], want["billingCurrency"]))
+            self.assertEqual(Decimal(active), Decimal(str(want["totalActiveSubscription"])))
+
+        served = {n["id"]: n for n in self.stand.nodes(
+            "subscriptions", "id subscriptionId customerId status pricingType plan { refId }")}
+        rows = self.query("select id, subscriptionid, customerid, status, pricingtype, plan "
+                          "from main.subscriptions")
+        for id_, subscription_id, customer_id, status, pricing, plan in rows:
+            want = served[id_]
+            self.assertEqual((subscription_id, customer_id, status, pricing),
+                             (want["subscriptionId"], want["customerId"], want["status"], want["pricingType"]))
+            self.assertEqual(plan["refId"], want["plan"]["refId"])
+        self.assertEqual(self.stand.admin("stats")["invalidQueries"], 0)
+
+
+if __name__ == "__main__":
+    sys.exit(standin.run_tests("pyairbyte", PyAirbyteSync))

@@ -1,0 +1,213 @@
+"""examples/python-host: stigg.wasm run from Python (wasmtime-py) against the stand-in.
+
+Run with the venv that tests/ecosystem/run.sh makes (wasmtime pinned in
+examples/python-host/requirements.txt): `python tests/ecosystem/test_python_host.py`.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "examples" / "python-host"))
+import standin  # noqa: E402
+import stigg_host  # noqa: E402
+from wasmtime import component as wc  # noqa: E402
+
+HOST_SCRIPT = HERE.parents[1] / "examples" / "python-host" / "stigg_host.py"
+CUSTOMERS = 150
+API_KEY = "python-host-test-key"
+BAD_KEY = "BAD-KEY-7d1f0c"
+MESSAGE_TYPES = {"RECORD": "record", "STATE": "state", "LOG": "log", "TRACE": "trace", "SPEC": "spec",
+                 "CONNECTION_STATUS": "connectionStatus", "CATALOG": "catalog"}
+CATALOG = {"streams": [{
+    "stream": {"name": "customers", "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
+    "sync_mode": "full_refresh", "destination_sync_mode": "overwrite",
+}]}
+
+
+def request(url: str, method: str = "get", headers=(), body: bytes = b"") -> wc.Record:
+    """A WIT `request` record as the component would send it."""
+    record = wc.Record()
+    record.method, record.url, record.headers, record.body = method, url, list(headers), body
+    return record
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """/redirect answers 302, /slow answers after 2 s, anything else 200 with 1 KiB."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "http://example.com/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path == "/slow":
+            time.sleep(2)
+        body = b"x" * 1024
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:  # /slow: the client timed out and went away
+            pass
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class HttpCapabilityRules(unittest.TestCase):
+    """The allow-list rule and error mapping of the Python `http` import."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        cls.origin = f"http://127.0.0.1:{cls.server.server_address[1]}"
+        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.server.shutdown()
+        cls.server.server_close()
+
+    def capability(self, timeout: float = 5, max_bytes: int = 1 << 20) -> stigg_host.HttpCapability:
+        http_ = stigg_host.HttpCapability(timeout, max_bytes)
+        http_.allowed = {stigg_host.origin_of(self.origin, bare=True)}
+        return http_
+
+    def assert_error(self, answer, tag: str) -> None:
+        self.assertIsInstance(answer, wc.Variant, answer)
+        self.assertEqual(answer.tag, tag, answer)
+
+    def test_origins_are_normalised_like_the_rust_host(self) -> None:
+        self.assertEqual(stigg_host.origin_of("HTTPS://API.Stigg.io/graphql"), "https://api.stigg.io:443")
+        self.assertEqual(stigg_host.origin_of("http://127.0.0.1:8080/x?y"), "http://127.0.0.1:8080")
+        self.assertEqual(stigg_host.origin_of("http://[::1]/"), "http://[::1]:80")
+        with self.assertRaises(stigg_host.Denied):
+            stigg_host.origin_of("https://api.stigg.io/graphql", bare=True)
+
+    def test_allowed_origin_gets_the_response(self) -> None:
+        answer = self.capability().send(None, request(self.origin + "/ok"))
+        self.assertIsInstance(answer, wc.Record)
+        self.assertEqual((answer.status, len(answer.body)), (200, 1024))
+        self.assertIn(("content-length", "1024"), answer.headers)
+
+    def test_other_origins_and_tricks_are_denied(self) -> None:
+        http_ = self.capability()
+        port = self.server.server_address[1]
+        for url in (f"http://127.0.0.1:{port + 1}/", f"https://127.0.0.1:{port}/", f"http://localhost:{port}/",
+                    f"http://user:pw@127.0.0.1:{port}/", f"ftp://127.0.0.1:{port}/", "not a url"):
+            self.assert_error(http_.send(None, request(url)), "denied")
+        self.assert_error(http_.send(None, request(self.origin + "/", headers=[("Host", "evil.com")])), "denied")
+
+    def test_redirects_are_returned_not_followed(self) -> None:
+        answer = self.capability().send(None, request(self.origin + "/redirect"))
+        self.assertEqual(answer.status, 302)
+
+    def test_size_cap_and_timeout(self) -> None:
+        self.assert_error(self.capability(max_bytes=100).send(None, request(self.origin + "/ok")), "too-large")
+        self.assert_error(self.capability(timeout=0.5).send(None, request(self.origin + "/slow")), "timeout")
+
+    def test_connection_refused_is_transport(self) -> None:
+        http_ = stigg_host.HttpCapability(5, 1 << 20)
+        http_.allowed = {"http://127.0.0.1:1"}
+        self.assert_error(http_.send(None, request("http://127.0.0.1:1/")), "transport")
+
+
+class PythonHostRuns(unittest.TestCase):
+    """The example as a program: spec, check and a real read of customers."""
+
+    stand: standin.Standin
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.stand = standin.Standin(API_KEY, CUSTOMERS)
+        cls.work = tempfile.TemporaryDirectory(prefix="stigg-python-host-")
+        work = Path(cls.work.name)
+        cls.config = work / "config.json"
+        cls.config.write_text(json.dumps({"api_key": API_KEY, "base_url": cls.stand.url, "page_size": 40}))
+        cls.bad_config = work / "bad.json"
+        cls.bad_config.write_text(json.dumps({"api_key": BAD_KEY, "base_url": cls.stand.url}))
+        cls.catalog = work / "catalog.json"
+        cls.catalog.write_text(json.dumps(CATALOG))
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.stand.close()
+        cls.work.cleanup()
+
+    def run_host(self, *args: str) -> tuple[int, list[dict]]:
+        done = subprocess.run([sys.executable, str(HOST_SCRIPT), str(standin.STIGG_WASM), *args],
+                              capture_output=True, text=True, timeout=300)
+        return done.returncode, self.parse(done.stdout)
+
+    def parse(self, stdout: str) -> list[dict]:
+        messages = []
+        for line in stdout.splitlines():
+            message = json.loads(line)  # every line is one JSON object
+            self.assertIsInstance(message, dict, line)
+            self.assertIn(message.get("type"), MESSAGE_TYPES, line)
+            self.assertIsInstance(message[MESSAGE_TYPES[message["type"]]], dict, line)
+            messages.append(message)
+        return messages
+
+    def test_spec(self) -> None:
+        code, messages = self.run_host("spec")
+        self.assertEqual(code, 0)
+        self.assertEqual([m["type"] for m in messages], ["SPEC"])
+        self.assertIn("api_key", messages[0]["spec"]["connectionSpecification"]["properties"])
+
+    def test_check_succeeds_and_fails_as_a_status(self) -> None:
+        code, messages = self.run_host("check", "--config", str(self.config))
+        self.assertEqual((code, messages[-1]["connectionStatus"]["status"]), (0, "SUCCEEDED"))
+        code, messages = self.run_host("check", "--config", str(self.bad_config))
+        self.assertEqual((code, messages[-1]["connectionStatus"]["status"]), (0, "FAILED"))
+
+    def test_read_customers(self) -> None:
+        code, messages = self.run_host("read", "--config", str(self.config), "--catalog", str(self.catalog))
+        self.assertEqual(code, 0)
+        records = [m["record"] for m in messages if m["type"] == "RECORD"]
+        self.assertEqual(len(records), CUSTOMERS)
+        self.assertEqual({r["stream"] for r in records}, {"customers"})
+        ids = [r["data"]["id"] for r in records]
+        self.assertEqual(len(set(ids)), CUSTOMERS)
+        self.assertEqual(set(ids), set(self.stand.admin("ids/customers")))
+        states = [m["state"] for m in messages if m["type"] == "STATE"]
+        self.assertEqual(len(states), 4)  # 150 rows in pages of 40
+        self.assertEqual(states[-1]["stream"]["stream_state"], {"mode": "full_refresh_complete"})
+        self.assertEqual(self.stand.admin("stats")["invalidQueries"], 0)
+
+        # The same records, in the same order, as the Rust host gives.
+        rust = subprocess.run([str(standin.SOURCE_STIGG), "read", "--config", str(self.config),
+                               "--catalog", str(self.catalog)], capture_output=True, text=True, timeout=300)
+        self.assertEqual(rust.returncode, 0, rust.stderr)
+        rust_records = [m["record"] for m in self.parse(rust.stdout) if m["type"] == "RECORD"]
+        strip = lambda rs: [{k: v for k, v in r.items() if k != "emitted_at"} for r in rs]  # noqa: E731
+        self.assertEqual(strip(records), strip(rust_records))
+
+    def test_failed_read_exits_1_after_a_trace_error(self) -> None:
+        code, messages = self.run_host("read", "--config", str(self.bad_config), "--catalog", str(self.catalog))
+        self.assertEqual(code, 1)
+        errors = [m for m in messages if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"]
+        self.assertTrue(errors, messages)
+        self.assertNotIn(BAD_KEY, json.dumps(messages))  # the key never comes back
+
+    def test_missing_catalog_is_a_config_error(self) -> None:
+        code, messages = self.run_host("read", "--config", str(self.config), "--catalog", "/nonexistent.json")
+        self.assertEqual(code, 1)
+        self.assertEqual(messages[-1]["trace"]["error"]["failure_type"], "config_error")
+
+
+if __name__ == "__main__":
+    sys.exit(standin.run_tests("python-host", HttpCapabilityRules, PythonHostRuns))
