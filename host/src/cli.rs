@@ -40,7 +40,7 @@ a `too-large` error.";
 const CACHE: &str = "\
 Compiled-component cache: compiling a component takes up to a second; the host keeps the \
 compiled code in $XDG_CACHE_HOME/stigg-host (else ~/.cache/stigg-host), one file per \
-component and wasmtime build, and loads it in about a millisecond. It only loads files it \
+component and wasmtime build, and loads it in a few milliseconds. It only loads files it \
 wrote itself (checksummed, in a directory only this user can write); anything else is \
 ignored and rewritten. --cache-dir DIR uses another directory, --no-cache compiles every \
 time, --verbose says what the cache did.";
@@ -70,7 +70,9 @@ stdout could not be written; 2 for command-line usage errors.";
 the component's diagnostics go to stderr. The component gets no files, environment, \
 sockets or stdin: it reaches the network only through the host's HTTP capability, \
 limited to an allow-list of origins.",
-    after_long_help = format!("{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{EXIT_CODES}"),
+    after_long_help = format!(
+        "{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{SANDBOX_LIMITS}\n\n{CACHE}\n\n{EXIT_CODES}"
+    ),
 )]
 pub struct Cli {
     #[command(subcommand)]
