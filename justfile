@@ -29,6 +29,11 @@ test: component
     STIGG_REQUIRE_FULL_SCHEMA=1 cargo test --workspace
     {{just_executable()}} test-ecosystem
 
+# Benchmark: the host + stigg.wasm vs the same core native, against the stand-in (`just bench --customers 2000 --latency-ms 50`).
+bench *ARGS: component
+    cargo build --release -p host -p stigg-bench
+    target/release/stigg-bench {{ARGS}}
+
 # Ecosystem tests: PyAirbyte syncs source-stigg into DuckDB, and examples/python-host runs
 # stigg.wasm from Python (wasmtime-py). Installs pinned PyPI packages under target/ecosystem/ once.
 test-ecosystem: component

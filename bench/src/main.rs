@@ -1,0 +1,321 @@
+//! `just bench`: the real host running stigg.wasm against the stand-in, beside the
+//! same connector core built natively, and the figures that compare them.
+//!
+//!     stigg-bench [--customers N] [--latency-ms MS] [--no-scale]
+//!
+//! Each run is a child process; CPU time and peak RSS come from wait4(2), so they
+//! are the child's own, not the stand-in's (which serves from this process).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use stigg_standin::{Standin, StandinConfig};
+
+const API_KEY: &str = "bench-api-key-0123456789";
+
+struct Options {
+    customers: usize,
+    latency_ms: u64,
+    scale: bool,
+}
+
+/// What one child process cost.
+struct Measurement {
+    wall: Duration,
+    cpu: Duration,
+    peak_rss_kib: u64,
+    first_record: Option<Duration>,
+    records: u64,
+    requests: u64,
+}
+
+fn main() -> Result<()> {
+    let options = parse_args()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let host = root.join("target/release/host");
+    let native = root.join("target/release/native-read");
+    let wasm = root.join("target/wasm32-wasip2/component/stigg.wasm");
+    for path in [&host, &native, &wasm] {
+        if !path.exists() {
+            bail!(
+                "{} is missing: run `just bench`, which builds it",
+                path.display()
+            );
+        }
+    }
+    let wasm_read = |dir: &Path, extra: &[&str]| {
+        let mut args = vec!["run".to_owned(), wasm.display().to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(read_args(dir));
+        (host.clone(), args)
+    };
+    let host_help =
+        String::from_utf8_lossy(&Command::new(&host).args(["run", "--help"]).output()?.stdout)
+            .into_owned();
+
+    println!(
+        "# stigg-bench: {} customers, 2 subscriptions each, page size 50, latency {} ms",
+        options.customers, options.latency_ms
+    );
+    println!("wasm size: {} KiB", std::fs::metadata(&wasm)?.len() / 1024);
+    println!();
+    println!(
+        "{:<34} {:>8} {:>7} {:>10} {:>7} {:>9} {:>12} {:>9}",
+        "run", "records", "wall s", "records/s", "CPU s", "RSS MiB", "1st rec ms", "requests"
+    );
+
+    let (wasm_run, native_run) = {
+        let fixture = Fixture::start(options.customers, options.latency_ms)?;
+        let (program, args) = wasm_read(fixture.dir(), &[]);
+        let wasm_run = fixture.measure(&program, &args)?;
+        report("wasm: host + stigg.wasm", &wasm_run);
+        let native_run = fixture.measure(&native, &read_args(fixture.dir()))?;
+        report("native: same core, no sandbox", &native_run);
+        (wasm_run, native_run)
+    };
+    println!();
+    println!(
+        "wasm/native: CPU {:.2}x, wall {:.2}x, peak RSS {:.2}x",
+        wasm_run.cpu.as_secs_f64() / native_run.cpu.as_secs_f64(),
+        wasm_run.wall.as_secs_f64() / native_run.wall.as_secs_f64(),
+        wasm_run.peak_rss_kib as f64 / native_run.peak_rss_kib as f64
+    );
+
+    if host_help.contains("--no-cache") {
+        let cold = median_wall(
+            &host,
+            &["run", "--no-cache", &wasm.display().to_string(), "spec"],
+        )?;
+        let warm_args = ["run", &wasm.display().to_string(), "spec"];
+        Command::new(&host).args(warm_args).output()?; // fills the cache
+        let warm = median_wall(&host, &warm_args)?;
+        println!(
+            "spec start: cold (no cache) {:.0} ms, warm (cached) {:.0} ms",
+            ms(cold),
+            ms(warm)
+        );
+    }
+
+    if options.scale {
+        println!();
+        println!("memory against sync size (wasm, both streams):");
+        let mut rss = Vec::new();
+        for customers in [2_000, 200_000] {
+            let fixture = Fixture::start(customers, 0)?;
+            let (program, args) = wasm_read(fixture.dir(), &[]);
+            let run = fixture.measure(&program, &args)?;
+            report(&format!("wasm, {customers} customers"), &run);
+            rss.push(run.peak_rss_kib);
+        }
+        println!(
+            "peak RSS 200k / 2k customers: {:.2}x",
+            rss[1] as f64 / rss[0] as f64
+        );
+    }
+
+    if options.latency_ms > 0 && host_help.contains("--concurrency") {
+        println!();
+        let fixture = Fixture::start(options.customers, options.latency_ms)?;
+        let (program, args) = wasm_read(fixture.dir(), &["--concurrency", "1"]);
+        let one = fixture.measure(&program, &args)?;
+        report("wasm, --concurrency 1", &one);
+        let (program, args) = wasm_read(fixture.dir(), &[]);
+        let default = fixture.measure(&program, &args)?;
+        report("wasm, default concurrency", &default);
+        println!(
+            "default concurrency is {:.2}x faster than 1",
+            one.wall.as_secs_f64() / default.wall.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn parse_args() -> Result<Options> {
+    let mut options = Options {
+        customers: 20_000,
+        latency_ms: 0,
+        scale: true,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--customers" => options.customers = value("--customers")?.parse()?,
+            "--latency-ms" => options.latency_ms = value("--latency-ms")?.parse()?,
+            "--no-scale" => options.scale = false,
+            other => bail!("unknown argument {other}; usage: stigg-bench [--customers N] [--latency-ms MS] [--no-scale]"),
+        }
+    }
+    Ok(options)
+}
+
+/// A stand-in and the config and catalog files that point at it.
+struct Fixture {
+    standin: Standin,
+    dir: tempfile_dir::Dir,
+}
+
+impl Fixture {
+    fn start(customers: usize, latency_ms: u64) -> Result<Fixture> {
+        let standin = Standin::try_start(StandinConfig {
+            api_key: API_KEY.into(),
+            customers,
+            subscriptions_per_customer: 2,
+            latency_ms,
+            ..Default::default()
+        })?;
+        let dir = tempfile_dir::Dir::new()?;
+        let config = json!({ "api_key": API_KEY, "base_url": standin.url(), "page_size": 50 });
+        let streams: Vec<_> = ["customers", "subscriptions"]
+            .iter()
+            .map(|name| json!({ "stream": { "name": name }, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite" }))
+            .collect();
+        std::fs::write(dir.path().join("config.json"), config.to_string())?;
+        std::fs::write(
+            dir.path().join("catalog.json"),
+            json!({ "streams": streams }).to_string(),
+        )?;
+        Ok(Fixture { standin, dir })
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn measure(&self, program: &Path, args: &[String]) -> Result<Measurement> {
+        let before = self.standin.request_count();
+        let started = Instant::now();
+        let mut child = Command::new(program)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let (mut records, mut first_record) = (0u64, None);
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            if line.starts_with(r#"{"type":"RECORD""#) || line.contains(r#""type":"RECORD""#) {
+                records += 1;
+                first_record.get_or_insert_with(|| started.elapsed());
+            }
+        }
+        let (status, usage) = wait4(child.id())?;
+        let wall = started.elapsed();
+        if status != 0 {
+            bail!("{} exited with status {status}", program.display());
+        }
+        Ok(Measurement {
+            wall,
+            cpu: usage.0,
+            peak_rss_kib: usage.1,
+            first_record,
+            records,
+            requests: self.standin.request_count() - before,
+        })
+    }
+}
+
+fn read_args(dir: &Path) -> Vec<String> {
+    let path = |name: &str| dir.join(name).display().to_string();
+    vec![
+        "read".into(),
+        "--config".into(),
+        path("config.json"),
+        "--catalog".into(),
+        path("catalog.json"),
+    ]
+}
+
+/// Reaps the child and returns its exit status, CPU time (user + sys) and peak RSS (KiB).
+fn wait4(pid: u32) -> Result<(i32, (Duration, u64))> {
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child, not yet reaped (we never called wait on it).
+    let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    if reaped < 0 {
+        bail!("wait4: {}", std::io::Error::last_os_error());
+    }
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Ok((
+        code,
+        (
+            tv(usage.ru_utime) + tv(usage.ru_stime),
+            usage.ru_maxrss as u64,
+        ),
+    ))
+}
+
+fn median_wall(program: &Path, args: &[&str]) -> Result<Duration> {
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let started = Instant::now();
+        let out = Command::new(program).args(args).output()?;
+        if !out.status.success() {
+            bail!("{} {args:?} failed", program.display());
+        }
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn report(name: &str, m: &Measurement) {
+    println!(
+        "{:<34} {:>8} {:>7.2} {:>10.0} {:>7.2} {:>9.1} {:>12} {:>9}",
+        name,
+        m.records,
+        m.wall.as_secs_f64(),
+        m.records as f64 / m.wall.as_secs_f64(),
+        m.cpu.as_secs_f64(),
+        m.peak_rss_kib as f64 / 1024.0,
+        m.first_record
+            .map_or("-".into(), |d| format!("{:.0}", ms(d))),
+        m.requests
+    );
+}
+
+/// A temporary directory removed on drop (std only, to keep the bench's dependencies few).
+mod tempfile_dir {
+    use std::path::Path;
+
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new() -> std::io::Result<Dir> {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos();
+            let path =
+                std::env::temp_dir().join(format!("stigg-bench-{}-{nanos}", std::process::id()));
+            std::fs::create_dir_all(&path)?;
+            Ok(Dir(path))
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
