@@ -292,7 +292,7 @@ fn report(name: &str, m: &Measurement) {
 
 /// A temporary directory removed on drop (std only, to keep the bench's dependencies few).
 mod tempfile_dir {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     pub struct Dir(PathBuf);
 
