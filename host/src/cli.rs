@@ -1,6 +1,7 @@
 //! The command line: `host run <component.wasm> <airbyte command>` and
 //! `host inspect <component.wasm>`.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,6 +38,22 @@ is not counted. Checked every 10 ms.
   --max-response-bytes N    one HTTP response body (default 64 MiB); the component sees \
 a `too-large` error.";
 
+const CONCURRENCY: &str = "\
+Concurrent streams: read --concurrency N (default 2) reads up to N of the catalog's streams \
+at once, each in its own component instance (own memory, own HTTP client, the same \
+allow-list). Each stream's messages keep their order and every message is one whole line; \
+the streams' messages are interleaved. The default stays inside Stigg's per-minute limits: \
+they are per endpoint (e.g. 1,500 requests a minute on subscriptions) and each stream is \
+read one request after another, so no endpoint sees more requests than in a sequential \
+read, and two requests in flight at Stigg's latencies are far from any limit; the \
+connector also backs off on HTTP 429. --concurrency 1 reads the whole catalog in one \
+instance, stream after stream. The first stream starts alone: the others start once it \
+has written a RECORD or STATE, so a bad key or state is reported once; a config_error \
+from any stream starts no further streams; a stream that crashes or hits a limit gets \
+the host's TRACE ERROR naming it while the others finish; the exit status is 0 only if \
+every stream's read succeeded. --max-memory-mib applies to each instance (a read may use \
+N times it) and --cpu-deadline-secs to each call of each instance.";
+
 const CACHE: &str = "\
 Compiled-component cache: compiling a component takes up to a second; the host keeps the \
 compiled code in $XDG_CACHE_HOME/stigg-host (else ~/.cache/stigg-host), one file per \
@@ -51,6 +68,7 @@ Examples:
   host run stigg.wasm check --config config.json
   host run stigg.wasm discover --config config.json
   host run stigg.wasm read --config config.json --catalog catalog.json [--state state.json]
+  host run stigg.wasm read --config config.json --catalog catalog.json --concurrency 1
   host run stigg.wasm --also-allow http://127.0.0.1:8080 check --config local.json";
 
 const EXIT_CODES: &str = "\
@@ -71,7 +89,7 @@ the component's diagnostics go to stderr. The component gets no files, environme
 sockets or stdin: it reaches the network only through the host's HTTP capability, \
 limited to an allow-list of origins.",
     after_long_help = format!(
-        "{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{SANDBOX_LIMITS}\n\n{CACHE}\n\n{EXIT_CODES}"
+        "{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{SANDBOX_LIMITS}\n\n{CONCURRENCY}\n\n{CACHE}\n\n{EXIT_CODES}"
     ),
 )]
 pub struct Cli {
@@ -83,7 +101,7 @@ pub struct Cli {
 pub enum TopCommand {
     /// Run one Airbyte command (spec, check, discover, read) with a connector component
     #[command(after_long_help = format!(
-        "{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{SANDBOX_LIMITS}\n\n{CACHE}\n\n{EXIT_CODES}"
+        "{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{SANDBOX_LIMITS}\n\n{CONCURRENCY}\n\n{CACHE}\n\n{EXIT_CODES}"
     ))]
     Run(RunArgs),
     /// List a component's imports and exports, to review what it may do before running it
@@ -232,7 +250,23 @@ pub enum AirbyteCommand {
         /// State JSON file from an earlier read
         #[arg(long, value_name = "FILE")]
         state: Option<PathBuf>,
+        /// Streams read at once, each in its own component instance; 1 reads them one after another
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = RunOptions::DEFAULT_CONCURRENCY,
+            value_parser = concurrency,
+        )]
+        concurrency: NonZeroUsize,
     },
+}
+
+fn concurrency(text: &str) -> Result<NonZeroUsize, String> {
+    let max = RunOptions::MAX_CONCURRENCY;
+    text.parse::<NonZeroUsize>()
+        .ok()
+        .filter(|n| n.get() <= max)
+        .ok_or_else(|| format!("expected a whole number from 1 to {max}"))
 }
 
 impl RunArgs {
@@ -249,6 +283,7 @@ impl RunArgs {
                 config,
                 catalog,
                 state,
+                ..
             } => Command::Read {
                 config: config.clone(),
                 catalog: catalog.clone(),
@@ -271,6 +306,10 @@ impl RunArgs {
             },
             cache: self.cache.policy(),
             verbose: self.verbose,
+            concurrency: match &self.command {
+                AirbyteCommand::Read { concurrency, .. } => *concurrency,
+                _ => RunOptions::DEFAULT_CONCURRENCY,
+            },
         }
     }
 }
@@ -347,6 +386,7 @@ mod tests {
         assert_eq!(options.limits.cpu_deadline, Duration::from_secs(2));
         assert_eq!(options.cache, CachePolicy::Dir("/tmp/cache".into()));
         assert!(options.verbose);
+        assert_eq!(options.concurrency, RunOptions::DEFAULT_CONCURRENCY);
         assert_eq!(
             options.origins.only[0].to_string(),
             "https://api.stigg.io:443"
@@ -366,6 +406,23 @@ mod tests {
         assert!(parse(&["run", "c.wasm", "--max-memory-mib", "4097", "spec"]).is_err());
         assert!(parse(&["run", "c.wasm", "--cpu-deadline-secs", "0", "spec"]).is_err());
         assert!(parse(&["run", "c.wasm", "--no-cache", "--cache-dir", "d", "spec"]).is_err());
+    }
+
+    #[test]
+    fn concurrency() {
+        let read = ["run", "c.wasm", "read", "--config", "c", "--catalog", "k"];
+        let with = |extra: &[&'static str]| {
+            let mut args = read.to_vec();
+            args.extend_from_slice(extra);
+            parse(&args).map(|run| run.options().concurrency.get())
+        };
+        assert_eq!(with(&[]).expect("default"), 2);
+        assert_eq!(with(&["--concurrency", "1"]).expect("one"), 1);
+        assert_eq!(with(&["--concurrency", "16"]).expect("sixteen"), 16);
+        assert!(with(&["--concurrency", "0"]).is_err());
+        assert!(with(&["--concurrency", "17"]).is_err());
+        assert!(with(&["--concurrency", "two"]).is_err());
+        assert!(parse(&["run", "c.wasm", "spec", "--concurrency", "3"]).is_err());
     }
 
     #[test]
@@ -402,6 +459,7 @@ mod tests {
             "--max-response-bytes",
             "--no-cache",
             "--cache-dir",
+            "--concurrency",
         ] {
             assert!(help.contains(flag), "{flag} missing from the help");
         }

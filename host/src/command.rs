@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::allowlist::{AllowList, OriginOverrides};
 use crate::cache::ComponentCache;
+use crate::concurrent;
 use crate::http_client::HttpClient;
-use crate::messages::{self, FailureType};
+use crate::messages::{self, FailureType, StreamDescriptor};
 use crate::options::RunOptions;
 use crate::output::MessageWriter;
 use crate::runtime::{CallError, CommandResult, ComponentSource, ConnectorRuntime, Session};
@@ -165,13 +166,27 @@ pub fn run_invocation(
 }
 
 /// Runs a command on an already compiled component (to run several commands
-/// without compiling again).
+/// without compiling again). A `read` of several streams with
+/// `options.concurrency` above 1 reads them at once (see `concurrent`).
 pub fn run_with(
     runtime: &ConnectorRuntime,
     invocation: &Invocation,
     options: &RunOptions,
     output: MessageWriter,
 ) -> Outcome {
+    if let Invocation::Read {
+        config,
+        catalog,
+        state,
+    } = invocation
+    {
+        if options.concurrency.get() > 1 {
+            if let Some(streams) = concurrent::split_catalog(catalog) {
+                let inputs = (config.as_str(), catalog.as_str(), state.as_deref());
+                return concurrent::read(runtime, &streams, inputs, options, output);
+            }
+        }
+    }
     let http = HttpClient::new(AllowList::default(), &options.limits);
     let mut session = runtime.session_with(http, output, &options.limits);
     let result = execute(&mut session, invocation, &options.origins);
@@ -185,7 +200,7 @@ fn execute(
     origins: &OriginOverrides,
 ) -> Result<CommandResult, CallError> {
     if let Some(config) = invocation.config() {
-        let allow = allow_list(session, config, origins)?;
+        let (allow, _) = allow_list(session, config, origins)?;
         session.set_allow_list(allow);
     }
     match invocation {
@@ -202,25 +217,39 @@ fn execute(
 
 /// The allow-list in force: the component's origins for this config (none
 /// if it rejects the config: the command itself then reports why), changed
-/// by the operator's flags.
-fn allow_list(
+/// by the operator's flags. The flag is false when the component rejected
+/// the config (and true when the operator's list replaces the component's,
+/// which is then not asked).
+pub(crate) fn allow_list(
     session: &mut Session,
     config: &str,
     origins: &OriginOverrides,
-) -> Result<AllowList, CallError> {
+) -> Result<(AllowList, bool), CallError> {
     if origins.replaces_declared() {
-        return Ok(origins.apply(AllowList::default()));
+        return Ok((origins.apply(AllowList::default()), true));
     }
-    let declared = match session.allowed_origins(config)? {
-        Ok(list) => AllowList::parse(&list).map_err(|(origin, error)| {
-            CallError::Contract(format!("it declared the origin {origin:?}: {error}"))
-        })?,
-        Err(_) => AllowList::default(),
+    let (declared, accepted) = match session.allowed_origins(config)? {
+        Ok(list) => {
+            let list = AllowList::parse(&list).map_err(|(origin, error)| {
+                CallError::Contract(format!("it declared the origin {origin:?}: {error}"))
+            })?;
+            (list, true)
+        }
+        Err(_) => (AllowList::default(), false),
     };
-    Ok(origins.apply(declared))
+    Ok((origins.apply(declared), accepted))
 }
 
-fn finish(mut output: MessageWriter, result: Result<CommandResult, CallError>) -> Outcome {
+pub(crate) fn finish(output: MessageWriter, result: Result<CommandResult, CallError>) -> Outcome {
+    finish_stream(output, result, None)
+}
+
+/// Like `finish`; a TRACE ERROR of the host's names `stream`, if given.
+pub(crate) fn finish_stream(
+    mut output: MessageWriter,
+    result: Result<CommandResult, CallError>,
+    stream: Option<StreamDescriptor<'_>>,
+) -> Outcome {
     let outcome = match result {
         Ok(Ok(())) => Outcome::Completed,
         Ok(Err(_)) => Outcome::CommandFailed,
@@ -228,7 +257,9 @@ fn finish(mut output: MessageWriter, result: Result<CommandResult, CallError>) -
             eprintln!("host: stopped: cannot write messages: {error}");
             return Outcome::OutputClosed;
         }
-        Err(error) => return report_host_failure(output, &error.to_string(), &error.detail()),
+        Err(error) => {
+            return report_host_failure_for(output, &error.to_string(), &error.detail(), stream)
+        }
     };
     flush(&mut output).unwrap_or(outcome)
 }
@@ -247,9 +278,21 @@ fn report_input_error(command: &Command, error: &InputError, mut output: Message
     write_line(&mut output, &line).unwrap_or(outcome)
 }
 
-fn report_host_failure(mut output: MessageWriter, message: &str, detail: &str) -> Outcome {
-    eprintln!("host: {message}");
-    let line = messages::trace_error(message, detail, FailureType::SystemError);
+fn report_host_failure(output: MessageWriter, message: &str, detail: &str) -> Outcome {
+    report_host_failure_for(output, message, detail, None)
+}
+
+fn report_host_failure_for(
+    mut output: MessageWriter,
+    message: &str,
+    detail: &str,
+    stream: Option<StreamDescriptor<'_>>,
+) -> Outcome {
+    match stream {
+        Some(stream) => eprintln!("host: stream `{}`: {message}", stream.name),
+        None => eprintln!("host: {message}"),
+    }
+    let line = messages::stream_trace_error(message, detail, FailureType::SystemError, stream);
     write_line(&mut output, &line).unwrap_or(Outcome::HostFailed)
 }
 
@@ -265,7 +308,7 @@ fn write_line(output: &mut MessageWriter, line: &str) -> Option<Outcome> {
 }
 
 /// `Some(OutputClosed)` if the final flush failed.
-fn flush(output: &mut MessageWriter) -> Option<Outcome> {
+pub(crate) fn flush(output: &mut MessageWriter) -> Option<Outcome> {
     match output.flush() {
         Ok(()) => None,
         Err(error) => {

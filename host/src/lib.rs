@@ -19,6 +19,7 @@ pub mod allowlist;
 pub mod cache;
 pub mod cli;
 pub mod command;
+pub mod concurrent;
 pub mod deadline;
 pub mod http_client;
 pub mod inspect;

@@ -35,6 +35,16 @@ struct TraceError<'a> {
     message: &'a str,
     internal_message: &'a str,
     failure_type: FailureType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_descriptor: Option<StreamDescriptor<'a>>,
+}
+
+/// The stream a message is about (Airbyte's `StreamDescriptor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StreamDescriptor<'a> {
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -52,6 +62,16 @@ struct ConnectionStatus<'a> {
 
 /// One-line TRACE ERROR message.
 pub fn trace_error(message: &str, internal_message: &str, failure_type: FailureType) -> String {
+    stream_trace_error(message, internal_message, failure_type, None)
+}
+
+/// One-line TRACE ERROR message about one stream, if `stream` is given.
+pub fn stream_trace_error(
+    message: &str,
+    internal_message: &str,
+    failure_type: FailureType,
+    stream: Option<StreamDescriptor<'_>>,
+) -> String {
     to_line(&TraceMessage {
         r#type: "TRACE",
         trace: Trace {
@@ -61,6 +81,7 @@ pub fn trace_error(message: &str, internal_message: &str, failure_type: FailureT
                 message,
                 internal_message,
                 failure_type,
+                stream_descriptor: stream,
             },
         },
     })
@@ -108,6 +129,23 @@ mod tests {
         assert_eq!(value["trace"]["error"]["message"], "it \"broke\"");
         assert_eq!(value["trace"]["error"]["internal_message"], "detail\nmore");
         assert_eq!(value["trace"]["error"]["failure_type"], "system_error");
+    }
+
+    #[test]
+    fn a_stream_trace_error_names_the_stream() {
+        let stream = StreamDescriptor {
+            name: "customers",
+            namespace: None,
+        };
+        let line = stream_trace_error("x", "y", FailureType::SystemError, Some(stream));
+        let value: Value = serde_json::from_str(&line).expect("json");
+        assert_eq!(
+            value["trace"]["error"]["stream_descriptor"],
+            serde_json::json!({ "name": "customers" })
+        );
+        let plain: Value =
+            serde_json::from_str(&trace_error("x", "y", FailureType::SystemError)).expect("json");
+        assert!(plain["trace"]["error"].get("stream_descriptor").is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What an operator can tune for one run, so the CLI and embedders pass one
 //! struct through.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -53,7 +54,7 @@ pub enum CachePolicy {
 }
 
 /// Everything about a run except the component and the command.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {
     pub limits: Limits,
     /// The operator's changes to the component's allow-list.
@@ -61,4 +62,33 @@ pub struct RunOptions {
     pub cache: CachePolicy,
     /// Say on stderr what the host does (cache hits and misses...).
     pub verbose: bool,
+    /// How many streams `read` reads at once, each in its own component
+    /// instance (see `concurrent`). 1 reads the whole catalog in one
+    /// instance, stream after stream.
+    pub concurrency: NonZeroUsize,
+}
+
+impl RunOptions {
+    /// Two streams at once. Stigg limits requests per minute per endpoint
+    /// (e.g. 1,500 a minute on `subscriptions`); each stream is read by one
+    /// instance, one request after another, so concurrency never raises the
+    /// rate on any one endpoint, and two requests in flight at Stigg's
+    /// latencies stay far under any account-wide rate. The connector also
+    /// backs off on HTTP 429.
+    pub const DEFAULT_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(2).unwrap();
+    /// More instances than this would mostly add memory (each has its own
+    /// memory cap) and load on the API.
+    pub const MAX_CONCURRENCY: usize = 16;
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            origins: OriginOverrides::default(),
+            cache: CachePolicy::default(),
+            verbose: false,
+            concurrency: Self::DEFAULT_CONCURRENCY,
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! runner acts on (STATE checkpoints, errors, single-answer commands).
 
 use std::io::{self, BufWriter, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The messages after which the buffer is flushed: a STATE must reach the
 /// runner promptly (it checkpoints there), and the others are final answers.
@@ -10,14 +11,28 @@ const FLUSH_AFTER: [&str; 5] = ["STATE", "TRACE", "CONNECTION_STATUS", "SPEC", "
 const BUFFER_BYTES: usize = 64 * 1024;
 
 /// Writes messages to the runner, usually the process's stdout.
+///
+/// [`share`](Self::share) makes another handle to the same output, for
+/// component instances running at once: each message is written whole, with
+/// its newline, under one lock, so lines are never split or interleaved.
 pub struct MessageWriter {
+    inner: Arc<Mutex<Inner>>,
+}
+
+struct Inner {
     out: BufWriter<Box<dyn Write + Send>>,
+    /// Set by the first failed write or flush: from then on every handle
+    /// fails at once, so instances running at once all stop.
+    failed: Option<io::ErrorKind>,
 }
 
 impl MessageWriter {
     pub fn new(out: Box<dyn Write + Send>) -> Self {
         Self {
-            out: BufWriter::with_capacity(BUFFER_BYTES, out),
+            inner: Arc::new(Mutex::new(Inner {
+                out: BufWriter::with_capacity(BUFFER_BYTES, out),
+                failed: None,
+            })),
         }
     }
 
@@ -27,19 +42,59 @@ impl MessageWriter {
         Self::new(Box::new(io::stdout()))
     }
 
+    /// Another handle to the same output (same buffer, same lock).
+    pub fn share(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+
     /// Writes one message and its newline.
     pub fn emit(&mut self, message: &str) -> io::Result<()> {
-        self.out.write_all(message.as_bytes())?;
-        self.out.write_all(b"\n")?;
-        if message_type(message).is_some_and(|t| FLUSH_AFTER.contains(&t)) {
-            self.out.flush()?;
-        }
-        Ok(())
+        let flush = message_type(message).is_some_and(|t| FLUSH_AFTER.contains(&t));
+        self.with_output(|out| {
+            out.write_all(message.as_bytes())?;
+            out.write_all(b"\n")?;
+            if flush {
+                out.flush()?;
+            }
+            Ok(())
+        })
     }
 
     /// Flushes what is buffered; call at the end of a run.
     pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.with_output(Write::flush)
+    }
+
+    /// Whether a write or flush has failed (through any handle).
+    pub fn is_closed(&self) -> bool {
+        self.lock().is_ok_and(|inner| inner.failed.is_some())
+    }
+
+    fn with_output(
+        &self,
+        write: impl FnOnce(&mut BufWriter<Box<dyn Write + Send>>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut inner = self.lock()?;
+        if let Some(kind) = inner.failed {
+            return Err(io::Error::new(
+                kind,
+                "an earlier write to the output failed",
+            ));
+        }
+        let result = write(&mut inner.out);
+        if let Err(error) = &result {
+            inner.failed = Some(error.kind());
+        }
+        result
+    }
+
+    fn lock(&self) -> io::Result<MutexGuard<'_, Inner>> {
+        // A panic while holding the lock may have left half a line.
+        self.inner
+            .lock()
+            .map_err(|_| io::Error::other("the output is unusable after a panic"))
     }
 }
 
@@ -47,7 +102,7 @@ impl MessageWriter {
 /// `preserve_order` serializers write it) or the last one (as a serializer
 /// with sorted keys writes it: every other top-level key sorts before
 /// `type`). `None` otherwise, which only means "no early flush".
-fn message_type(message: &str) -> Option<&str> {
+pub(crate) fn message_type(message: &str) -> Option<&str> {
     leading_type(message).or_else(|| trailing_type(message))
 }
 
@@ -145,6 +200,52 @@ mod tests {
         writer.emit(r#"{"type":"LOG","log":{}}"#).expect("emit");
         writer.flush().expect("flush");
         assert!(recorder.text().ends_with("{\"type\":\"LOG\",\"log\":{}}\n"));
+    }
+
+    #[test]
+    fn shared_handles_write_whole_lines_in_each_ones_order() {
+        let recorder = Recorder::default();
+        let writer = MessageWriter::new(Box::new(recorder.clone()));
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let mut handle = writer.share();
+                scope.spawn(move || {
+                    for i in 0..500 {
+                        let kind = if i % 50 == 49 { "STATE" } else { "RECORD" };
+                        let line = format!(
+                            r#"{{"type":"{kind}","t":{t},"i":{i},"pad":"{}"}}"#,
+                            "x".repeat(i)
+                        );
+                        handle.emit(&line).expect("emit");
+                    }
+                });
+            }
+        });
+        writer.share().flush().expect("flush");
+        let text = recorder.text();
+        let mut next = [0; 4];
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line).expect("a whole line");
+            let t = value["t"].as_u64().expect("t") as usize;
+            assert_eq!(
+                value["i"].as_u64(),
+                Some(next[t]),
+                "thread {t} out of order"
+            );
+            next[t] += 1;
+        }
+        assert_eq!(next, [500; 4]);
+    }
+
+    #[test]
+    fn a_failed_write_closes_every_handle() {
+        let mut writer = MessageWriter::new(Box::new(Broken));
+        let mut other = writer.share();
+        assert!(!other.is_closed());
+        assert!(writer.emit(r#"{"type":"TRACE"}"#).is_err());
+        assert!(other.is_closed());
+        let error = other.emit(r#"{"type":"RECORD"}"#).expect_err("closed");
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
     }
 
     #[test]

@@ -111,6 +111,7 @@ impl ConnectorRuntime {
             http,
             output,
             output_error: None,
+            observer: None,
             memory: MemoryLimiter::new(limits.max_memory_mib),
             cpu: CpuBudget::new(limits.cpu_deadline),
         };
@@ -206,6 +207,9 @@ impl CallError {
     }
 }
 
+/// Sees the messages a component emits (see [`Session::set_observer`]).
+pub type Observer = Box<dyn FnMut(&str) + Send>;
+
 /// A command's own answer: `Err` means it failed and already said why.
 pub type CommandResult = Result<(), String>;
 
@@ -270,6 +274,12 @@ impl Session {
 
     pub fn allow_list(&self) -> &AllowList {
         self.store.data().http.allow_list()
+    }
+
+    /// Calls `observer` with each message the component emits, once it is
+    /// written.
+    pub fn set_observer(&mut self, observer: Observer) {
+        self.store.data_mut().observer = Some(observer);
     }
 
     /// Ends the session, handing back the writer (for the host's own
@@ -342,6 +352,8 @@ struct HostState {
     output: MessageWriter,
     /// Set when a write failed, so the trap it causes is reported as such.
     output_error: Option<io::Error>,
+    /// Sees each message once it is written.
+    observer: Option<Observer>,
     memory: MemoryLimiter,
     cpu: CpuBudget,
 }
@@ -364,7 +376,11 @@ impl sink::Host for HostState {
             let text = format!("writing a message failed: {error}");
             self.output_error = Some(error);
             wasmtime::Error::msg(text)
-        })
+        })?;
+        if let Some(observer) = &mut self.observer {
+            observer(&message);
+        }
+        Ok(())
     }
 }
 

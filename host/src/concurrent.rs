@@ -1,0 +1,519 @@
+//! `read` with several streams at once (`--concurrency N`, N > 1): the
+//! configured catalog is split into one catalog per stream, and up to N
+//! component instances read them at the same time, one stream each.
+//!
+//! - **Splitting.** The catalog must be a JSON object with a `streams` array
+//!   of at least two entries, each with a string `stream.name` (and an
+//!   optional `stream.namespace`), no stream twice. Each instance gets
+//!   `{"streams":[<its entry, verbatim>]}` (the catalog's other keys, if
+//!   any, verbatim too), the same config and the whole state (a connector
+//!   reads only its own streams' states). A catalog of any other shape is
+//!   read by one instance, as with `--concurrency 1`, and the component
+//!   reports what is wrong with it.
+//! - **Instances.** Each has its own store, limits and HTTP client, all from
+//!   the one compiled component, with the allow-list the component declared
+//!   once for the config. The memory cap (`--max-memory-mib`) is per
+//!   instance, so a read may use up to N times it; the CPU deadline
+//!   (`--cpu-deadline-secs`) is per call of each instance, counted on the
+//!   thread running it.
+//! - **Output.** All instances write through one [`MessageWriter`]: a
+//!   message is written whole under a lock, so lines never interleave, and
+//!   each stream's messages keep their order. STATE and TRACE messages are
+//!   flushed at once, as with one instance.
+//! - **Failures.** A config the component rejects (its `allowed-origins`
+//!   says so) is read by one instance, which reports it once. Otherwise the
+//!   first stream starts alone, and the others wait until it has written a
+//!   RECORD or a STATE (the config, state and credentials work) or ended:
+//!   a bad key or a bad state is then reported once, not once per stream.
+//!   An instance that reports a TRACE ERROR with `failure_type`
+//!   `config_error` stops the read from starting further streams (every
+//!   one would fail alike); the ones already reading finish. A trap or a
+//!   sandbox limit ends only its own instance, with the host's TRACE ERROR
+//!   naming the stream. If the output cannot be written, no further stream
+//!   starts and the running ones stop at their next message.
+//! - **Exit.** 0 only if every instance's `read` returned Ok.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::allowlist::AllowList;
+use crate::command::{self, Outcome};
+use crate::http_client::HttpClient;
+use crate::messages::StreamDescriptor;
+use crate::options::RunOptions;
+use crate::output::{message_type, MessageWriter};
+use crate::runtime::{CallError, ConnectorRuntime, Observer, Session};
+
+/// One stream of a configured catalog, as a catalog of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamCatalog {
+    pub name: String,
+    pub namespace: Option<String>,
+    /// `{"streams":[<the entry, verbatim>]}`.
+    pub catalog: String,
+}
+
+impl StreamCatalog {
+    pub fn descriptor(&self) -> StreamDescriptor<'_> {
+        StreamDescriptor {
+            name: &self.name,
+            namespace: self.namespace.as_deref(),
+        }
+    }
+}
+
+/// One catalog per stream, in the catalog's order; `None` when the catalog
+/// is not an object with a `streams` array of two or more distinct streams
+/// (it is then read whole, by one instance).
+pub fn split_catalog(text: &str) -> Option<Vec<StreamCatalog>> {
+    let RawObject(fields) = serde_json::from_str(text).ok()?;
+    let at = fields.iter().position(|(key, _)| key == "streams")?;
+    let entries: Vec<&RawValue> = serde_json::from_str(fields[at].1.get()).ok()?;
+    if entries.len() < 2 {
+        return None;
+    }
+    let mut seen = HashSet::new();
+    let mut streams = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let EntryId { stream } = serde_json::from_str(entry.get()).ok()?;
+        if !seen.insert((stream.namespace.clone(), stream.name.clone())) {
+            return None;
+        }
+        streams.push(StreamCatalog {
+            name: stream.name,
+            namespace: stream.namespace,
+            catalog: single_catalog(&fields, at, entry)?,
+        });
+    }
+    Some(streams)
+}
+
+/// The catalog's keys in their order, `streams` holding only `entry`.
+fn single_catalog(
+    fields: &[(String, Box<RawValue>)],
+    at: usize,
+    entry: &RawValue,
+) -> Option<String> {
+    let mut out = String::from("{");
+    for (i, (key, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(key).ok()?);
+        out.push(':');
+        if i == at {
+            out.push('[');
+            out.push_str(entry.get());
+            out.push(']');
+        } else {
+            out.push_str(value.get());
+        }
+    }
+    out.push('}');
+    Some(out)
+}
+
+/// What identifies a configured stream.
+#[derive(Deserialize)]
+struct EntryId {
+    stream: StreamId,
+}
+
+#[derive(Deserialize)]
+struct StreamId {
+    name: String,
+    #[serde(default)]
+    namespace: Option<String>,
+}
+
+/// A JSON object's members, in order, values untouched; a repeated key is
+/// an error (which member would the component see?).
+struct RawObject(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for RawObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+
+        impl<'de> Visitor<'de> for Members {
+            type Value = RawObject;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawObject, A::Error> {
+                let mut fields: Vec<(String, Box<RawValue>)> = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
+                    if fields.iter().any(|(k, _)| *k == key) {
+                        return Err(de::Error::custom(format!("the key {key:?} is repeated")));
+                    }
+                    fields.push((key, value));
+                }
+                Ok(RawObject(fields))
+            }
+        }
+
+        deserializer.deserialize_map(Members)
+    }
+}
+
+/// Which streams may start.
+struct Schedule {
+    state: Mutex<ScheduleState>,
+    changed: Condvar,
+}
+
+struct ScheduleState {
+    /// The next stream to start (the first is the lead's).
+    next: usize,
+    total: usize,
+    /// The first stream has shown the read works, or has ended.
+    gate_open: bool,
+    /// Start no more streams.
+    stopped: bool,
+}
+
+impl Schedule {
+    fn new(total: usize) -> Self {
+        Self {
+            state: Mutex::new(ScheduleState {
+                next: 1,
+                total,
+                gate_open: false,
+                stopped: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ScheduleState> {
+        // Nothing panics while holding it; if something did, the counters
+        // are still whole.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn open_gate(&self) {
+        self.lock().gate_open = true;
+        self.changed.notify_all();
+    }
+
+    fn stop(&self) {
+        self.lock().stopped = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits until streams other than the first may start; then the next
+    /// one to read, if any.
+    fn next(&self) -> Option<usize> {
+        let mut state = self.lock();
+        while !state.gate_open && !state.stopped {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if state.stopped || state.next >= state.total {
+            return None;
+        }
+        state.next += 1;
+        Some(state.next - 1)
+    }
+}
+
+/// Watches an instance's messages: the lead's first RECORD or STATE opens
+/// the gate; a config error stops new streams.
+fn observer(schedule: Arc<Schedule>, lead: bool) -> Observer {
+    let mut gate_closed = lead;
+    Box::new(move |message: &str| {
+        if gate_closed && matches!(message_type(message), Some("RECORD" | "STATE")) {
+            gate_closed = false;
+            schedule.open_gate();
+        }
+        if message.contains("config_error") && is_config_error(message) {
+            schedule.stop();
+        }
+    })
+}
+
+/// A TRACE ERROR with `failure_type` `config_error`.
+fn is_config_error(message: &str) -> bool {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(message) else {
+        return false;
+    };
+    value["type"] == "TRACE"
+        && value["trace"]["type"] == "ERROR"
+        && value["trace"]["error"]["failure_type"] == "config_error"
+}
+
+/// Reads `streams` (from [`split_catalog`] of `catalog`) with up to
+/// `options.concurrency` instances at once.
+pub(crate) fn read(
+    runtime: &ConnectorRuntime,
+    streams: &[StreamCatalog],
+    (config, catalog, state): (&str, &str, Option<&str>),
+    options: &RunOptions,
+    mut output: MessageWriter,
+) -> Outcome {
+    let http = HttpClient::new(AllowList::default(), &options.limits);
+    let mut lead = runtime.session_with(http, output.share(), &options.limits);
+    let allow = match command::allow_list(&mut lead, config, &options.origins) {
+        Ok((allow, true)) => allow,
+        // Every instance would report the bad config: one does, reading
+        // the whole catalog as with --concurrency 1.
+        Ok((allow, false)) => {
+            lead.set_allow_list(allow);
+            let result = lead.read(config, catalog, state);
+            return command::finish(lead.into_output(), result);
+        }
+        Err(error) => return command::finish(lead.into_output(), Err(error)),
+    };
+    lead.set_allow_list(allow.clone());
+    let workers = options.concurrency.get().min(streams.len());
+    let fanout = Fanout {
+        runtime,
+        streams,
+        config,
+        state,
+        options,
+        allow,
+        output: output.share(),
+        schedule: Arc::new(Schedule::new(streams.len())),
+        closed: Mutex::new(None),
+    };
+    fanout.log(&format!(
+        "reading {} streams, up to {workers} at once",
+        streams.len()
+    ));
+    let outcomes = thread::scope(|scope| {
+        let mut helpers = Vec::new();
+        for n in 1..workers {
+            let spawned = thread::Builder::new()
+                .name(format!("read-{n}"))
+                .spawn_scoped(scope, || fanout.work(None));
+            match spawned {
+                Ok(handle) => helpers.push(handle),
+                Err(error) => fanout.log(&format!("could not start a reader thread: {error}")),
+            }
+        }
+        // This thread reads the first stream, then takes its share.
+        let mut outcomes = fanout.work(Some(lead));
+        for handle in helpers {
+            match handle.join() {
+                Ok(more) => outcomes.extend(more),
+                Err(_) => outcomes.push(Outcome::HostFailed),
+            }
+        }
+        outcomes
+    });
+    let closed = fanout
+        .closed
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let Some(error) = closed {
+        eprintln!("host: stopped: cannot write messages: {error}");
+        return Outcome::OutputClosed;
+    }
+    let outcome = outcomes
+        .into_iter()
+        .max_by_key(|outcome| severity(*outcome))
+        .unwrap_or(Outcome::Completed);
+    command::flush(&mut output).unwrap_or(outcome)
+}
+
+/// Which outcome a read with several ends reports.
+fn severity(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Completed => 0,
+        Outcome::CommandFailed => 1,
+        Outcome::HostFailed => 2,
+        Outcome::OutputClosed => 3,
+    }
+}
+
+/// What the reader threads share.
+struct Fanout<'a> {
+    runtime: &'a ConnectorRuntime,
+    streams: &'a [StreamCatalog],
+    config: &'a str,
+    state: Option<&'a str>,
+    options: &'a RunOptions,
+    allow: AllowList,
+    output: MessageWriter,
+    schedule: Arc<Schedule>,
+    /// The first write error, reported once at the end.
+    closed: Mutex<Option<io::Error>>,
+}
+
+impl Fanout<'_> {
+    /// One reader thread: the lead's stream if given, then streams from the
+    /// schedule until none is left (or the read stops).
+    fn work(&self, lead: Option<Session>) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        if let Some(session) = lead {
+            outcomes.push(self.read_stream(session, 0));
+            self.schedule.open_gate();
+        }
+        while let Some(index) = self.schedule.next() {
+            let http = HttpClient::new(self.allow.clone(), &self.options.limits);
+            let session =
+                self.runtime
+                    .session_with(http, self.output.share(), &self.options.limits);
+            outcomes.push(self.read_stream(session, index));
+        }
+        outcomes
+    }
+
+    fn read_stream(&self, mut session: Session, index: usize) -> Outcome {
+        let stream = &self.streams[index];
+        self.log(&format!("stream `{}`: reading", stream.name));
+        session.set_observer(observer(Arc::clone(&self.schedule), index == 0));
+        let result = session.read(self.config, &stream.catalog, self.state);
+        let output = session.into_output();
+        let outcome = match result {
+            Err(CallError::OutputClosed(error)) => {
+                let mut closed = self.closed.lock().unwrap_or_else(PoisonError::into_inner);
+                closed.get_or_insert(error);
+                Outcome::OutputClosed
+            }
+            result => command::finish_stream(output, result, Some(stream.descriptor())),
+        };
+        if outcome == Outcome::OutputClosed {
+            self.schedule.stop();
+        }
+        self.log(&format!("stream `{}`: {outcome:?}", stream.name));
+        outcome
+    }
+
+    fn log(&self, message: &str) {
+        if self.options.verbose {
+            eprintln!("host: {message}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn splits_into_one_catalog_per_stream_keeping_entries_verbatim() {
+        let text = r#"{"streams": [
+            {"stream": {"name": "customers", "json_schema": {}}, "sync_mode": "incremental",  "cursor_field": ["updatedAt"]},
+            {"stream": {"name": "plans", "namespace": "billing"}, "sync_mode": "full_refresh"}
+        ], "extra": {"kept": true}}"#;
+        let streams = split_catalog(text).expect("splits");
+        assert_eq!(streams.len(), 2);
+        assert_eq!(streams[0].name, "customers");
+        assert_eq!(streams[0].namespace, None);
+        assert_eq!(
+            streams[0].catalog,
+            r#"{"streams":[{"stream": {"name": "customers", "json_schema": {}}, "sync_mode": "incremental",  "cursor_field": ["updatedAt"]}],"extra":{"kept": true}}"#
+        );
+        assert_eq!(streams[1].namespace.as_deref(), Some("billing"));
+        let second: Value = serde_json::from_str(&streams[1].catalog).expect("json");
+        assert_eq!(
+            second,
+            json!({"streams": [{"stream": {"name": "plans", "namespace": "billing"}, "sync_mode": "full_refresh"}], "extra": {"kept": true}})
+        );
+    }
+
+    #[test]
+    fn anything_else_is_read_whole() {
+        for text in [
+            "",
+            "{",
+            "[]",
+            "{}",
+            r#"{"streams": {}}"#,
+            r#"{"streams": []}"#,
+            r#"{"streams": [{"stream": {"name": "customers"}}]}"#,
+            r#"{"streams": [{"stream": {"name": "a"}}, {"sync_mode": "full_refresh"}]}"#,
+            r#"{"streams": [{"stream": {"name": "a"}}, {"stream": {"name": 7}}]}"#,
+            r#"{"streams": [{"stream": {"name": "a"}}, 5]}"#,
+            r#"{"streams": [{"stream": {"name": "a"}}, {"stream": {"name": "a"}}]}"#,
+            r#"{"streams": [{"stream": {"name": "a"}}, {"stream": {"name": "b"}}], "streams": []}"#,
+            r#"{"streams": [{"stream": {"name": "a", "name": "b"}}, {"stream": {"name": "c"}}]}"#,
+        ] {
+            assert_eq!(split_catalog(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_same_name_in_two_namespaces_is_two_streams() {
+        let text = r#"{"streams": [{"stream": {"name": "a", "namespace": "x"}}, {"stream": {"name": "a"}}]}"#;
+        assert_eq!(split_catalog(text).map(|s| s.len()), Some(2));
+    }
+
+    #[test]
+    fn the_gate_opens_on_the_leads_first_record_or_state() {
+        let schedule = Arc::new(Schedule::new(3));
+        let mut other = observer(Arc::clone(&schedule), false);
+        other(r#"{"type":"RECORD","record":{}}"#);
+        assert!(!schedule.lock().gate_open);
+        let mut lead = observer(Arc::clone(&schedule), true);
+        lead(r#"{"type":"TRACE","trace":{"type":"STREAM_STATUS"}}"#);
+        lead(r#"{"type":"LOG","log":{"level":"INFO","message":"config_error"}}"#);
+        assert!(!schedule.lock().gate_open);
+        assert!(!schedule.lock().stopped);
+        lead(r#"{"type":"STATE","state":{}}"#);
+        assert!(schedule.lock().gate_open);
+        assert_eq!(schedule.next(), Some(1));
+        assert_eq!(schedule.next(), Some(2));
+        assert_eq!(schedule.next(), None);
+    }
+
+    #[test]
+    fn a_config_error_stops_new_streams() {
+        let schedule = Arc::new(Schedule::new(3));
+        let mut lead = observer(Arc::clone(&schedule), true);
+        lead(
+            r#"{"type":"TRACE","trace":{"type":"ERROR","error":{"message":"bad key","failure_type":"config_error"}}}"#,
+        );
+        schedule.open_gate();
+        assert_eq!(schedule.next(), None);
+    }
+
+    #[test]
+    fn waiting_streams_start_when_the_gate_opens() {
+        let schedule = Arc::new(Schedule::new(2));
+        let waiter = {
+            let schedule = Arc::clone(&schedule);
+            thread::spawn(move || schedule.next())
+        };
+        thread::sleep(std::time::Duration::from_millis(20));
+        schedule.open_gate();
+        assert_eq!(waiter.join().expect("join"), Some(1));
+    }
+
+    #[test]
+    fn outcomes_combine_to_the_worst() {
+        let worst = |outcomes: &[Outcome]| {
+            outcomes
+                .iter()
+                .copied()
+                .max_by_key(|o| severity(*o))
+                .unwrap_or(Outcome::Completed)
+        };
+        assert_eq!(
+            worst(&[Outcome::Completed, Outcome::Completed]),
+            Outcome::Completed
+        );
+        assert_eq!(
+            worst(&[Outcome::Completed, Outcome::CommandFailed]),
+            Outcome::CommandFailed
+        );
+        assert_eq!(
+            worst(&[Outcome::HostFailed, Outcome::CommandFailed]),
+            Outcome::HostFailed
+        );
+    }
+}
