@@ -31,7 +31,7 @@ test: component
 
 # Benchmark: the host + stigg.wasm vs the same core native, against the stand-in (`just bench --customers 2000 --latency-ms 50`).
 bench *ARGS: component
-    cargo build --release -p host -p stigg-bench
+    cargo build --release -p host -p stigg-bench -p stigg-standin
     target/release/stigg-bench {{ARGS}}
 
 # Ecosystem tests: PyAirbyte syncs source-stigg into DuckDB, and examples/python-host runs

@@ -3,17 +3,19 @@
 //!
 //!     stigg-bench [--customers N] [--latency-ms MS] [--no-scale]
 //!
-//! Each run is a child process; CPU time and peak RSS come from wait4(2), so they
-//! are the child's own, not the stand-in's (which serves from this process).
+//! Each run is a child process; CPU time and peak RSS come from wait4(2). The
+//! stand-in runs as a process of its own: Linux keeps a parent's memory high-water
+//! mark in a child's `ru_maxrss` across exec, so a big in-process stand-in would
+//! inflate every figure.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use serde_json::json;
-use stigg_standin::{Standin, StandinConfig};
+use serde_json::{json, Value};
 
 const API_KEY: &str = "bench-api-key-0123456789";
 
@@ -153,52 +155,62 @@ fn parse_args() -> Result<Options> {
     Ok(options)
 }
 
-/// A stand-in and the config and catalog files that point at it.
+/// A stand-in process and the config and catalog files that point at it.
 struct Fixture {
-    standin: Standin,
+    standin: std::process::Child,
+    url: String,
     dir: tempfile_dir::Dir,
 }
 
 impl Fixture {
     fn start(customers: usize, latency_ms: u64) -> Result<Fixture> {
-        let standin = Standin::try_start(StandinConfig {
-            api_key: API_KEY.into(),
-            customers,
-            subscriptions_per_customer: 2,
-            latency_ms,
-            ..Default::default()
-        })?;
+        let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/stigg-standin");
+        let mut standin = Command::new(&program)
+            .args(["--port", "0", "--api-key", API_KEY, "--subscriptions-per-customer", "2"])
+            .args(["--customers", &customers.to_string(), "--latency-ms", &latency_ms.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", program.display()))?;
+        let mut first_line = String::new();
+        BufReader::new(standin.stdout.take().context("stand-in stdout")?).read_line(&mut first_line)?;
+        let url = first_line.trim().strip_prefix("listening on ").context("stand-in did not start")?.to_owned();
         let dir = tempfile_dir::Dir::new()?;
-        let config = json!({ "api_key": API_KEY, "base_url": standin.url(), "page_size": 50 });
+        let config = json!({ "api_key": API_KEY, "base_url": url, "page_size": 50 });
         let streams: Vec<_> = ["customers", "subscriptions"]
             .iter()
             .map(|name| json!({ "stream": { "name": name }, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite" }))
             .collect();
         std::fs::write(dir.path().join("config.json"), config.to_string())?;
-        std::fs::write(
-            dir.path().join("catalog.json"),
-            json!({ "streams": streams }).to_string(),
-        )?;
-        Ok(Fixture { standin, dir })
+        std::fs::write(dir.path().join("catalog.json"), json!({ "streams": streams }).to_string())?;
+        Ok(Fixture { standin, url, dir })
     }
 
     fn dir(&self) -> &Path {
         self.dir.path()
     }
 
+    /// Requests the stand-in has served, from its admin endpoint.
+    fn requests(&self) -> Result<u64> {
+        let address = self.url.trim_start_matches("http://").split('/').next().context("stand-in address")?;
+        let mut stream = TcpStream::connect(address)?;
+        write!(stream, "GET /_admin/stats HTTP/1.0\r\nHost: {address}\r\n\r\n")?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let body = response.split("\r\n\r\n").nth(1).context("stats response")?;
+        let stats: Value = serde_json::from_str(body)?;
+        stats["requests"].as_u64().context("stats.requests")
+    }
+
     fn measure(&self, program: &Path, args: &[String]) -> Result<Measurement> {
-        let before = self.standin.request_count();
+        let before = self.requests()?;
         let started = Instant::now();
-        let mut child = Command::new(program)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
+        let mut child = Command::new(program).args(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
         let stdout = child.stdout.take().context("child stdout")?;
         let (mut records, mut first_record) = (0u64, None);
         for line in BufReader::new(stdout).lines() {
             let line = line?;
-            if line.starts_with(r#"{"type":"RECORD""#) || line.contains(r#""type":"RECORD""#) {
+            if line.contains(r#""type":"RECORD""#) {
                 records += 1;
                 first_record.get_or_insert_with(|| started.elapsed());
             }
@@ -208,14 +220,15 @@ impl Fixture {
         if status != 0 {
             bail!("{} exited with status {status}", program.display());
         }
-        Ok(Measurement {
-            wall,
-            cpu: usage.0,
-            peak_rss_kib: usage.1,
-            first_record,
-            records,
-            requests: self.standin.request_count() - before,
-        })
+        let requests = self.requests()? - before;
+        Ok(Measurement { wall, cpu: usage.0, peak_rss_kib: usage.1, first_record, records, requests })
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = self.standin.kill();
+        let _ = self.standin.wait();
     }
 }
 
