@@ -69,6 +69,7 @@ impl Cli {
                 config,
                 catalog,
                 state,
+                ..
             } => host::Command::Read {
                 config: config.clone(),
                 catalog: catalog.clone(),
@@ -129,10 +130,14 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let mut options = RunOptions::default();
+    if let AirbyteCommand::Read { concurrency, .. } = &cli.command {
+        options.concurrency = *concurrency;
+    }
     let outcome = host::run(
         ComponentSource::File(&wasm),
         &cli.airbyte_command(),
-        &RunOptions::default(),
+        &options,
         output,
     );
     ExitCode::from(outcome.exit_code())

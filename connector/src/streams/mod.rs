@@ -75,7 +75,8 @@ pub enum Ty {
     Int,
     Float,
     Boolean,
-    /// Stigg's `JSON` scalar: any JSON value.
+    /// Stigg's `JSON` scalar. Stigg keeps key-value metadata there, so it is
+    /// typed as an object: warehouses then give it a JSON column, not text.
     Json,
     /// A list of strings (`[String!]`).
     StringList,
@@ -178,9 +179,7 @@ fn field_schema(field: &Field) -> Value {
         Ty::Int => json!({ "type": types(&["integer"], n) }),
         Ty::Float => json!({ "type": types(&["number"], n) }),
         Ty::Boolean => json!({ "type": types(&["boolean"], n) }),
-        Ty::Json => {
-            json!({ "type": types(&["object", "array", "string", "number", "boolean"], n) })
-        }
+        Ty::Json => json!({ "type": types(&["object"], n) }),
         Ty::StringList => json!({ "type": types(&["array"], n), "items": { "type": "string" } }),
         Ty::Object(inner) => object_schema(inner, n),
     }
