@@ -195,10 +195,16 @@ struct Extensions {
     code: Option<String>,
 }
 
-/// Parses a 2xx body holding one connection under `data.<root_field>`.
-/// GraphQL errors, a missing `data` and a malformed shape are errors, never an empty page.
 impl Page {
+    /// Parses a 2xx body holding one connection under `data.<root_field>`.
+    /// GraphQL errors, a missing `data` and a malformed shape are errors, never an
+    /// empty page. A pretty-printed body is compacted first, so every node is one line.
     pub fn parse(body: String, root_field: &str) -> Result<Page> {
+        let body = if body.contains(['\n', '\r']) {
+            compact(body)
+        } else {
+            body
+        };
         let envelope: Envelope<'_> = serde_json::from_str(&body).map_err(|e| {
             Error::system(format!(
                 "Stigg's response to the {root_field} query is not the JSON expected ({e})"
@@ -241,6 +247,15 @@ impl Page {
             end_cursor,
             total_count,
         })
+    }
+}
+
+/// The same JSON without the whitespace between tokens (newlines inside strings are
+/// escaped in JSON, so none remain). Malformed text is left for the parser to report.
+fn compact(body: String) -> String {
+    match serde_json::from_str::<Value>(&body) {
+        Ok(value) => value.to_string(),
+        Err(_) => body,
     }
 }
 
@@ -294,6 +309,13 @@ mod tests {
         assert!(page.has_next_page);
         assert_eq!(page.end_cursor.as_deref(), Some("c2"));
         assert_eq!(page.total_count, Some(7));
+    }
+
+    #[test]
+    fn pretty_printed_pages_yield_one_line_nodes() {
+        let body = "{\"data\": {\"customers\": {\n  \"edges\": [{\"node\": {\n    \"id\": \"a\"\n  }}],\n  \"pageInfo\": {\"hasNextPage\": false}}}}";
+        let page = Page::parse(body.to_owned(), "customers").unwrap();
+        assert_eq!(page.nodes().collect::<Vec<_>>(), [r#"{"id":"a"}"#]);
     }
 
     #[test]
