@@ -53,13 +53,16 @@ fn transport_error(error: HttpError, config: &Config) -> Error {
             "the host refused to let the connector reach {origin}; \
              allow that origin, or fix `base_url`"
         )),
-        HttpError::Timeout(_) | HttpError::Transport(_) => {
-            Error::transient(format!("could not reach Stigg at {origin}"))
-                .retry(Retry::Backoff(None))
-        }
-        HttpError::TooLarge(_) => {
-            Error::system("a Stigg response exceeded the host's size cap; lower `page_size`")
-        }
+        HttpError::Timeout(_) => Error::transient(format!(
+            "Stigg at {origin} did not answer within the host's request timeout"
+        ))
+        .retry(Retry::Backoff(None)),
+        HttpError::Transport(_) => Error::transient(format!("could not reach Stigg at {origin}"))
+            .retry(Retry::Backoff(None)),
+        HttpError::TooLarge(cap) => Error::system(format!(
+            "a Stigg response exceeded the host's response size cap of {cap} bytes; \
+             lower `page_size` or raise the cap"
+        )),
     }
     .with_internal(error.to_string())
 }

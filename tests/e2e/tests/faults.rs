@@ -362,3 +362,50 @@ fn the_host_denies_origins_off_the_allow_list() {
     let allowed = run("read", &inputs, &["--allow-host", &server.base_url()]);
     assert_eq!(allowed.code, 0, "{}", allowed.stdout);
 }
+
+#[test]
+fn host_limits_are_named_in_the_error() {
+    let server = standin(60, vec![]);
+    let inputs = |extra: Value| {
+        let mut config = config(&server.url());
+        config
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        Inputs {
+            config: Some(config),
+            catalog: Some(catalog(&customers_only())),
+            state: None,
+        }
+    };
+    let capped = run(
+        "read",
+        &inputs(json!({})),
+        &["--max-response-bytes", "1000"],
+    );
+    let error = the_error(&capped);
+    assert_eq!(error["failure_type"], "system_error");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("response size cap of 1000 bytes"),
+        "{error}"
+    );
+
+    server.set_faults(vec![FaultRule::every(1, Fault::Latency { ms: 1_500 })]);
+    let slow = run(
+        "read",
+        &inputs(json!({ "max_retry_seconds": 0 })),
+        &["--timeout-secs", "1"],
+    );
+    let error = the_error(&slow);
+    assert_eq!(error["failure_type"], "transient_error");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within the host's request timeout"),
+        "{error}"
+    );
+}
