@@ -14,9 +14,9 @@ setup:
 component: setup
     cargo build -p stigg-connector --target wasm32-wasip2 --profile component
 
-# Build the component and the release host and stand-in.
+# Build the component, the release host, source-stigg and the stand-in.
 build: component
-    cargo build --release -p host -p stigg-standin
+    cargo build --release -p host -p source-stigg -p stigg-standin
 
 # Build everything, then run spec, check, discover and read against the local Stigg stand-in.
 demo: build

@@ -1,8 +1,8 @@
 //! Stigg subscriptions (`Query.subscriptions`, type `SubscriptionQuery`).
 //!
-//! Full refresh only: the type has no `updatedAt`, and none of its timestamps
-//! moves on every change (a plan or add-on change keeps `createdAt` and
-//! `startDate`), so an incremental cursor would miss updates.
+//! Full refresh only: the type has no `updatedAt`, and none of its other
+//! timestamps is bound to move on every change, so an incremental cursor would
+//! miss updates.
 
 use super::{opt, req, StreamDef, Ty::*};
 
