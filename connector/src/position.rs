@@ -96,7 +96,9 @@ impl Position {
         }
     }
 
-    /// The `variables` of the next page's query.
+    /// The `variables` of the next page's query. `filter` is always given (`{}`,
+    /// the schema's default, when nothing is filtered) so no server has to treat an
+    /// absent variable as absent rather than null.
     pub fn variables(&self, page_size: u32) -> Value {
         let asc = |field: &str| json!({ "field": field, "direction": "ASC" });
         match self {
@@ -105,21 +107,20 @@ impl Position {
                 if let Some(after) = after {
                     paging["after"] = json!(after);
                 }
-                json!({ "paging": paging, "sorting": order.iter().map(|f| asc(f)).collect::<Vec<_>>() })
+                let sorting: Vec<Value> = order.iter().map(|f| asc(f)).collect();
+                json!({ "paging": paging, "sorting": sorting, "filter": {} })
             }
             Position::Keyset { keys, from, last } => {
                 let (c, t) = (keys.cursor, keys.tie_break);
-                let mut vars =
-                    json!({ "paging": { "first": page_size }, "sorting": [asc(c), asc(t)] });
-                if let Some(last) = last {
-                    vars["filter"] = json!({ "or": [
+                let filter = match (last, from) {
+                    (Some(last), _) => json!({ "or": [
                         { c: { "gt": last.cursor } },
                         { c: { "eq": last.cursor }, t: { "gt": last.tie } },
-                    ]});
-                } else if let Some(from) = from {
-                    vars["filter"] = json!({ c: { "gte": from } });
-                }
-                vars
+                    ]}),
+                    (None, Some(from)) => json!({ c: { "gte": from } }),
+                    (None, None) => json!({}),
+                };
+                json!({ "paging": { "first": page_size }, "sorting": [asc(c), asc(t)], "filter": filter })
             }
         }
     }
@@ -261,7 +262,7 @@ mod tests {
         assert!(note.is_none());
         assert_eq!(
             pos.variables(50),
-            json!({"paging":{"first":50},"sorting":[{"field":"createdAt","direction":"ASC"},{"field":"subscriptionId","direction":"ASC"}]})
+            json!({"paging":{"first":50},"sorting":[{"field":"createdAt","direction":"ASC"},{"field":"subscriptionId","direction":"ASC"}],"filter":{}})
         );
         assert!(pos.advance(&page(&[], true, Some("a"))).unwrap());
         assert_eq!(pos.variables(5)["paging"], json!({"first":5,"after":"a"}));
