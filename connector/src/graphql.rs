@@ -238,10 +238,15 @@ impl Page {
                 offset..offset + edge.node.get().len()
             })
             .collect();
-        let (has_next_page, end_cursor) = (
-            connection.page_info.has_next_page.unwrap_or(false),
-            connection.page_info.end_cursor,
-        );
+        // Nullable in Stigg's schema; guessing `false` would end the stream silently.
+        let Some(has_next_page) = connection.page_info.has_next_page else {
+            return Err(Error::system(format!(
+                "Stigg's {root_field} page has no pageInfo.hasNextPage: cannot tell whether more pages follow"
+            ))
+            .with_internal(excerpt(body.as_bytes()))
+            .retry(Retry::Malformed));
+        };
+        let end_cursor = connection.page_info.end_cursor;
         let total_count = connection.total_count;
         Ok(Page {
             body,
@@ -345,6 +350,8 @@ mod tests {
             br#"{"data":{"customers":null}}"#,
             br#"{"data":{"other":{}}}"#,
             br#"{"data":{"customers":{"edges":null,"pageInfo":{}}}}"#,
+            br#"{"data":{"customers":{"edges":[],"pageInfo":{"endCursor":null}}}}"#,
+            br#"{"data":{"customers":{"edges":[],"pageInfo":{"hasNextPage":null}}}}"#,
             br#"{"data":{"customers":{"edges":[],"pa"#,
             br#"<html>bad gateway</html>"#,
         ] {
