@@ -45,6 +45,12 @@ fn customers_only() -> [(&'static str, &'static str); 1] {
     [("customers", "full_refresh")]
 }
 
+/// Asserts the error's `key` (message, internal_message) contains `fragment`.
+fn assert_says(error: &Value, key: &str, fragment: &str) {
+    let text = error[key].as_str().unwrap_or_default();
+    assert!(text.contains(fragment), "{key} lacks {fragment:?}: {error}");
+}
+
 /// The one TRACE ERROR of a failed read.
 fn the_error(out: &Output) -> &Value {
     assert_eq!(out.code, 1, "a failed read exits non-zero:\n{}", out.stdout);
@@ -152,13 +158,7 @@ fn graphql_errors_inside_http_200_fail_the_stream_with_the_servers_message() {
     );
     let error = the_error(&out);
     assert_eq!(error["failure_type"], "system_error");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("Field 'x' exploded"),
-        "{error}"
-    );
+    assert_says(error, "message", "Field 'x' exploded");
     assert_eq!(error["stream_descriptor"]["name"], "customers");
     assert_eq!(out.statuses("customers"), ["STARTED", "INCOMPLETE"]);
     assert_eq!(
@@ -177,20 +177,8 @@ fn malformed_answers_are_retried_a_few_times_then_quoted() {
     let out = read_with(&server, &customers_only(), json!({}));
     let error = the_error(&out);
     assert_eq!(error["failure_type"], "system_error");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("no `data.customers`"),
-        "{error}"
-    );
-    assert!(
-        error["internal_message"]
-            .as_str()
-            .unwrap()
-            .contains(r#"response body: {"data":null"#),
-        "{error}"
-    );
+    assert_says(error, "message", "no `data.customers`");
+    assert_says(error, "internal_message", r#"response body: {"data":null"#);
     assert_eq!(
         server.root_field_count("customers"),
         4,
@@ -206,10 +194,7 @@ fn a_repeated_end_cursor_is_an_error_not_an_endless_loop() {
     );
     let out = read_with(&server, &customers_only(), json!({}));
     let error = the_error(&out);
-    assert!(
-        error["message"].as_str().unwrap().contains("a second time"),
-        "{error}"
-    );
+    assert_says(error, "message", "a second time");
     assert_eq!(
         out.record_ids("customers").len(),
         50,
@@ -235,13 +220,7 @@ fn a_bad_key_is_a_config_error_and_is_not_retried() {
     out.assert_no_leak("not-the-key-42");
     let error = the_error(&out);
     assert_eq!(error["failure_type"], "config_error");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("rejected the API key (HTTP 401)"),
-        "{error}"
-    );
+    assert_says(error, "message", "rejected the API key (HTTP 401)");
     assert_eq!(
         server.request_count(),
         1,
@@ -268,13 +247,7 @@ fn spent_retry_budget_is_a_transient_error() {
     );
     let error = the_error(&out);
     assert_eq!(error["failure_type"], "transient_error");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("gave up after 3 attempts"),
-        "{error}"
-    );
+    assert_says(error, "message", "gave up after 3 attempts");
 }
 
 #[test]
@@ -319,13 +292,7 @@ fn the_key_never_leaks_even_when_stigg_echoes_it() {
     let out = read_with(&server, &customers_only(), json!({}));
     let error = the_error(&out);
     assert_eq!(error["failure_type"], "config_error");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("invalid key *** for env"),
-        "{error}"
-    );
+    assert_says(error, "message", "invalid key *** for env");
     let check = run(
         "check",
         &Inputs {
@@ -351,13 +318,7 @@ fn the_host_denies_origins_off_the_allow_list() {
     out.assert_no_leak(API_KEY);
     let error = the_error(&out);
     assert_eq!(error["failure_type"], "config_error");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("refused to let the connector reach"),
-        "{error}"
-    );
+    assert_says(error, "message", "refused to let the connector reach");
     assert_eq!(server.request_count(), 0, "no request reached the server");
     let allowed = run("read", &inputs, &["--allow-host", &server.base_url()]);
     assert_eq!(allowed.code, 0, "{}", allowed.stdout);
@@ -385,13 +346,7 @@ fn host_limits_are_named_in_the_error() {
     );
     let error = the_error(&capped);
     assert_eq!(error["failure_type"], "system_error");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("response size cap of 1000 bytes"),
-        "{error}"
-    );
+    assert_says(error, "message", "response size cap of 1000 bytes");
 
     server.set_faults(vec![FaultRule::every(1, Fault::Latency { ms: 1_500 })]);
     let slow = run(
@@ -401,11 +356,9 @@ fn host_limits_are_named_in_the_error() {
     );
     let error = the_error(&slow);
     assert_eq!(error["failure_type"], "transient_error");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("did not answer within the host's request timeout"),
-        "{error}"
+    assert_says(
+        error,
+        "message",
+        "did not answer within the host's request timeout",
     );
 }
