@@ -329,40 +329,7 @@ fn capitalised(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
-    use std::io::{self, Write};
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| io::Error::other("poisoned"))?
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Captured {
-        fn writer(&self) -> MessageWriter {
-            MessageWriter::new(Box::new(self.clone()))
-        }
-
-        fn messages(&self) -> Vec<Value> {
-            let bytes = self.0.lock().expect("lock").clone();
-            String::from_utf8(bytes)
-                .expect("utf-8")
-                .lines()
-                .map(|l| serde_json::from_str(l).expect("json line"))
-                .collect()
-        }
-    }
+    use crate::output::Recorder;
 
     fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("host-test-{}", std::process::id()));
@@ -384,7 +351,7 @@ mod tests {
 
     #[test]
     fn check_with_missing_config_is_a_failed_status() {
-        let out = Captured::default();
+        let out = Recorder::default();
         let command = Command::Check {
             config: "/nonexistent/config.json".into(),
         };
@@ -402,7 +369,7 @@ mod tests {
     #[test]
     fn read_with_missing_catalog_is_a_config_error() {
         let config = temp_file("config.json", br#"{"api_key":"SECRET-KEY"}"#);
-        let out = Captured::default();
+        let out = Recorder::default();
         let command = Command::Read {
             config,
             catalog: "/nonexistent/catalog.json".into(),
@@ -430,7 +397,7 @@ mod tests {
 
     #[test]
     fn bad_component_is_a_system_error() {
-        let out = Captured::default();
+        let out = Recorder::default();
         let outcome = run(NOT_WASM, &Command::Spec, &options(), out.writer());
         assert_eq!(outcome, Outcome::HostFailed);
         let messages = out.messages();
@@ -448,7 +415,7 @@ mod tests {
 
     #[test]
     fn missing_component_file_is_a_system_error() {
-        let out = Captured::default();
+        let out = Recorder::default();
         let source = ComponentSource::File(Path::new("/nonexistent/connector.wasm"));
         let outcome = run(source, &Command::Spec, &options(), out.writer());
         assert_eq!(outcome, Outcome::HostFailed);

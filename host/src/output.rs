@@ -125,33 +125,47 @@ fn trailing_type(message: &str) -> Option<&str> {
     (rest.ends_with(',') || rest.ends_with('{')).then_some(value)
 }
 
+/// A writer for tests that records what reached it (i.e. what was flushed).
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct Recorder(Arc<Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl Write for Recorder {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl Recorder {
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+
+    pub(crate) fn writer(&self) -> MessageWriter {
+        MessageWriter::new(Box::new(self.clone()))
+    }
+
+    /// What reached it, one JSON message per line.
+    pub(crate) fn messages(&self) -> Vec<serde_json::Value> {
+        self.text()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    /// A writer that records what reached it (i.e. what was flushed).
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Recorder {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| io::Error::other("poisoned"))?
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Recorder {
-        fn text(&self) -> String {
-            String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
-        }
-    }
 
     struct Broken;
 
