@@ -16,16 +16,10 @@ use crate::io::{Http, HttpError, Method, Request, Response};
 /// How much of a response body an error quotes.
 const EXCERPT_CHARS: usize = 300;
 
-/// Posts `{query, variables}` to Stigg and returns the response after the
-/// transport- and HTTP-level checks (auth, status).
-pub fn post(
-    http: &mut dyn Http,
-    config: &Config,
-    query: &str,
-    variables: &Value,
-) -> Result<Response> {
+/// The POST of one GraphQL query.
+fn request(config: &Config, query: &str, variables: &Value) -> Request {
     let body = serde_json::json!({ "query": query, "variables": variables }).to_string();
-    let request = Request {
+    Request {
         method: Method::Post,
         url: config.endpoint.url.clone(),
         headers: vec![
@@ -38,10 +32,12 @@ pub fn post(
             ),
         ],
         body: body.into_bytes(),
-    };
-    let response = http
-        .send(&request)
-        .map_err(|e| transport_error(e, config))?;
+    }
+}
+
+/// The response after the transport- and HTTP-level checks (auth, status).
+fn checked(response: Result<Response, HttpError>, config: &Config) -> Result<Response> {
+    let response = response.map_err(|e| transport_error(e, config))?;
     check_status(&response)?;
     Ok(response)
 }
@@ -109,7 +105,30 @@ pub fn fetch_page(
     variables: &Value,
     root_field: &str,
 ) -> Result<Page> {
-    let response = post(http, config, query, variables)?;
+    let response = http.send(&request(config, query, variables));
+    page(checked(response, config)?, root_field)
+}
+
+/// Sends one query per `variables` at once (as the host allows) and parses each
+/// page: one attempt each, results in order.
+pub fn fetch_pages(
+    http: &mut dyn Http,
+    config: &Config,
+    query: &str,
+    variables: &[Value],
+    root_field: &str,
+) -> Vec<Result<Page>> {
+    let requests: Vec<Request> = variables
+        .iter()
+        .map(|v| request(config, query, v))
+        .collect();
+    http.send_all(&requests)
+        .into_iter()
+        .map(|response| page(checked(response, config)?, root_field))
+        .collect()
+}
+
+fn page(response: Response, root_field: &str) -> Result<Page> {
     let body = String::from_utf8(response.body).map_err(|e| {
         Error::system(format!(
             "Stigg's response to the {root_field} query is not UTF-8"

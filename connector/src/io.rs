@@ -65,6 +65,12 @@ impl std::fmt::Display for HttpError {
 /// Sends HTTP requests.
 pub trait Http {
     fn send(&mut self, request: &Request) -> Result<Response, HttpError>;
+
+    /// Sends several requests, at once if the implementation can; one result
+    /// per request, in order.
+    fn send_all(&mut self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
+        requests.iter().map(|r| self.send(r)).collect()
+    }
 }
 
 /// Receives Airbyte messages, one JSON object per call, in order.

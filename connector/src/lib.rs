@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod io;
 pub mod messages;
+pub mod partition;
 pub mod position;
 pub mod read;
 pub mod retry;

@@ -1,16 +1,20 @@
-//! The generic read loop: one stream at a time, page by page, checkpointing after each.
+//! The generic read loop: one stream at a time, a round of pages at a time
+//! (one per partition, sent at once), checkpointing after each round.
 
 use std::collections::HashMap;
+
+use serde_json::Value;
 
 use crate::catalog::{Selected, SyncMode};
 use crate::config::Config;
 use crate::error::{Error, FailureType, Result};
-use crate::graphql;
+use crate::graphql::{self, Page};
 use crate::io::{Http, Sink};
 use crate::messages::{self, Status};
 use crate::position::Position;
 use crate::retry::{self, RetryPolicy, Wait};
 use crate::state::StreamState;
+use crate::streams::StreamDef;
 use crate::time::now_ms;
 use crate::Redactor;
 
@@ -64,12 +68,13 @@ impl Reader<'_> {
                 &format!("{name}: supports full refresh only; reading it in full"),
             );
         }
+        let page_size = self.config.page_size;
         let mut position = match (selection.mode, &stream.incremental) {
             (SyncMode::Incremental, Some(keys)) => {
                 Position::incremental(keys, saved, self.config.start_date.as_deref())
             }
             _ => {
-                let (position, note) = Position::full_refresh(stream, saved);
+                let (position, note) = Position::full_refresh(stream, saved, page_size);
                 if let Some(note) = note {
                     self.log("INFO", &format!("{name}: {note}"));
                 }
@@ -77,42 +82,43 @@ impl Reader<'_> {
             }
         };
         let query = stream.query();
-        let policy = RetryPolicy::reading(self.config.max_retry_seconds);
         let mut line = String::new();
         let (mut pages, mut total) = (0u64, 0u64);
-        loop {
-            let variables = position.variables(self.config.page_size);
-            let (http, sink, config, redactor) =
-                (&mut *self.http, &mut *self.sink, self.config, self.redactor);
-            let page = retry::run(
-                &policy,
-                || graphql::fetch_page(http, config, &query, &variables, stream.root_field),
-                |wait| report_wait(sink, redactor, name, wait),
-            )?;
-            if pages == 0 {
+        for round in 0.. {
+            let requests = position.requests(page_size);
+            let fetched = self.fetch_round(stream, &query, &requests)?;
+            if round == 0 {
                 self.sink
                     .emit(&messages::stream_status(name, Status::Running));
-                if let Some(rows) = page.total_count {
+                if let Some(rows) = fetched.iter().map(|p| p.total_count).sum() {
                     self.sink.emit(&messages::estimate(name, rows));
                 }
             }
-            let more = position.advance(&page)?;
+            let with_rows = position.advance(&fetched)?;
             let emitted_at = now_ms();
-            for node in page.nodes() {
-                line.clear();
-                messages::record(&mut line, name, node, emitted_at);
-                self.sink.emit(&line);
+            let mut count = 0;
+            for page in &fetched[..with_rows] {
+                for node in page.nodes() {
+                    line.clear();
+                    messages::record(&mut line, name, node, emitted_at);
+                    self.sink.emit(&line);
+                }
+                count += page.nodes().len() as u64;
             }
-            let count = page.nodes().len() as u64;
-            pages += 1;
+            pages += with_rows as u64;
             total += count;
-            self.log(
-                "INFO",
-                &format!("{name}: page {pages}, {count} records ({total} in all)"),
-            );
-            let state = position.state(!more).to_value();
+            let summary = match with_rows {
+                0 => format!(
+                    "{name}: planning a read by creation time; {} partition(s) to read",
+                    position.partitions()
+                ),
+                1 => format!("{name}: {count} records ({total} in all)"),
+                n => format!("{name}: {n} pages at once, {count} records ({total} in all)"),
+            };
+            self.log("INFO", &summary);
+            let state = position.state().to_value();
             self.sink.emit(&messages::stream_state(name, &state, count));
-            if !more {
+            if position.done() {
                 break;
             }
         }
@@ -123,6 +129,32 @@ impl Reader<'_> {
             &format!("{name}: done, {total} records in {pages} pages"),
         );
         Ok(())
+    }
+
+    /// Sends a round's requests at once, then retries each that failed until it
+    /// succeeds or its retries are spent.
+    fn fetch_round(
+        &mut self,
+        stream: &StreamDef,
+        query: &str,
+        requests: &[Value],
+    ) -> Result<Vec<Page>> {
+        let policy = RetryPolicy::reading(self.config.max_retry_seconds);
+        let (http, sink, config, redactor) =
+            (&mut *self.http, &mut *self.sink, self.config, self.redactor);
+        let firsts = graphql::fetch_pages(http, config, query, requests, stream.root_field);
+        firsts
+            .into_iter()
+            .zip(requests)
+            .map(|(first, variables)| {
+                retry::run_after(
+                    &policy,
+                    first,
+                    || graphql::fetch_page(http, config, query, variables, stream.root_field),
+                    |wait| report_wait(sink, redactor, stream.name, wait),
+                )
+            })
+            .collect()
     }
 
     fn log(&mut self, level: &str, message: &str) {

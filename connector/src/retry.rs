@@ -61,11 +61,23 @@ pub struct Wait<'e> {
 pub fn run<T>(
     policy: &RetryPolicy,
     mut attempt: impl FnMut() -> Result<T>,
+    wait: impl FnMut(&Wait<'_>),
+) -> Result<T> {
+    let first = attempt();
+    run_after(policy, first, attempt, wait)
+}
+
+/// [`run`], the first attempt already made (`first` is its result).
+pub fn run_after<T>(
+    policy: &RetryPolicy,
+    first: Result<T>,
+    mut attempt: impl FnMut() -> Result<T>,
     mut wait: impl FnMut(&Wait<'_>),
 ) -> Result<T> {
     let (mut waited_ms, mut malformed, mut backoffs) = (0u64, 0u32, 0u32);
+    let mut result = Some(first);
     for number in 1.. {
-        let error = match attempt() {
+        let error = match result.take().unwrap_or_else(&mut attempt) {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };

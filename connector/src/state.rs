@@ -7,13 +7,18 @@ use serde_json::Value;
 
 use crate::config::kind;
 use crate::error::{Error, Result};
+use crate::partition::Range;
 
 /// Where one stream stands. Serialised as the STATE message's `stream_state`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StreamState {
-    /// A full refresh under way: resume at offset cursor `after` of a read in `order`.
-    FullRefresh { order: String, after: String },
+    /// A full refresh under way, read in `order`: the partitions still to
+    /// finish, each resuming after its offset cursor.
+    FullRefresh {
+        order: String,
+        partitions: Vec<PartitionState>,
+    },
     /// The last full refresh finished: the next one starts from the beginning.
     FullRefreshComplete,
     /// Every row with `cursor_field` < `cursor` has been emitted (`None`: none seen yet).
@@ -21,6 +26,16 @@ pub enum StreamState {
         cursor_field: String,
         cursor: Option<String>,
     },
+}
+
+/// One unfinished partition of a full refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionState {
+    pub range: Range,
+    /// The offset cursor of its last page read; absent before its first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 impl StreamState {
@@ -83,11 +98,25 @@ fn parse_entry(entry: &Value) -> Result<(String, StreamState)> {
         .pointer("/stream/stream_state")
         .cloned()
         .unwrap_or(Value::Null);
-    let state = serde_json::from_value(raw).map_err(|e| {
+    let unusable = |why: String| {
         Error::config(format!(
-            "the state of stream `{name}` is not one this connector wrote ({e}); pass [] to start over"
+            "the state of stream `{name}` is not one this connector wrote ({why}); pass [] to start over"
         ))
-    })?;
+    };
+    let state: StreamState = serde_json::from_value(raw).map_err(|e| unusable(e.to_string()))?;
+    if let StreamState::FullRefresh { partitions, .. } = &state {
+        if partitions.is_empty() {
+            return Err(unusable(
+                "a full refresh under way with no partition left".into(),
+            ));
+        }
+        for partition in partitions {
+            partition
+                .range
+                .validate()
+                .map_err(|e| unusable(e.message))?;
+        }
+    }
     Ok((name.to_owned(), state))
 }
 
@@ -104,13 +133,27 @@ mod tests {
             "stream_state":{"mode":"incremental","cursor_field":"updatedAt","cursor":"2024-01-01T00:00:00.000Z"}},
             "sourceStats":{"recordCount":3.0}},
             {"type":"STREAM","stream":{"stream_descriptor":{"name":"subscriptions","namespace":null},
-            "stream_state":{"mode":"full_refresh","order":"createdAt,subscriptionId","after":"YQ=="}}}]"#;
+            "stream_state":{"mode":"full_refresh","order":"createdAt,subscriptionId","partitions":[
+                {"range":{"between":{"lt":"2024-01-01T00:00:00.000Z"}},"after":"YQ=="},
+                {"range":"null"}]}}}]"#;
         let states = parse_input(Some(text)).unwrap();
         assert_eq!(
             states["subscriptions"],
             StreamState::FullRefresh {
                 order: "createdAt,subscriptionId".into(),
-                after: "YQ==".into()
+                partitions: vec![
+                    PartitionState {
+                        range: Range::Between {
+                            gte: None,
+                            lt: Some("2024-01-01T00:00:00.000Z".into())
+                        },
+                        after: Some("YQ==".into())
+                    },
+                    PartitionState {
+                        range: Range::Null,
+                        after: None
+                    },
+                ]
             }
         );
         assert!(matches!(
@@ -125,7 +168,10 @@ mod tests {
             StreamState::FullRefreshComplete,
             StreamState::FullRefresh {
                 order: "createdAt,id".into(),
-                after: "x".into(),
+                partitions: vec![PartitionState {
+                    range: Range::ALL,
+                    after: Some("x".into()),
+                }],
             },
             StreamState::Incremental {
                 cursor_field: "updatedAt".into(),
@@ -166,6 +212,20 @@ mod tests {
             (
                 &stream(r#"{"updatedAt":"2024"}"#),
                 "not one this connector wrote".to_owned(),
+            ),
+            (
+                &stream(r#"{"mode":"full_refresh","order":"createdAt,id","after":"x"}"#),
+                "not one this connector wrote".to_owned(),
+            ),
+            (
+                &stream(r#"{"mode":"full_refresh","order":"createdAt,id","partitions":[]}"#),
+                "no partition left".to_owned(),
+            ),
+            (
+                &stream(
+                    r#"{"mode":"full_refresh","order":"createdAt,id","partitions":[{"range":{"between":{"gte":"x"}}}]}"#,
+                ),
+                "partition bound \"x\" is not a timestamp".to_owned(),
             ),
             (
                 &stream(r#"{"mode":"incremental","cursor":"x"}"#),

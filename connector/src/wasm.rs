@@ -54,25 +54,40 @@ struct WitHttp;
 
 impl io::Http for WitHttp {
     fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
-        let request = wit_http::Request {
-            method: match request.method {
-                Method::Get => wit_http::Method::Get,
-                Method::Post => wit_http::Method::Post,
-            },
-            url: request.url.clone(),
-            headers: request.headers.clone(),
-            body: request.body.clone(),
-        };
-        match wit_http::send(&request) {
-            Ok(r) => Ok(Response {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            }),
-            Err(wit_http::Error::Denied(m)) => Err(HttpError::Denied(m)),
-            Err(wit_http::Error::Timeout(m)) => Err(HttpError::Timeout(m)),
-            Err(wit_http::Error::Transport(m)) => Err(HttpError::Transport(m)),
-            Err(wit_http::Error::TooLarge(cap)) => Err(HttpError::TooLarge(cap)),
-        }
+        from_wit(wit_http::send(&to_wit(request)))
+    }
+
+    fn send_all(&mut self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
+        let requests: Vec<wit_http::Request> = requests.iter().map(to_wit).collect();
+        wit_http::send_all(&requests)
+            .into_iter()
+            .map(from_wit)
+            .collect()
+    }
+}
+
+fn to_wit(request: &Request) -> wit_http::Request {
+    wit_http::Request {
+        method: match request.method {
+            Method::Get => wit_http::Method::Get,
+            Method::Post => wit_http::Method::Post,
+        },
+        url: request.url.clone(),
+        headers: request.headers.clone(),
+        body: request.body.clone(),
+    }
+}
+
+fn from_wit(result: Result<wit_http::Response, wit_http::Error>) -> Result<Response, HttpError> {
+    match result {
+        Ok(r) => Ok(Response {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        }),
+        Err(wit_http::Error::Denied(m)) => Err(HttpError::Denied(m)),
+        Err(wit_http::Error::Timeout(m)) => Err(HttpError::Timeout(m)),
+        Err(wit_http::Error::Transport(m)) => Err(HttpError::Transport(m)),
+        Err(wit_http::Error::TooLarge(cap)) => Err(HttpError::TooLarge(cap)),
     }
 }

@@ -17,7 +17,7 @@ Usage (the Airbyte CLI, after the component's path):
     python stigg_host.py STIGG_WASM spec
     python stigg_host.py STIGG_WASM check    --config config.json
     python stigg_host.py STIGG_WASM discover --config config.json
-    python stigg_host.py STIGG_WASM read     --config config.json --catalog catalog.json [--state state.json]
+    python stigg_host.py STIGG_WASM read     --config config.json --catalog catalog.json [--state state.json] [--concurrency N]
 
 Exit status as ``host run``: 0 when the command ran to the end (a check that
 reports FAILED included), 1 when it failed (a TRACE ERROR on stdout says why),
@@ -35,6 +35,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import wasmtime
@@ -48,6 +49,7 @@ SOURCE_EXPORT = f"{PACKAGE}/source@{VERSION}"
 
 DEFAULT_TIMEOUT_SECS = 30
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+DEFAULT_CONCURRENCY = 2  # as the Rust host: requests of one send-all batch in flight
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Messages after which stdout is flushed: a runner checkpoints on STATE, the
 # others are final answers.
@@ -90,12 +92,14 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class HttpCapability:
-    """The component's only way out: one request at a time, allow-listed."""
+    """The component's only way out: allow-listed requests, at most
+    ``concurrency`` of a ``send-all`` batch in flight."""
 
-    def __init__(self, timeout: float, max_bytes: int) -> None:
+    def __init__(self, timeout: float, max_bytes: int, concurrency: int = 1) -> None:
         self.allowed: set[str] = set()
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.concurrency = concurrency
         # No proxy from the environment: the origin checked is the one connected to.
         self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
@@ -106,6 +110,14 @@ class HttpCapability:
             return self._send(request)
         except Denied as error:
             return wc.Variant("denied", str(error))
+
+    def send_all(self, store, requests) -> list:
+        """``send-all: func(requests: list<request>) -> list<result<response, error>>``:
+        one result per request, in order."""
+        if self.concurrency <= 1 or len(requests) <= 1:
+            return [self.send(store, request) for request in requests]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests))) as pool:
+            return list(pool.map(lambda request: self.send(store, request), requests))
 
     def _send(self, request) -> object:
         url = request.url
@@ -194,6 +206,7 @@ class Connector:
         with linker.root() as root:
             with root.add_instance(HTTP_IMPORT) as http_instance:
                 http_instance.add_func("send", http.send)
+                http_instance.add_func("send-all", http.send_all)
             with root.add_instance(SINK_IMPORT) as sink_instance:
                 sink_instance.add_func("emit", sink.emit)
         self.store = wasmtime.Store(engine)
@@ -250,6 +263,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     read.add_argument("--config", required=True)
     read.add_argument("--catalog", required=True)
     read.add_argument("--state")
+    read.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                      help="requests in flight at once (default %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -273,7 +288,10 @@ def main(argv: list[str]) -> int:
         out.write(trace_error(str(error), "config_error") + "\n")
         return 1
 
-    http = HttpCapability(args.timeout_secs, args.max_response_bytes)
+    if getattr(args, "concurrency", 1) < 1:
+        print("stigg_host.py: --concurrency must be at least 1", file=sys.stderr)
+        return 2
+    http = HttpCapability(args.timeout_secs, args.max_response_bytes, getattr(args, "concurrency", 1))
     try:
         connector = Connector(args.component, http, Sink(out))
         if config is not None:

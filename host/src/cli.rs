@@ -39,20 +39,21 @@ is not counted. Checked every 10 ms.
 a `too-large` error.";
 
 const CONCURRENCY: &str = "\
-Concurrent streams: read --concurrency N (default 2) reads up to N of the catalog's streams \
-at once, each in its own component instance (own memory, own HTTP client, the same \
-allow-list). Each stream's messages keep their order and every message is one whole line; \
-the streams' messages are interleaved. The default stays inside Stigg's per-minute limits: \
-they are per endpoint (e.g. 1,500 requests a minute on subscriptions) and each stream is \
-read one request after another, so no endpoint sees more requests than in a sequential \
-read, and two requests in flight at Stigg's latencies are far from any limit; the \
-connector also backs off on HTTP 429. --concurrency 1 reads the whole catalog in one \
-instance, stream after stream. The first stream starts alone: the others start once it \
-has written a RECORD or STATE, so a bad key or state is reported once; a config_error \
-from any stream starts no further streams; a stream that crashes or hits a limit gets \
-the host's TRACE ERROR naming it while the others finish; the exit status is 0 only if \
-every stream's read succeeded. --max-memory-mib applies to each instance (a read may use \
-N times it) and --cpu-deadline-secs to each call of each instance.";
+Concurrency: read --concurrency N (default 2) keeps up to N HTTP requests in flight in all: \
+up to N of the catalog's streams are read at once, each in its own component instance (own \
+memory, the same allow-list), and a component may send a batch of independent requests \
+(`send-all`: stigg.wasm reads a large stream's creation-time partitions together), all \
+sharing the N slots. Each stream's messages keep their order and every message is one \
+whole line; the streams' messages are interleaved. The default stays inside Stigg's \
+per-minute limits (e.g. 1,500 requests a minute on subscriptions): two requests in flight \
+at Stigg's latencies stay well under them, and the connector backs off on HTTP 429. \
+--concurrency 1 reads the whole catalog in one instance, one request at a time. The first \
+stream starts alone: the others start once it has written a RECORD or STATE, so a bad key \
+or state is reported once; a config_error from any stream starts no further streams; a \
+stream that crashes or hits a limit gets the host's TRACE ERROR naming it while the others \
+finish; the exit status is 0 only if every stream's read succeeded. --max-memory-mib \
+applies to each instance (a read may use N times it) and --cpu-deadline-secs to each call \
+of each instance.";
 
 const CACHE: &str = "\
 Compiled-component cache: compiling a component takes up to a second; the host keeps the \

@@ -10,12 +10,13 @@
 //!   reads only its own streams' states). A catalog of any other shape is
 //!   read by one instance, as with `--concurrency 1`, and the component
 //!   reports what is wrong with it.
-//! - **Instances.** Each has its own store, limits and HTTP client, all from
-//!   the one compiled component, with the allow-list the component declared
-//!   once for the config. The memory cap (`--max-memory-mib`) is per
-//!   instance, so a read may use up to N times it; the CPU deadline
-//!   (`--cpu-deadline-secs`) is per call of each instance, counted on the
-//!   thread running it.
+//! - **Instances.** Each has its own store and limits, all from the one
+//!   compiled component, and a clone of one HTTP client with the allow-list
+//!   the component declared once for the config: together they keep at most
+//!   N requests in flight, `send-all` batches included. The memory cap
+//!   (`--max-memory-mib`) is per instance, so a read may use up to N times
+//!   it; the CPU deadline (`--cpu-deadline-secs`) is per call of each
+//!   instance, counted on the thread running it.
 //! - **Output.** All instances write through one [`MessageWriter`]: a
 //!   message is written whole under a lock, so lines never interleave, and
 //!   each stream's messages keep their order. STATE and TRACE messages are
@@ -261,8 +262,11 @@ pub(crate) fn read(
     options: &RunOptions,
     mut output: MessageWriter,
 ) -> Outcome {
-    let http = HttpClient::new(AllowList::default(), &options.limits);
-    let mut lead = runtime.session_with(http, output.share(), &options.limits);
+    // One client, cloned into every instance: they share the bound on
+    // requests in flight.
+    let http = HttpClient::new(AllowList::default(), &options.limits)
+        .with_max_in_flight(options.concurrency);
+    let mut lead = runtime.session_with(http.clone(), output.share(), &options.limits);
     let allow = match command::allow_list(&mut lead, config, &options.origins) {
         Ok((allow, true)) => allow,
         // Every instance would report the bad config: one does, reading
@@ -275,6 +279,8 @@ pub(crate) fn read(
         Err(error) => return command::finish(lead.into_output(), Err(error)),
     };
     lead.set_allow_list(allow.clone());
+    let mut http = http;
+    http.set_allow_list(allow);
     let workers = options.concurrency.get().min(streams.len());
     let fanout = Fanout {
         runtime,
@@ -282,7 +288,7 @@ pub(crate) fn read(
         config,
         state,
         options,
-        allow,
+        http,
         output: output.share(),
         schedule: Arc::new(Schedule::new(streams.len())),
         closed: Mutex::new(None),
@@ -345,7 +351,8 @@ struct Fanout<'a> {
     config: &'a str,
     state: Option<&'a str>,
     options: &'a RunOptions,
-    allow: AllowList,
+    /// The client every instance clones (allow-list set).
+    http: HttpClient,
     output: MessageWriter,
     schedule: Arc<Schedule>,
     /// The first write error, reported once at the end.
@@ -362,7 +369,7 @@ impl Fanout<'_> {
             self.schedule.open_gate();
         }
         while let Some(index) = self.schedule.next() {
-            let http = HttpClient::new(self.allow.clone(), &self.options.limits);
+            let http = self.http.clone();
             let session =
                 self.runtime
                     .session_with(http, self.output.share(), &self.options.limits);

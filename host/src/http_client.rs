@@ -1,10 +1,15 @@
-//! The network capability handed to a connector: one request at a time,
-//! only to allow-listed origins, redirects never followed, bodies capped.
+//! The network capability handed to a connector: requests only to
+//! allow-listed origins, redirects never followed, bodies capped, and at most
+//! a set number in flight across every clone of the client.
 //!
 //! It uses plain host-side types (not the WIT bindings) so a native build of
 //! the connector can be served by the same client.
 
 use std::io;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::thread;
 use std::time::Duration;
 
 use crate::allowlist::AllowList;
@@ -57,21 +62,31 @@ pub enum HttpError {
     TooLarge(u64),
 }
 
-/// Sends requests for one run.
+/// Sends requests for one run. Clones share the connection pool and the
+/// bound on requests in flight.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     agent: ureq::Agent,
     allow: AllowList,
     max_response_bytes: u64,
+    in_flight: Arc<Gate>,
 }
 
 impl HttpClient {
+    /// A client that sends one request at a time.
     pub fn new(allow: AllowList, limits: &Limits) -> Self {
         Self {
             agent: agent(limits.request_timeout),
             allow,
             max_response_bytes: limits.max_response_bytes,
+            in_flight: Arc::new(Gate::new(NonZeroUsize::MIN)),
         }
+    }
+
+    /// The same client with up to `max` requests in flight (over all its clones).
+    pub fn with_max_in_flight(mut self, max: NonZeroUsize) -> Self {
+        self.in_flight = Arc::new(Gate::new(max));
+        self
     }
 
     pub fn allow_list(&self) -> &AllowList {
@@ -82,9 +97,46 @@ impl HttpClient {
         self.allow = allow;
     }
 
-    /// Checks the request against the allow-list, sends it and reads the
-    /// whole response.
-    pub fn send(&self, request: Request) -> Result<Response, HttpError> {
+    /// Sends every request, as many at once as the bound on requests in
+    /// flight allows; one result per request, in order.
+    pub fn send_all(&self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
+        let workers = self.in_flight.max.min(requests.len());
+        if workers <= 1 {
+            return requests.iter().map(|r| self.send(r)).collect();
+        }
+        let next = AtomicUsize::new(0);
+        let results: Vec<OnceLock<Result<Response, HttpError>>> =
+            requests.iter().map(|_| OnceLock::new()).collect();
+        let work = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(request) = requests.get(i) else {
+                break;
+            };
+            let _ = results[i].set(self.send(request));
+        };
+        thread::scope(|scope| {
+            // The calling thread works too, so a failed spawn only slows the batch.
+            for n in 1..workers {
+                let _ = thread::Builder::new()
+                    .name(format!("http-{n}"))
+                    .spawn_scoped(scope, work);
+            }
+            work();
+        });
+        results
+            .into_iter()
+            .map(|result| {
+                result
+                    .into_inner()
+                    .unwrap_or_else(|| Err(HttpError::Transport("the request was not sent".into())))
+            })
+            .collect()
+    }
+
+    /// Checks the request against the allow-list, sends it (once a slot in
+    /// flight is free) and reads the whole response.
+    pub fn send(&self, request: &Request) -> Result<Response, HttpError> {
+        let _slot = self.in_flight.enter();
         let url = self
             .allow
             .check_request(
@@ -94,7 +146,7 @@ impl HttpClient {
             .map_err(|denial| HttpError::Denied(denial.to_string()))?;
         let what = format!("{} {}", request.method.as_str(), url);
         let mut response = self
-            .dispatch(&request, url.as_str())
+            .dispatch(request, url.as_str())
             .map_err(|e| classify(e, &what, Phase::Exchange))?;
         let status = response.status().as_u16();
         let headers = response_headers(response.headers());
@@ -131,6 +183,44 @@ impl HttpClient {
         } else {
             self.agent.run(builder.body(request.body.as_slice())?)
         }
+    }
+}
+
+/// A counting semaphore: at most `max` holders at once.
+#[derive(Debug)]
+struct Gate {
+    max: usize,
+    inside: Mutex<usize>,
+    freed: Condvar,
+}
+
+struct Slot<'g>(&'g Gate);
+
+impl Gate {
+    fn new(max: NonZeroUsize) -> Self {
+        Self {
+            max: max.get(),
+            inside: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn enter(&self) -> Slot<'_> {
+        let inside = self.inside.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inside = self
+            .freed
+            .wait_while(inside, |n| *n >= self.max)
+            .unwrap_or_else(PoisonError::into_inner);
+        *inside += 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut inside = self.0.inside.lock().unwrap_or_else(PoisonError::into_inner);
+        *inside -= 1;
+        self.0.freed.notify_one();
     }
 }
 
@@ -308,7 +398,7 @@ mod tests {
         let server = Server::start(vec![Reply::ok(b"hello", "X-Custom-Thing: Yes\r\n")]);
         let response = server
             .client(&limits(5_000, 1024))
-            .send(get(server.url("/path?q=1")))
+            .send(&get(server.url("/path?q=1")))
             .expect("response");
         assert_eq!(response.status, 200);
         assert_eq!(response.body, b"hello");
@@ -331,7 +421,7 @@ mod tests {
         };
         let response = server
             .client(&limits(5_000, 1024))
-            .send(request)
+            .send(&request)
             .expect("response");
         assert_eq!(response.status, 200);
         let head = server.requests.recv().expect("request");
@@ -347,7 +437,7 @@ mod tests {
         )]);
         let response = server
             .client(&limits(5_000, 1024))
-            .send(get(server.url("/")))
+            .send(&get(server.url("/")))
             .expect("response");
         assert_eq!(response.status, 429);
         assert_eq!(response.body, b"slow");
@@ -367,7 +457,7 @@ mod tests {
         ]);
         let response = server
             .client(&limits(5_000, 1024))
-            .send(get(server.url("/start")))
+            .send(&get(server.url("/start")))
             .expect("response");
         assert_eq!(response.status, 302);
         assert!(response
@@ -391,11 +481,11 @@ mod tests {
         ]);
         let client = server.client(&limits(5_000, 1000));
         assert_eq!(
-            client.send(get(server.url("/big"))),
+            client.send(&get(server.url("/big"))),
             Err(HttpError::TooLarge(1000))
         );
         // Exactly at the cap is fine.
-        let response = client.send(get(server.url("/exact"))).expect("response");
+        let response = client.send(&get(server.url("/exact"))).expect("response");
         assert_eq!(response.body.len(), 1000);
     }
 
@@ -413,7 +503,7 @@ mod tests {
         assert_eq!(
             server
                 .client(&limits(5_000, 1000))
-                .send(get(server.url("/"))),
+                .send(&get(server.url("/"))),
             Err(HttpError::TooLarge(1000))
         );
     }
@@ -424,7 +514,7 @@ mod tests {
         let started = std::time::Instant::now();
         let result = server
             .client(&limits(300, 1024))
-            .send(get(server.url("/slow")));
+            .send(&get(server.url("/slow")));
         assert!(matches!(result, Err(HttpError::Timeout(_))), "{result:?}");
         assert!(started.elapsed() < Duration::from_secs(2));
     }
@@ -438,9 +528,9 @@ mod tests {
         let client = HttpClient::new(AllowList::new([other]), &limits(1_000, 1024));
         let url = format!("http://127.0.0.1:{port}/x");
 
-        let result = client.send(get(url.clone()));
+        let result = client.send(&get(url.clone()));
         assert!(matches!(result, Err(HttpError::Denied(_))), "{result:?}");
-        let result = client.send(get(format!("http://user:pw@127.0.0.1:{port}/x")));
+        let result = client.send(&get(format!("http://user:pw@127.0.0.1:{port}/x")));
         assert!(matches!(result, Err(HttpError::Denied(_))), "{result:?}");
         assert!(
             matches!(listener.accept(), Err(e) if e.kind() == io::ErrorKind::WouldBlock),
@@ -458,7 +548,7 @@ mod tests {
         let mut request = get(format!("http://127.0.0.1:{port}/x"));
         request.headers.push(("Host".into(), "evil.com".into()));
 
-        let result = client.send(request);
+        let result = client.send(&request);
         assert!(matches!(result, Err(HttpError::Denied(_))), "{result:?}");
         assert!(matches!(listener.accept(), Err(e) if e.kind() == io::ErrorKind::WouldBlock));
     }
@@ -472,7 +562,7 @@ mod tests {
             .port();
         let origin = Origin::parse(&format!("http://127.0.0.1:{port}")).expect("origin");
         let client = HttpClient::new(AllowList::new([origin]), &limits(2_000, 1024));
-        match client.send(get(format!("http://127.0.0.1:{port}/x"))) {
+        match client.send(&get(format!("http://127.0.0.1:{port}/x"))) {
             Err(HttpError::Transport(message)) => {
                 assert!(
                     message.contains(&format!("127.0.0.1:{port}/x")),
@@ -491,9 +581,79 @@ mod tests {
         request
             .headers
             .push(("x-bad".into(), "SECRET\r\nInjected: 1".into()));
-        match server.client(&limits(1_000, 1024)).send(request) {
+        match server.client(&limits(1_000, 1024)).send(&request) {
             Err(HttpError::Denied(message)) => assert!(!message.contains("SECRET"), "{message}"),
             other => panic!("expected denied, got {other:?}"),
         }
+    }
+
+    /// A server that answers every connection after `delay`, with the request
+    /// path as the body, and records the most connections it served at once.
+    fn slow_echo_server(delay: Duration) -> (Origin, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let seen = Arc::clone(&most);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let (now, most) = (Arc::clone(&now), Arc::clone(&most));
+                thread::spawn(move || {
+                    let inside = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(inside, Ordering::SeqCst);
+                    let head = read_request(&mut stream);
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    thread::sleep(delay);
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    Reply::ok(path.as_bytes(), "").write(&mut stream);
+                });
+            }
+        });
+        let origin = Origin::parse(&format!("http://127.0.0.1:{port}")).expect("origin");
+        (origin, seen)
+    }
+
+    #[test]
+    fn send_all_answers_in_order_within_the_bound_in_flight() {
+        for bound in [1, 2, 3] {
+            let (origin, most) = slow_echo_server(Duration::from_millis(50));
+            let client = HttpClient::new(AllowList::new([origin.clone()]), &limits(5_000, 1024))
+                .with_max_in_flight(NonZeroUsize::new(bound).expect("non-zero"));
+            let paths: Vec<String> = (0..7).map(|i| format!("/r{i}")).collect();
+            let requests: Vec<Request> = paths
+                .iter()
+                .map(|p| get(format!("http://127.0.0.1:{}{p}", origin.port())))
+                .collect();
+            // A clone shares the bound: its batch runs at the same time.
+            let other = client.clone();
+            let (mine, theirs) = thread::scope(|scope| {
+                let theirs = scope.spawn(|| other.send_all(&requests));
+                (client.send_all(&requests), theirs.join().expect("join"))
+            });
+            for results in [mine, theirs] {
+                let bodies: Vec<String> = results
+                    .into_iter()
+                    .map(|r| String::from_utf8(r.expect("response").body).expect("utf-8"))
+                    .collect();
+                assert_eq!(bodies, paths, "bound {bound}");
+            }
+            assert_eq!(most.load(Ordering::SeqCst), bound, "most in flight");
+        }
+    }
+
+    #[test]
+    fn send_all_reports_each_failure_in_its_place() {
+        let (origin, _) = slow_echo_server(Duration::ZERO);
+        let client = HttpClient::new(AllowList::new([origin.clone()]), &limits(5_000, 1024))
+            .with_max_in_flight(NonZeroUsize::new(4).expect("non-zero"));
+        let results = client.send_all(&[
+            get(format!("http://127.0.0.1:{}/a", origin.port())),
+            get("http://elsewhere.example/b".into()),
+            get(format!("http://127.0.0.1:{}/c", origin.port())),
+        ]);
+        assert!(matches!(&results[0], Ok(r) if r.body == b"/a"));
+        assert!(matches!(&results[1], Err(HttpError::Denied(_))));
+        assert!(matches!(&results[2], Ok(r) if r.body == b"/c"));
+        assert!(client.send_all(&[]).is_empty());
     }
 }

@@ -62,19 +62,18 @@ pub struct RunOptions {
     pub cache: CachePolicy,
     /// Say on stderr what the host does (cache hits and misses...).
     pub verbose: bool,
-    /// How many streams `read` reads at once, each in its own component
-    /// instance (see `concurrent`). 1 reads the whole catalog in one
-    /// instance, stream after stream.
+    /// How many HTTP requests `read` keeps in flight in all: as many
+    /// streams at once, each in its own component instance (see
+    /// `concurrent`), and a component's `send-all` batches share the same
+    /// slots. 1 reads the whole catalog in one instance, one request at a time.
     pub concurrency: NonZeroUsize,
 }
 
 impl RunOptions {
-    /// Two streams at once. Stigg limits requests per minute per endpoint
-    /// (e.g. 1,500 a minute on `subscriptions`); each stream is read by one
-    /// instance, one request after another, so concurrency never raises the
-    /// rate on any one endpoint, and two requests in flight at Stigg's
-    /// latencies stay far under any account-wide rate. The connector also
-    /// backs off on HTTP 429.
+    /// Two requests in flight. Stigg limits requests per minute per endpoint
+    /// (e.g. 1,500 a minute on `subscriptions`); two requests in flight at
+    /// Stigg's latencies stay well under that, and the connector backs off on
+    /// HTTP 429.
     pub const DEFAULT_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(2).unwrap();
     /// More instances than this would mostly add memory (each has its own
     /// memory cap) and load on the API.

@@ -387,9 +387,22 @@ impl sink::Host for HostState {
 impl http::Host for HostState {
     fn send(&mut self, request: http::Request) -> Result<http::Response, http::Error> {
         self.http
-            .send(from_wit_request(request))
+            .send(&from_wit_request(request))
             .map(to_wit_response)
             .map_err(to_wit_error)
+    }
+
+    fn send_all(
+        &mut self,
+        requests: Vec<http::Request>,
+    ) -> Vec<Result<http::Response, http::Error>> {
+        let requests: Vec<http_client::Request> =
+            requests.into_iter().map(from_wit_request).collect();
+        self.http
+            .send_all(&requests)
+            .into_iter()
+            .map(|result| result.map(to_wit_response).map_err(to_wit_error))
+            .collect()
     }
 }
 

@@ -1,8 +1,9 @@
 //! The connector core built natively, over the host's own HTTP capability and
 //! output writer: the same work as `host run stigg.wasm read` minus the sandbox.
 //!
-//!     native-read --config F --catalog F [--state F]
+//!     native-read --config F --catalog F [--state F] [--concurrency N]
 
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -13,26 +14,42 @@ struct NativeHttp(HttpClient);
 
 impl Http for NativeHttp {
     fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
-        let request = host::Request {
-            method: match request.method {
-                Method::Get => host::Method::Get,
-                Method::Post => host::Method::Post,
-            },
-            url: request.url.clone(),
-            headers: request.headers.clone(),
-            body: request.body.clone(),
-        };
-        match self.0.send(request) {
-            Ok(r) => Ok(Response {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            }),
-            Err(host::HttpError::Denied(m)) => Err(HttpError::Denied(m)),
-            Err(host::HttpError::Timeout(m)) => Err(HttpError::Timeout(m)),
-            Err(host::HttpError::Transport(m)) => Err(HttpError::Transport(m)),
-            Err(host::HttpError::TooLarge(cap)) => Err(HttpError::TooLarge(cap)),
-        }
+        from_host(self.0.send(&to_host(request)))
+    }
+
+    fn send_all(&mut self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
+        let requests: Vec<host::Request> = requests.iter().map(to_host).collect();
+        self.0
+            .send_all(&requests)
+            .into_iter()
+            .map(from_host)
+            .collect()
+    }
+}
+
+fn to_host(request: &Request) -> host::Request {
+    host::Request {
+        method: match request.method {
+            Method::Get => host::Method::Get,
+            Method::Post => host::Method::Post,
+        },
+        url: request.url.clone(),
+        headers: request.headers.clone(),
+        body: request.body.clone(),
+    }
+}
+
+fn from_host(result: Result<host::Response, host::HttpError>) -> Result<Response, HttpError> {
+    match result {
+        Ok(r) => Ok(Response {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        }),
+        Err(host::HttpError::Denied(m)) => Err(HttpError::Denied(m)),
+        Err(host::HttpError::Timeout(m)) => Err(HttpError::Timeout(m)),
+        Err(host::HttpError::Transport(m)) => Err(HttpError::Transport(m)),
+        Err(host::HttpError::TooLarge(cap)) => Err(HttpError::TooLarge(cap)),
     }
 }
 
@@ -67,7 +84,13 @@ fn main() -> Result<ExitCode> {
     let origins = stigg::allowed_origins(&config).unwrap_or_default();
     let allow = AllowList::parse(&origins)
         .map_err(|(origin, e)| anyhow::anyhow!("origin {origin}: {e}"))?;
-    let mut http = NativeHttp(HttpClient::new(allow, &Limits::default()));
+    let concurrency = arg(&args, "--concurrency")
+        .map(|n| n.parse::<NonZeroUsize>())
+        .transpose()
+        .context("--concurrency must be a positive number")?
+        .unwrap_or(NonZeroUsize::MIN);
+    let client = HttpClient::new(allow, &Limits::default()).with_max_in_flight(concurrency);
+    let mut http = NativeHttp(client);
     let mut out = Output(MessageWriter::stdout());
     let outcome = stigg::read(&mut http, &mut out, &config, &catalog, state.as_deref());
     out.0.flush().context("flushing stdout")?;

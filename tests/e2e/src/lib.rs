@@ -94,6 +94,43 @@ impl Output {
             .filter(move |m| m["state"]["stream"]["stream_descriptor"]["name"] == stream)
     }
 
+    /// The requests a full refresh of `stream` needs when nothing fails: one
+    /// per page of each partition (an empty one still takes one), plus, when
+    /// the stream was split, its first page and its newest row. Any other
+    /// count means a page was read twice or skipped.
+    pub fn full_refresh_requests(&self, stream: &str, page_size: usize) -> usize {
+        let pages = |rows: usize| rows.div_ceil(page_size).max(1);
+        let created: Vec<Option<i64>> = self
+            .records(stream)
+            .map(|r| {
+                r["createdAt"]
+                    .as_str()
+                    .and_then(stigg::time::parse_rfc3339_ms)
+            })
+            .collect();
+        let plan = self.states(stream).find_map(|m| {
+            let partitions = m["state"]["stream"]["stream_state"]["partitions"].as_array()?;
+            (partitions.len() > 1).then(|| partitions.clone())
+        });
+        let Some(plan) = plan else {
+            return pages(created.len());
+        };
+        let bound = |b: &Value| b.as_str().and_then(stigg::time::parse_rfc3339_ms);
+        let holds = |range: &Value, at: Option<i64>| match (range, at) {
+            (Value::String(null), at) if null == "null" => at.is_none(),
+            (Value::Object(r), Some(at)) => {
+                let b = &r["between"];
+                bound(&b["gte"]).is_none_or(|low| low <= at)
+                    && bound(&b["lt"]).is_none_or(|high| at < high)
+            }
+            _ => false,
+        };
+        2 + plan
+            .iter()
+            .map(|p| pages(created.iter().filter(|at| holds(&p["range"], **at)).count()))
+            .sum::<usize>()
+    }
+
     /// The last state of each stream, as a runner would save it for the next sync.
     pub fn saved_state(&self) -> Value {
         let mut last: Vec<(String, Value)> = Vec::new();

@@ -219,6 +219,61 @@ fn an_interrupted_full_refresh_resumes_where_it_stopped_then_starts_over() {
 }
 
 #[test]
+fn an_interrupted_split_full_refresh_resumes_each_partition() {
+    // 600 subscriptions: split into creation-time partitions. Requests 1-2
+    // plan, 3-6 read every partition's first page, the 9th fails.
+    let server = standin(300);
+    fail_request(&server, "subscriptions", 9);
+    let streams = [("subscriptions", "full_refresh")];
+    let broken = read(&server, &streams, None, json!({}));
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    // The partitions of the first state that has more than one.
+    let plan = |out: &Output| -> Vec<Value> {
+        out.states("subscriptions")
+            .filter_map(|m| m["state"]["stream"]["stream_state"]["partitions"].as_array())
+            .find(|partitions| partitions.len() > 1)
+            .map(|partitions| partitions.iter().map(|p| p["range"].clone()).collect())
+            .unwrap_or_default()
+    };
+    let planned = plan(&broken);
+    assert_eq!(
+        planned.len(),
+        4,
+        "three ranges and the null one: {planned:?}"
+    );
+    assert!(!ids(&broken, "subscriptions").is_empty());
+    let state = broken.saved_state();
+
+    server.clear_faults();
+    server.reset_stats();
+    let resumed = read(&server, &streams, Some(&state), json!({}));
+    assert_eq!(resumed.code, 0, "{}", resumed.stdout);
+    // The saved partitions go on where they were; nothing is planned again.
+    assert!(
+        plan(&resumed).iter().all(|r| planned.contains(r)),
+        "{:?}",
+        plan(&resumed)
+    );
+    let (a, b) = (
+        ids(&broken, "subscriptions"),
+        ids(&resumed, "subscriptions"),
+    );
+    assert!(a.is_disjoint(&b), "no page read twice");
+    let union: HashSet<String> = a.union(&b).cloned().collect();
+    assert_eq!(
+        union,
+        server
+            .ids("subscriptions")
+            .into_iter()
+            .collect::<HashSet<_>>()
+    );
+    assert_eq!(
+        resumed.saved_state()[0]["stream"]["stream_state"],
+        json!({ "mode": "full_refresh_complete" })
+    );
+}
+
+#[test]
 fn full_refresh_pages_oldest_first_so_new_rows_land_at_the_end() {
     let server = standin(120);
     let out = read(&server, &[("customers", "full_refresh")], None, json!({}));

@@ -50,27 +50,46 @@ fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
     assert_valid(&schema, stigg::CHECK_QUERY, &json!({}));
     for stream in ALL {
         let query = stream.query();
-        let (mut offset, _) = Position::full_refresh(stream, None);
-        assert_valid(&schema, &query, &offset.variables(50));
-        offset
-            .advance(&Page::from_nodes(
-                &[],
-                true,
-                Some("YXJyYXljb25uZWN0aW9uOjQ5"),
-            ))
-            .unwrap();
-        assert_valid(&schema, &query, &offset.variables(1000));
+        // A full refresh: the first round (first page and newest row), the
+        // partitions it plans (ranges, null), and their later pages.
+        let (mut full, _) = Position::full_refresh(stream, None, 50);
+        let mut round = Vec::new();
+        for r in 0..4 {
+            let requests = full.requests(50);
+            for variables in &requests {
+                assert_valid(&schema, &query, variables);
+            }
+            round.push(requests.len());
+            let pages: Vec<Page> = requests
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    let node = format!(r#"{{"createdAt":"2024-0{}-01T00:00:00.000Z"}}"#, r + i + 1);
+                    let mut page = Page::from_nodes(&[&node], true, Some(&format!("YXJy{r}{i}")));
+                    page.total_count = Some(100_000);
+                    page
+                })
+                .collect();
+            full.advance(&pages).unwrap();
+        }
+        assert_eq!(
+            round[..2],
+            [1, 1],
+            "{}: first page, newest row",
+            stream.name
+        );
+        assert!(round[2] > 2, "{}: no partitions: {round:?}", stream.name);
         if let Some(keys) = &stream.incremental {
             let mut keyset = Position::incremental(keys, None, Some("2024-01-01T00:00:00.000Z"));
-            assert_valid(&schema, &query, &keyset.variables(50));
+            assert_valid(&schema, &query, &keyset.requests(50)[0]);
             let node = format!(
                 r#"{{"{}":"2024-02-01T00:00:00.000Z","{}":"6c0f3ea3-2f63-4a4b-9b0e-111111111111"}}"#,
                 keys.cursor, keys.tie_break
             );
             keyset
-                .advance(&Page::from_nodes(&[&node], true, None))
+                .advance(&[Page::from_nodes(&[&node], true, None)])
                 .unwrap();
-            assert_valid(&schema, &query, &keyset.variables(50));
+            assert_valid(&schema, &query, &keyset.requests(50)[0]);
         }
     }
 }

@@ -1,0 +1,212 @@
+//! Splitting a full refresh into creation-time ranges that are read at once.
+//!
+//! Offset cursors chain one page to the next, so one read is one request after
+//! another. A large stream is therefore cut into disjoint `createdAt` ranges
+//! that together hold every row (one more for rows without a `createdAt`), and
+//! each range is paged on its own: the host may send their requests together.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
+
+/// At most this many ranges per stream (plus the one for null `createdAt`).
+pub const MAX_RANGES: usize = 4;
+/// A range should hold at least this many pages, so splitting pays for the
+/// requests it adds.
+const MIN_PAGES_PER_RANGE: u64 = 4;
+
+/// The rows one partition reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Range {
+    /// `gte <= createdAt < lt`; an absent bound is open. Both absent: every row.
+    Between {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gte: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lt: Option<String>,
+    },
+    /// Rows whose `createdAt` is null (no range above holds them).
+    Null,
+}
+
+impl Range {
+    pub const ALL: Range = Range::Between {
+        gte: None,
+        lt: None,
+    };
+
+    /// The GraphQL `filter` selecting this range of `field`. Comparisons go in
+    /// separate `and` terms: nestjs-query ORs the comparisons of one field.
+    pub fn filter(&self, field: &str) -> Value {
+        match self {
+            Range::Between { gte, lt } => {
+                let terms: Vec<Value> = [("gte", gte), ("lt", lt)]
+                    .into_iter()
+                    .filter_map(|(op, bound)| bound.as_ref().map(|b| json!({ field: { op: b } })))
+                    .collect();
+                match terms.len() {
+                    0 => json!({}),
+                    1 => terms.into_iter().next().unwrap_or_default(),
+                    _ => json!({ "and": terms }),
+                }
+            }
+            Range::Null => json!({ field: { "is": null } }),
+        }
+    }
+
+    /// Checks a range read back from a state: bounds are timestamps, in order.
+    pub fn validate(&self) -> Result<()> {
+        let Range::Between { gte, lt } = self else {
+            return Ok(());
+        };
+        let ms = |bound: &Option<String>| -> Result<Option<i64>> {
+            bound
+                .as_deref()
+                .map(|text| {
+                    parse_rfc3339_ms(text).ok_or_else(|| {
+                        Error::config(format!("partition bound {text:?} is not a timestamp"))
+                    })
+                })
+                .transpose()
+        };
+        match (ms(gte)?, ms(lt)?) {
+            (Some(low), Some(high)) if low >= high => Err(Error::config(format!(
+                "partition range {gte:?}..{lt:?} is empty"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The filter that finds the newest row: `field` not null (sorted descending,
+/// Postgres would put nulls first).
+pub fn newest_filter(field: &str) -> Value {
+    json!({ field: { "isNot": null } })
+}
+
+/// Whether a stream of about `rows` rows is large enough to split at all.
+pub fn worth_splitting(rows: u64, page_size: u32) -> bool {
+    range_count(rows, page_size) >= 2
+}
+
+fn range_count(rows: u64, page_size: u32) -> i64 {
+    let pages = rows.div_ceil(u64::from(page_size.max(1)));
+    (pages / MIN_PAGES_PER_RANGE).min(MAX_RANGES as u64) as i64
+}
+
+/// Splits a stream of about `rows` rows, created between `oldest` and `newest`
+/// (ms), into ranges of equal time that cover every row: the first and last are
+/// open-ended (rows created during the read land in the last), and `nullable`
+/// adds the range of rows without a creation time. `None` when the stream is
+/// too small to be worth splitting.
+pub fn plan(
+    rows: u64,
+    page_size: u32,
+    oldest: i64,
+    newest: i64,
+    nullable: bool,
+) -> Option<Vec<Range>> {
+    let count = range_count(rows, page_size);
+    let span = newest.checked_sub(oldest)?;
+    if count < 2 || span < count {
+        return None;
+    }
+    let bounds: Vec<Option<String>> = (1..count)
+        .map(|i| Some(format_rfc3339_ms(oldest + (span / count) * i)))
+        .collect();
+    let lower = std::iter::once(None).chain(bounds.iter().cloned());
+    let upper = bounds.iter().cloned().chain(std::iter::once(None));
+    let mut ranges: Vec<Range> = lower
+        .zip(upper)
+        .map(|(gte, lt)| Range::Between { gte, lt })
+        .collect();
+    if nullable {
+        ranges.push(Range::Null);
+    }
+    Some(ranges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    fn between(gte: Option<&str>, lt: Option<&str>) -> Range {
+        Range::Between {
+            gte: gte.map(str::to_owned),
+            lt: lt.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn filters_keep_each_comparison_in_its_own_and_term() {
+        assert_eq!(Range::ALL.filter("createdAt"), json!({}));
+        assert_eq!(
+            between(Some("a"), None).filter("createdAt"),
+            json!({"createdAt": {"gte": "a"}})
+        );
+        assert_eq!(
+            between(Some("a"), Some("b")).filter("createdAt"),
+            json!({"and": [{"createdAt": {"gte": "a"}}, {"createdAt": {"lt": "b"}}]})
+        );
+        assert_eq!(
+            Range::Null.filter("createdAt"),
+            json!({"createdAt": {"is": null}})
+        );
+    }
+
+    #[test]
+    fn plan_covers_every_time_once_with_open_ends() {
+        let ranges = plan(10_000, 50, 0, 4 * DAY, true).unwrap();
+        assert_eq!(
+            ranges,
+            vec![
+                between(None, Some("1970-01-02T00:00:00.000Z")),
+                between(
+                    Some("1970-01-02T00:00:00.000Z"),
+                    Some("1970-01-03T00:00:00.000Z")
+                ),
+                between(
+                    Some("1970-01-03T00:00:00.000Z"),
+                    Some("1970-01-04T00:00:00.000Z")
+                ),
+                between(Some("1970-01-04T00:00:00.000Z"), None),
+                Range::Null,
+            ]
+        );
+        for range in &ranges {
+            range.validate().unwrap();
+        }
+        // Non-null creation times: no null range.
+        assert!(!plan(10_000, 50, 0, DAY, false)
+            .unwrap()
+            .contains(&Range::Null));
+    }
+
+    #[test]
+    fn small_or_instant_streams_are_not_split() {
+        assert_eq!(plan(350, 50, 0, DAY, true), None, "7 pages: one range");
+        assert_eq!(plan(400, 50, 0, DAY, true).map(|r| r.len()), Some(3));
+        assert_eq!(plan(10_000, 50, 5, 5, true), None, "one instant");
+        assert_eq!(plan(10_000, 50, DAY, 0, true), None, "newest before oldest");
+        assert_eq!(plan(10_000, 0, 0, DAY, true).map(|r| r.len()), Some(5));
+    }
+
+    #[test]
+    fn validate_rejects_bad_bounds() {
+        for (range, expected) in [
+            (between(Some("soon"), None), "not a timestamp"),
+            (
+                between(Some("2024-01-02T00:00:00Z"), Some("2024-01-01T00:00:00Z")),
+                "is empty",
+            ),
+        ] {
+            let error = range.validate().unwrap_err();
+            assert!(error.message.contains(expected), "{}", error.message);
+        }
+    }
+}
