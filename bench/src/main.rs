@@ -1,7 +1,7 @@
 //! `just bench`: the real host running stigg.wasm against the stand-in, beside the
 //! same connector core built natively, and the figures that compare them.
 //!
-//!     stigg-bench [--customers N] [--latency-ms MS] [--no-scale]
+//!     stigg-bench [--customers N] [--latency-ms MS] [--repeat N] [--no-scale]
 //!
 //! The sandbox's cost is measured at no latency (where it shows most); concurrency
 //! at `--latency-ms` (default 50) on a tenth of the customers, where waiting dominates.
@@ -21,11 +21,14 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 const API_KEY: &str = "bench-api-key-0123456789";
+const USAGE: &str = "stigg-bench [--customers N] [--latency-ms MS] [--repeat N] [--no-scale]";
 
 struct Options {
     customers: usize,
     latency_ms: u64,
     scale: bool,
+    /// Runs of each side for the wasm/native comparison.
+    repeat: usize,
 }
 
 /// What one child process cost.
@@ -79,17 +82,32 @@ fn main() -> Result<()> {
 
     let (wasm_run, native_run) = {
         let fixture = Fixture::start(options.customers, 0)?;
-        // One stream at a time, like the native run: the ratio is the sandbox's cost alone.
+        // One request at a time, like the native run: the ratio is the sandbox's
+        // cost alone. Runs alternate, and each side's run of median CPU time is
+        // shown: a shared machine's noise then hits both alike.
         let (program, args) = wasm_read(fixture.dir(), &["--concurrency", "1"]);
-        let wasm_run = fixture.measure(&program, &args)?;
-        report("wasm: host + stigg.wasm", &wasm_run);
-        let native_run = fixture.measure(&native, &read_args(fixture.dir()))?;
-        report("native: same core, no sandbox", &native_run);
-        (wasm_run, native_run)
+        let (mut wasm_runs, mut native_runs) = (Vec::new(), Vec::new());
+        for _ in 0..options.repeat {
+            wasm_runs.push(fixture.measure(&program, &args)?);
+            native_runs.push(fixture.measure(&native, &read_args(fixture.dir()))?);
+        }
+        let (wasm_run, native_run) = (median_by_cpu(wasm_runs), median_by_cpu(native_runs));
+        report("wasm: host + stigg.wasm", &wasm_run.median);
+        report("native: same core, no sandbox", &native_run.median);
+        println!();
+        for (name, runs) in [("wasm", &wasm_run), ("native", &native_run)] {
+            println!(
+                "{name} CPU s over {} runs: min {:.3}, median {:.3}, max {:.3}",
+                options.repeat,
+                runs.min.as_secs_f64(),
+                runs.median.cpu.as_secs_f64(),
+                runs.max.as_secs_f64()
+            );
+        }
+        (wasm_run.median, native_run.median)
     };
-    println!();
     println!(
-        "wasm/native: CPU {:.2}x, wall {:.2}x, peak RSS {:.2}x",
+        "wasm/native (medians): CPU {:.2}x, wall {:.2}x, peak RSS {:.2}x",
         wasm_run.cpu.as_secs_f64() / native_run.cpu.as_secs_f64(),
         wasm_run.wall.as_secs_f64() / native_run.wall.as_secs_f64(),
         wasm_run.peak_rss_kib as f64 / native_run.peak_rss_kib as f64
@@ -154,6 +172,7 @@ fn parse_args() -> Result<Options> {
         customers: 20_000,
         latency_ms: 50,
         scale: true,
+        repeat: 5,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -162,7 +181,8 @@ fn parse_args() -> Result<Options> {
             "--customers" => options.customers = value("--customers")?.parse()?,
             "--latency-ms" => options.latency_ms = value("--latency-ms")?.parse()?,
             "--no-scale" => options.scale = false,
-            other => bail!("unknown argument {other}; usage: stigg-bench [--customers N] [--latency-ms MS] [--no-scale]"),
+            "--repeat" => options.repeat = value("--repeat")?.parse::<usize>()?.max(1),
+            other => bail!("unknown argument {other}; usage: {USAGE}"),
         }
     }
     Ok(options)
@@ -323,6 +343,20 @@ fn wait4(pid: u32) -> Result<(i32, (Duration, u64))> {
             usage.ru_maxrss as u64,
         ),
     ))
+}
+
+/// Several runs of one program: the one of median CPU time, and the extremes.
+struct Runs {
+    median: Measurement,
+    min: Duration,
+    max: Duration,
+}
+
+fn median_by_cpu(mut runs: Vec<Measurement>) -> Runs {
+    runs.sort_by_key(|m| m.cpu);
+    let (min, max) = (runs[0].cpu, runs[runs.len() - 1].cpu);
+    let median = runs.swap_remove(runs.len() / 2);
+    Runs { median, min, max }
 }
 
 fn median_wall(program: &Path, args: &[&str]) -> Result<Duration> {

@@ -222,7 +222,7 @@ impl Page {
     /// GraphQL errors, a missing `data` and a malformed shape are errors, never an
     /// empty page. A pretty-printed body is compacted first, so every node is one line.
     pub fn parse(body: String, root_field: &str) -> Result<Page> {
-        let body = if body.contains(['\n', '\r']) {
+        let body = if memchr::memchr2(b'\n', b'\r', body.as_bytes()).is_some() {
             compact(body)
         } else {
             body
