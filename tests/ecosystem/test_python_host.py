@@ -196,6 +196,23 @@ class PythonHostRuns(unittest.TestCase):
         strip = lambda rs: [{k: v for k, v in r.items() if k != "emitted_at"} for r in rs]  # noqa: E731
         self.assertEqual(strip(records), strip(rust_records))
 
+    def test_read_a_split_stream_through_send_all(self) -> None:
+        # 150 customers in pages of 10: read in creation-time partitions, whose
+        # pages the component asks for together (send-all), with 1 and 3 in flight.
+        config = Path(self.work.name) / "small-pages.json"
+        config.write_text(json.dumps({"api_key": API_KEY, "base_url": self.stand.url, "page_size": 10}))
+        expected = set(self.stand.admin("ids/customers"))
+        for concurrency in ("1", "3"):
+            code, messages = self.run_host("read", "--config", str(config), "--catalog", str(self.catalog),
+                                           "--concurrency", concurrency)
+            self.assertEqual(code, 0)
+            ids = [m["record"]["data"]["id"] for m in messages if m["type"] == "RECORD"]
+            self.assertEqual(len(ids), CUSTOMERS)
+            self.assertEqual(set(ids), expected)
+            partitions = max(len(m["state"]["stream"]["stream_state"].get("partitions", []))
+                             for m in messages if m["type"] == "STATE")
+            self.assertGreater(partitions, 1, "the stream was split")
+
     def test_failed_read_exits_1_after_a_trace_error(self) -> None:
         code, messages = self.run_host("read", "--config", str(self.bad_config), "--catalog", str(self.catalog))
         self.assertEqual(code, 1)
