@@ -94,10 +94,12 @@ fn parse_entry(entry: &Value) -> Result<(String, StreamState)> {
         .pointer("/stream/stream_descriptor/name")
         .and_then(Value::as_str)
         .ok_or_else(|| Error::config("has no `stream.stream_descriptor.name`"))?;
-    let raw = entry
-        .pointer("/stream/stream_state")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let raw = upgrade(
+        entry
+            .pointer("/stream/stream_state")
+            .cloned()
+            .unwrap_or(Value::Null),
+    );
     let unusable = |why: String| {
         Error::config(format!(
             "the state of stream `{name}` is not one this connector wrote ({why}); pass [] to start over"
@@ -118,6 +120,28 @@ fn parse_entry(entry: &Value) -> Result<(String, StreamState)> {
         }
     }
     Ok((name.to_owned(), state))
+}
+
+/// Reads a full refresh state written by 0.1.0 (one offset cursor, `after`) as
+/// what it means now: one partition holding every row.
+fn upgrade(mut raw: Value) -> Value {
+    let Some(state) = raw.as_object_mut() else {
+        return raw;
+    };
+    let v1 = state.get("mode").and_then(Value::as_str) == Some("full_refresh")
+        && !state.contains_key("partitions");
+    if let (true, Some(Value::String(after))) = (v1, state.get("after")) {
+        let partition = PartitionState {
+            range: Range::ALL,
+            after: Some(after.clone()),
+        };
+        state.remove("after");
+        state.insert(
+            "partitions".into(),
+            serde_json::to_value([partition]).unwrap_or(Value::Null),
+        );
+    }
+    raw
 }
 
 #[cfg(test)]
@@ -160,6 +184,22 @@ mod tests {
             states["customers"],
             StreamState::Incremental { .. }
         ));
+    }
+
+    #[test]
+    fn reads_a_full_refresh_state_of_version_0_1_as_one_partition() {
+        let text = r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"customers"},
+            "stream_state":{"mode":"full_refresh","order":"createdAt,id","after":"YQ=="}}}]"#;
+        assert_eq!(
+            parse_input(Some(text)).unwrap()["customers"],
+            StreamState::FullRefresh {
+                order: "createdAt,id".into(),
+                partitions: vec![PartitionState {
+                    range: Range::ALL,
+                    after: Some("YQ==".into())
+                }]
+            }
+        );
     }
 
     #[test]
@@ -214,7 +254,7 @@ mod tests {
                 "not one this connector wrote".to_owned(),
             ),
             (
-                &stream(r#"{"mode":"full_refresh","order":"createdAt,id","after":"x"}"#),
+                &stream(r#"{"mode":"full_refresh","order":"createdAt,id","after":7}"#),
                 "not one this connector wrote".to_owned(),
             ),
             (
