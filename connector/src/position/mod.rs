@@ -1,0 +1,152 @@
+//! Where a stream's read stands, and how it moves: the GraphQL variables for the
+//! next round of pages, the advance over them, and the state that checkpoints it.
+
+mod keyset;
+mod partitioned;
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::{json, Value};
+
+use crate::error::Result;
+use crate::graphql::Page;
+use crate::state::StreamState;
+use crate::streams::{Incremental, StreamDef};
+
+pub use keyset::Keyset;
+pub use partitioned::Partitions;
+
+/// A read in progress.
+#[derive(Debug)]
+pub enum Position {
+    /// Full refresh: partitions of the creation order, each paged by Stigg's
+    /// offset cursors, ascending.
+    FullRefresh(Partitions),
+    /// Incremental: keyset paging on (cursor, tie_break), ascending.
+    Incremental(Keyset),
+}
+
+impl Position {
+    /// A full refresh, resumed from `saved` when it is one in the same order.
+    /// The note says what became of a saved position.
+    pub fn full_refresh(
+        stream: &'static StreamDef,
+        saved: Option<&StreamState>,
+        page_size: u32,
+    ) -> (Position, Option<String>) {
+        let (partitions, note) = Partitions::new(stream, saved, page_size);
+        (Position::FullRefresh(partitions), note)
+    }
+
+    pub fn incremental(
+        keys: &'static Incremental,
+        saved: Option<&StreamState>,
+        start_date: Option<&str>,
+    ) -> Position {
+        Position::Incremental(Keyset::new(keys, saved, start_date))
+    }
+
+    /// Whether every page has been read.
+    pub fn done(&self) -> bool {
+        match self {
+            Position::FullRefresh(p) => p.done(),
+            Position::Incremental(k) => k.done(),
+        }
+    }
+
+    /// The `variables` of the next round's queries, which may be sent at once.
+    /// `filter` is always given (`{}`, the schema's default, when nothing is
+    /// filtered) so no server has to treat an absent variable as absent rather
+    /// than null.
+    pub fn requests(&self, page_size: u32) -> Vec<Value> {
+        match self {
+            Position::FullRefresh(p) => p.requests(page_size),
+            Position::Incremental(k) => vec![k.request(page_size)],
+        }
+    }
+
+    /// How many partitions are left to read (incremental reads have one).
+    pub fn partitions(&self) -> usize {
+        match self {
+            Position::FullRefresh(p) => p.remaining(),
+            Position::Incremental(_) => 1,
+        }
+    }
+
+    /// Moves past a round's `pages` (one per request, in order). Returns how
+    /// many of them, from the first, hold rows to emit. Errors when a page
+    /// would make the read loop or skip: a repeated cursor, rows out of order.
+    pub fn advance(&mut self, pages: &[Page]) -> Result<usize> {
+        match self {
+            Position::FullRefresh(p) => p.advance(pages),
+            Position::Incremental(k) => k.advance(pages),
+        }
+    }
+
+    /// The state to checkpoint now.
+    pub fn state(&self) -> StreamState {
+        match self {
+            Position::FullRefresh(p) => p.state(),
+            Position::Incremental(k) => k.state(),
+        }
+    }
+}
+
+fn asc(field: &str) -> Value {
+    json!({ "field": field, "direction": "ASC" })
+}
+
+/// Reads the named string fields of a JSON object (`None`: absent or null),
+/// skipping the rest without building it.
+fn string_fields<const N: usize>(
+    node: &str,
+    names: [&str; N],
+) -> serde_json::Result<[Option<String>; N]> {
+    StringFields(names).deserialize(&mut serde_json::Deserializer::from_str(node))
+}
+
+struct StringFields<'n, const N: usize>([&'n str; N]);
+
+impl<'de, const N: usize> DeserializeSeed<'de> for StringFields<'_, N> {
+    type Value = [Option<String>; N];
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de, const N: usize> Visitor<'de> for StringFields<'_, N> {
+    type Value = [Option<String>; N];
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "an object with string fields {}", self.0.join(", "))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut values = std::array::from_fn(|_| None);
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match self.0.iter().position(|wanted| *wanted == name) {
+                Some(i) => values[i] = map.next_value::<Option<String>>()?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(values)
+    }
+}
+
+#[cfg(test)]
+mod test_pages {
+    use crate::graphql::Page;
+
+    pub fn page(nodes: &[&str], next: bool, cursor: Option<&str>) -> Page {
+        Page::from_nodes(nodes, next, cursor)
+    }
+
+    pub fn with_total(mut page: Page, total: u64) -> Page {
+        page.total_count = Some(total);
+        page
+    }
+}
