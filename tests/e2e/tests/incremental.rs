@@ -167,6 +167,22 @@ fn an_interrupted_incremental_sync_resumes_without_losing_rows() {
     );
 }
 
+/// A failed full refresh and the sync that resumed it hold every row once
+/// between them (no page read twice, none skipped), and the stream is done.
+fn assert_resumed_read_is_whole(server: &Standin, broken: &Output, resumed: &Output, stream: &str) {
+    let (a, b) = (ids(broken, stream), ids(resumed, stream));
+    assert!(a.is_disjoint(&b), "no page read twice");
+    let union: HashSet<String> = a.union(&b).cloned().collect();
+    assert_eq!(
+        union,
+        server.ids(stream).into_iter().collect::<HashSet<_>>()
+    );
+    assert_eq!(
+        resumed.saved_state()[0]["stream"]["stream_state"],
+        json!({ "mode": "full_refresh_complete" })
+    );
+}
+
 #[test]
 fn an_interrupted_full_refresh_resumes_where_it_stopped_then_starts_over() {
     let server = standin(100);
@@ -191,24 +207,8 @@ fn an_interrupted_full_refresh_resumes_where_it_stopped_then_starts_over() {
         2,
         "only the two pages left"
     );
-    let (a, b) = (
-        ids(&broken, "subscriptions"),
-        ids(&resumed, "subscriptions"),
-    );
-    assert!(a.is_disjoint(&b), "no page read twice");
-    let union: HashSet<String> = a.union(&b).cloned().collect();
-    assert_eq!(
-        union,
-        server
-            .ids("subscriptions")
-            .into_iter()
-            .collect::<HashSet<_>>()
-    );
+    assert_resumed_read_is_whole(&server, &broken, &resumed, "subscriptions");
     let done = resumed.saved_state();
-    assert_eq!(
-        done[0]["stream"]["stream_state"],
-        json!({ "mode": "full_refresh_complete" })
-    );
 
     let next = read(&server, &streams, Some(&done), json!({}));
     assert_eq!(
@@ -254,23 +254,7 @@ fn an_interrupted_split_full_refresh_resumes_each_partition() {
         "{:?}",
         plan(&resumed)
     );
-    let (a, b) = (
-        ids(&broken, "subscriptions"),
-        ids(&resumed, "subscriptions"),
-    );
-    assert!(a.is_disjoint(&b), "no page read twice");
-    let union: HashSet<String> = a.union(&b).cloned().collect();
-    assert_eq!(
-        union,
-        server
-            .ids("subscriptions")
-            .into_iter()
-            .collect::<HashSet<_>>()
-    );
-    assert_eq!(
-        resumed.saved_state()[0]["stream"]["stream_state"],
-        json!({ "mode": "full_refresh_complete" })
-    );
+    assert_resumed_read_is_whole(&server, &broken, &resumed, "subscriptions");
 }
 
 #[test]
