@@ -108,8 +108,11 @@ impl Reader<'_> {
             pages += with_rows as u64;
             total += count;
             let summary = match with_rows {
+                0 if position.planning() => {
+                    format!("{name}: large; asking for its newest row to split it by creation time")
+                }
                 0 => format!(
-                    "{name}: planning a read by creation time; {} partition(s) to read",
+                    "{name}: reading {} partition(s) by creation time",
                     position.partitions()
                 ),
                 1 => format!("{name}: {count} records ({total} in all)"),

@@ -136,7 +136,6 @@ impl HttpClient {
     /// Checks the request against the allow-list, sends it (once a slot in
     /// flight is free) and reads the whole response.
     pub fn send(&self, request: &Request) -> Result<Response, HttpError> {
-        let _slot = self.in_flight.enter();
         let url = self
             .allow
             .check_request(
@@ -144,6 +143,7 @@ impl HttpClient {
                 request.headers.iter().map(|(n, _)| n.as_str()),
             )
             .map_err(|denial| HttpError::Denied(denial.to_string()))?;
+        let _slot = self.in_flight.enter();
         let what = format!("{} {}", request.method.as_str(), url);
         let mut response = self
             .dispatch(request, url.as_str())

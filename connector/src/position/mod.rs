@@ -66,6 +66,11 @@ impl Position {
         }
     }
 
+    /// Whether the next round still decides how to split the read.
+    pub fn planning(&self) -> bool {
+        matches!(self, Position::FullRefresh(p) if p.planning())
+    }
+
     /// How many partitions are left to read (incremental reads have one).
     pub fn partitions(&self) -> usize {
         match self {

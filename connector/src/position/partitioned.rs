@@ -105,6 +105,11 @@ impl Partitions {
         self.parts.is_empty()
     }
 
+    /// Whether the next round still serves planning only.
+    pub fn planning(&self) -> bool {
+        self.planning.is_some()
+    }
+
     /// How many partitions are left to read.
     pub fn remaining(&self) -> usize {
         self.parts.len()

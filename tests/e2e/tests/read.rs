@@ -97,6 +97,20 @@ fn reads_both_streams_completely_over_many_pages() {
         Some(3),
         "two creation-time ranges and the null one"
     );
+    let logs: Vec<&str> = out
+        .of_type("LOG")
+        .filter_map(|m| m["log"]["message"].as_str())
+        .filter(|m| m.starts_with("subscriptions: "))
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|m| m.ends_with("asking for its newest row to split it by creation time"))
+            && logs
+                .iter()
+                .any(|m| m.ends_with("reading 3 partition(s) by creation time"))
+            && logs.iter().any(|m| m.contains("3 pages at once")),
+        "{logs:#?}"
+    );
     assert_eq!(
         server.root_field_count("subscriptions"),
         out.full_refresh_requests("subscriptions", 50) as u64
