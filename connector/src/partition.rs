@@ -57,6 +57,27 @@ impl Range {
         }
     }
 
+    /// Whether a row whose `createdAt` reads `created` (`None`: null) may
+    /// belong here. The upper bound allows 1 ms: a server that rounds its
+    /// times to ms, rather than truncating, may show a row just below the
+    /// bound at the bound.
+    pub fn holds(&self, created: Option<&str>) -> bool {
+        match self {
+            Range::Null => created.is_none(),
+            Range::Between {
+                gte: None,
+                lt: None,
+            } => true,
+            Range::Between { gte, lt } => {
+                let Some(at) = created.and_then(parse_rfc3339_ms) else {
+                    return false;
+                };
+                let bound = |b: &Option<String>| b.as_deref().and_then(parse_rfc3339_ms);
+                bound(gte).is_none_or(|low| low <= at) && bound(lt).is_none_or(|high| at <= high)
+            }
+        }
+    }
+
     /// Checks a range read back from a state: bounds are timestamps, in order.
     pub fn validate(&self) -> Result<()> {
         let Range::Between { gte, lt } = self else {
@@ -194,6 +215,21 @@ mod tests {
         assert_eq!(plan(10_000, 50, 5, 5, true), None, "one instant");
         assert_eq!(plan(10_000, 50, DAY, 0, true), None, "newest before oldest");
         assert_eq!(plan(10_000, 0, 0, DAY, true).map(|r| r.len()), Some(5));
+    }
+
+    #[test]
+    fn holds_rows_of_its_range_only() {
+        let (jan2, jan3) = ("2024-01-02T00:00:00.000Z", "2024-01-03T00:00:00.000Z");
+        let range = between(Some(jan2), Some(jan3));
+        assert!(range.holds(Some(jan2)));
+        assert!(range.holds(Some("2024-01-02T12:00:00Z")));
+        assert!(range.holds(Some(jan3)), "a time rounded up to the bound");
+        assert!(!range.holds(Some("2024-01-03T00:00:00.001Z")));
+        assert!(!range.holds(Some("2024-01-01T23:59:59.999Z")));
+        assert!(!range.holds(None));
+        assert!(!range.holds(Some("soon")));
+        assert!(Range::ALL.holds(None) && Range::ALL.holds(Some("soon")));
+        assert!(Range::Null.holds(None) && !Range::Null.holds(Some(jan2)));
     }
 
     #[test]

@@ -172,11 +172,12 @@ impl Partitions {
                 return Ok(0);
             }
         }
+        let field = self.field();
         let more = self
             .parts
             .iter_mut()
             .zip(pages)
-            .map(|(part, page)| part.advance(page))
+            .map(|(part, page)| part.advance(page, field))
             .collect::<Result<Vec<bool>>>()?;
         let rows = self.parts.len();
         let mut more = more.into_iter();
@@ -237,8 +238,22 @@ impl Part {
         Part { range, after, seen }
     }
 
-    /// Moves past `page`; returns whether another page follows.
-    fn advance(&mut self, page: &Page) -> Result<bool> {
+    /// Moves past `page`; returns whether another page follows. Its rows must
+    /// be in the partition's range (sorted, so the first and last tell): a
+    /// server that ignored the filter would send every partition the same rows.
+    fn advance(&mut self, page: &Page, field: &str) -> Result<bool> {
+        let ends = [page.nodes().next(), page.nodes().last()];
+        for node in ends.into_iter().flatten() {
+            let created = string_fields(node, [field]).ok().and_then(|[c]| c);
+            if !self.range.holds(created.as_deref()) {
+                return Err(Error::system(format!(
+                    "Stigg returned a row with {field} {} for the partition {}: the filter \
+                     was not applied; stopping rather than emitting rows twice",
+                    created.as_deref().unwrap_or("null"),
+                    serde_json::to_string(&self.range).unwrap_or_default(),
+                )));
+            }
+        }
         if !page.has_next_page {
             return Ok(false);
         }
@@ -360,6 +375,34 @@ mod tests {
         assert!(note.unwrap().contains("3 partition(s) left"));
         assert_eq!(resumed.requests(50), pos.requests(50));
         assert_eq!(resumed.requests(50).len(), 3);
+    }
+
+    #[test]
+    fn a_row_outside_its_partition_stops_the_read() {
+        let stream = streams::find("customers").unwrap();
+        let (mut pos, _) = Partitions::new(stream, None, 50);
+        pos.advance(&[with_total(page(&[OLD], true, Some("a")), 1_000)])
+            .unwrap();
+        pos.advance(&[page(&[NEW], false, None)]).unwrap();
+        // The second range starts on Jan 2: a server that ignored the filter
+        // sends it the oldest rows again.
+        let mut round: Vec<Page> = (0..5).map(|_| page(&[], false, None)).collect();
+        round[1] = page(&[OLD], true, Some("b1"));
+        let error = pos.advance(&round).unwrap_err();
+        assert!(
+            error.message.contains("createdAt 2024-01-01T00:00:00.000Z")
+                && error.message.contains("not applied"),
+            "{}",
+            error.message
+        );
+        round[1] = page(&[], false, None);
+        round[4] = page(&[OLD], false, None);
+        let error = pos.advance(&round).unwrap_err();
+        assert!(
+            error.message.contains(r#"partition "null""#),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

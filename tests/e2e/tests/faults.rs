@@ -207,6 +207,24 @@ fn a_repeated_end_cursor_is_an_error_not_an_endless_loop() {
 }
 
 #[test]
+fn a_server_that_ignores_the_filter_stops_a_split_read_before_any_row_twice() {
+    // 500 customers: split into creation-time partitions. Every filter is
+    // ignored: the first page and the newest row come out as ever, but each
+    // partition would get the oldest rows.
+    let server = standin(500, vec![FaultRule::every(1, Fault::IgnoreFilter)]);
+    let out = read_with(&server, &customers_only(), json!({}));
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let error = the_error(&out);
+    assert_says(error, "message", "the filter was not applied");
+    let ids = out.record_ids("customers");
+    assert!(
+        ids.is_empty(),
+        "no partition's rows were emitted: {}",
+        ids.len()
+    );
+}
+
+#[test]
 fn a_bad_key_is_a_config_error_and_is_not_retried() {
     let server = standin(10, vec![]);
     let mut config = config(&server.url());

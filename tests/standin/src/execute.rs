@@ -17,22 +17,31 @@ use crate::paging::{encode_cursor, window, PageRequest, Window};
 use crate::schema::subset;
 use crate::store::Store;
 
+/// Faults that change what a query answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quirk {
+    /// Answer with `endCursor` equal to the request's `after`.
+    RepeatCursor,
+    /// Answer as if the request had no `filter`.
+    IgnoreFilter,
+}
+
 /// What one execution may need besides the query.
 pub struct Context<'a> {
     pub store: &'a Store,
     pub max_page_size: usize,
-    /// Fault: answer with `endCursor` equal to the request's `after`.
-    pub repeat_cursor: bool,
+    /// A fault that changes the answer itself.
+    pub quirk: Option<Quirk>,
     /// Messages of errors caused by the request's input (BAD_USER_INPUT).
     user_errors: RefCell<Vec<String>>,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(store: &'a Store, max_page_size: usize, repeat_cursor: bool) -> Self {
+    pub fn new(store: &'a Store, max_page_size: usize, quirk: Option<Quirk>) -> Self {
         Context {
             store,
             max_page_size,
-            repeat_cursor,
+            quirk,
             user_errors: RefCell::new(Vec::new()),
         }
     }
@@ -122,9 +131,13 @@ fn list<'c>(
     args: &JsonMap,
 ) -> Result<Connection<'c>, FieldError> {
     let arg = |name: &str| args.get(name).cloned().unwrap_or(JsonValue::Null);
+    let filter = match ctx.quirk {
+        Some(Quirk::IgnoreFilter) => JsonValue::Null,
+        _ => arg("filter"),
+    };
     let ordered = ctx
         .store
-        .ordered(kind, &arg("filter"), &arg("sorting"))
+        .ordered(kind, &filter, &arg("sorting"))
         .map_err(|m| ctx.user_error(m))?;
     let request = PageRequest::parse(&arg("paging"));
     let window =
@@ -186,7 +199,7 @@ impl Connection<'_> {
             true => (Some(encode_cursor(start)), Some(encode_cursor(end - 1))),
             false => (None, None),
         };
-        if self.ctx.repeat_cursor {
+        if self.ctx.quirk == Some(Quirk::RepeatCursor) {
             return PageInfo {
                 start_cursor,
                 end_cursor: self.after.clone(),

@@ -40,6 +40,8 @@ pub enum Fault {
     RepeatCursor,
     /// HTTP 200 with `{}`.
     NoDataKey,
+    /// Answer as if the request had no `filter` (a server that ignores it).
+    IgnoreFilter,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +141,7 @@ impl FaultPlan {
 /// `key=value` pairs, e.g. `every=3,root_field=customers,status=429,retry_after=2`.
 /// Faults: `status=CODE[,retry_after=V]`, `drop`, `truncate`,
 /// `graphql_error=MESSAGE[,code=CODE]`, `data_null`, `latency_ms=MS`,
-/// `repeat_cursor`, `no_data_key`.
+/// `repeat_cursor`, `no_data_key`, `ignore_filter`.
 impl FromStr for FaultRule {
     type Err = String;
 
@@ -208,6 +210,7 @@ fn parse_fault<'a>(get: &Lookup<'a>, number: &NumberLookup<'a>) -> Result<Option
         ("data_null", Fault::DataNull),
         ("repeat_cursor", Fault::RepeatCursor),
         ("no_data_key", Fault::NoDataKey),
+        ("ignore_filter", Fault::IgnoreFilter),
     ];
     Ok(simple
         .into_iter()

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::config::BadKeyMode;
-use crate::execute::{execute, Context};
+use crate::execute::{execute, Context, Quirk};
 use crate::faults::Fault;
 use crate::input_check::check_filters;
 use crate::json_text::to_js_json;
@@ -204,12 +204,17 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 fn respond(shared: &Shared, prepared: &Prepared, fault: Option<Fault>) -> Response {
     match fault {
-        None => json_text_response(StatusCode::OK, run(shared, prepared, false)),
-        Some(Fault::RepeatCursor) => {
-            json_text_response(StatusCode::OK, run(shared, prepared, true))
-        }
+        None => json_text_response(StatusCode::OK, run(shared, prepared, None)),
+        Some(Fault::RepeatCursor) => json_text_response(
+            StatusCode::OK,
+            run(shared, prepared, Some(Quirk::RepeatCursor)),
+        ),
+        Some(Fault::IgnoreFilter) => json_text_response(
+            StatusCode::OK,
+            run(shared, prepared, Some(Quirk::IgnoreFilter)),
+        ),
         Some(Fault::Truncate) => {
-            let mut text = run(shared, prepared, false);
+            let mut text = run(shared, prepared, None);
             let mut half = text.len() / 2;
             while !text.is_char_boundary(half) {
                 half -= 1;
@@ -233,15 +238,15 @@ fn respond(shared: &Shared, prepared: &Prepared, fault: Option<Fault>) -> Respon
         Some(Fault::NoDataKey) => json_response(StatusCode::OK, body(Vec::new(), None)),
         // Latency is applied before responding; nothing else to do.
         Some(Fault::Latency { .. }) => {
-            json_text_response(StatusCode::OK, run(shared, prepared, false))
+            json_text_response(StatusCode::OK, run(shared, prepared, None))
         }
     }
 }
 
 /// Executes the request; returns the response body.
-fn run(shared: &Shared, prepared: &Prepared, repeat_cursor: bool) -> String {
+fn run(shared: &Shared, prepared: &Prepared, quirk: Option<Quirk>) -> String {
     let store = shared.store();
-    let ctx = Context::new(&store, shared.max_page_size, repeat_cursor);
+    let ctx = Context::new(&store, shared.max_page_size, quirk);
     let Ok(operation) = prepared
         .document
         .operations
