@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
 
 /// At most this many ranges per stream (plus the one for null `createdAt`).
-pub const MAX_RANGES: usize = 4;
+const MAX_RANGES: u64 = 4;
 /// A range should hold at least this many pages, so splitting pays for the
 /// requests it adds.
 const MIN_PAGES_PER_RANGE: u64 = 4;
@@ -42,17 +42,14 @@ impl Range {
     /// separate `and` terms: nestjs-query ORs the comparisons of one field.
     pub fn filter(&self, field: &str) -> Value {
         match self {
-            Range::Between { gte, lt } => {
-                let terms: Vec<Value> = [("gte", gte), ("lt", lt)]
-                    .into_iter()
-                    .filter_map(|(op, bound)| bound.as_ref().map(|b| json!({ field: { op: b } })))
-                    .collect();
-                match terms.len() {
-                    0 => json!({}),
-                    1 => terms.into_iter().next().unwrap_or_default(),
-                    _ => json!({ "and": terms }),
+            Range::Between { gte, lt } => match (gte, lt) {
+                (None, None) => json!({}),
+                (Some(gte), None) => json!({ field: { "gte": gte } }),
+                (None, Some(lt)) => json!({ field: { "lt": lt } }),
+                (Some(gte), Some(lt)) => {
+                    json!({ "and": [{ field: { "gte": gte } }, { field: { "lt": lt } }] })
                 }
-            }
+            },
             Range::Null => json!({ field: { "is": null } }),
         }
     }
@@ -115,7 +112,7 @@ pub fn worth_splitting(rows: u64, page_size: u32) -> bool {
 
 fn range_count(rows: u64, page_size: u32) -> i64 {
     let pages = rows.div_ceil(u64::from(page_size.max(1)));
-    (pages / MIN_PAGES_PER_RANGE).min(MAX_RANGES as u64) as i64
+    (pages / MIN_PAGES_PER_RANGE).min(MAX_RANGES) as i64
 }
 
 /// Splits a stream of about `rows` rows, created between `oldest` and `newest`

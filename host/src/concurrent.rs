@@ -264,7 +264,7 @@ pub(crate) fn read(
 ) -> Outcome {
     // One client, cloned into every instance: they share the bound on
     // requests in flight.
-    let http = HttpClient::new(AllowList::default(), &options.limits)
+    let mut http = HttpClient::new(AllowList::default(), &options.limits)
         .with_max_in_flight(options.concurrency);
     let mut lead = runtime.session_with(http.clone(), output.share(), &options.limits);
     let allow = match command::allow_list(&mut lead, config, &options.origins) {
@@ -279,7 +279,6 @@ pub(crate) fn read(
         Err(error) => return command::finish(lead.into_output(), Err(error)),
     };
     lead.set_allow_list(allow.clone());
-    let mut http = http;
     http.set_allow_list(allow);
     let workers = options.concurrency.get().min(streams.len());
     let fanout = Fanout {
