@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
+use stigg_standin::Standin;
 
 /// The API key the stand-in accepts in tests. Distinctive, so a leak is easy to grep.
 pub const API_KEY: &str = "e2e-secret-key-5f3a9c";
@@ -285,6 +286,35 @@ pub fn check_protocol(message: &Value) {
 /// A config for the stand-in at `url`.
 pub fn config(url: &str) -> Value {
     json!({ "api_key": API_KEY, "base_url": url, "page_size": 50 })
+}
+
+/// `host run ... read` against the stand-in, with the test config (and the
+/// `extra` keys over it), a catalog of `streams` and the state, if any. Checks
+/// what every read must hold: the API key never shows, and the stand-in found
+/// every query valid.
+pub fn read_standin(
+    server: &Standin,
+    streams: &[(&str, &str)],
+    extra: Value,
+    state: Option<String>,
+) -> Output {
+    let mut config = config(&server.url());
+    if let (Some(config), Value::Object(extra)) = (config.as_object_mut(), extra) {
+        config.extend(extra);
+    }
+    let inputs = Inputs {
+        config: Some(config),
+        catalog: Some(catalog(streams)),
+        state,
+    };
+    let out = run("read", &inputs, &[]);
+    out.assert_no_leak(API_KEY);
+    assert!(
+        server.invalid_queries().is_empty(),
+        "invalid queries: {:?}",
+        server.invalid_queries()
+    );
+    out
 }
 
 /// A configured catalog selecting `streams` (name, sync mode).

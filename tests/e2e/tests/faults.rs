@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
-use stigg_e2e::{catalog, config, run, Inputs, Output, API_KEY};
+use stigg_e2e::{catalog, config, read_standin, run, Inputs, Output, API_KEY};
 use stigg_standin::{Fault, FaultRule, Standin, StandinConfig};
 
 fn standin(customers: usize, faults: Vec<FaultRule>) -> Standin {
@@ -18,27 +18,7 @@ fn standin(customers: usize, faults: Vec<FaultRule>) -> Standin {
 }
 
 fn read_with(server: &Standin, streams: &[(&str, &str)], extra: Value) -> Output {
-    let mut config = config(&server.url());
-    config
-        .as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    let out = run(
-        "read",
-        &Inputs {
-            config: Some(config),
-            catalog: Some(catalog(streams)),
-            state: None,
-        },
-        &[],
-    );
-    out.assert_no_leak(API_KEY);
-    assert!(
-        server.invalid_queries().is_empty(),
-        "{:?}",
-        server.invalid_queries()
-    );
-    out
+    read_standin(server, streams, extra, None)
 }
 
 fn customers_only() -> [(&'static str, &'static str); 1] {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
-use stigg_e2e::{catalog, config, run, Inputs, Output, API_KEY};
+use stigg_e2e::{read_standin, Output, API_KEY};
 use stigg_standin::{Fault, FaultRule, Standin, StandinConfig};
 
 fn standin(customers: usize) -> Standin {
@@ -17,24 +17,7 @@ fn standin(customers: usize) -> Standin {
 }
 
 fn read(server: &Standin, streams: &[(&str, &str)], state: Option<&Value>, extra: Value) -> Output {
-    let mut config = config(&server.url());
-    config
-        .as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    let inputs = Inputs {
-        config: Some(config),
-        catalog: Some(catalog(streams)),
-        state: state.map(Value::to_string),
-    };
-    let out = run("read", &inputs, &[]);
-    out.assert_no_leak(API_KEY);
-    assert!(
-        server.invalid_queries().is_empty(),
-        "{:?}",
-        server.invalid_queries()
-    );
-    out
+    read_standin(server, streams, extra, state.map(Value::to_string))
 }
 
 fn ids(out: &Output, stream: &str) -> HashSet<String> {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use serde_json::json;
-use stigg_e2e::{catalog, check_records, config, record_validators, run, Inputs, Output, API_KEY};
+use stigg_e2e::{check_records, config, read_standin, record_validators, Output, API_KEY};
 use stigg_standin::{Standin, StandinConfig};
 
 fn standin(customers: usize, subscriptions_per_customer: usize) -> Standin {
@@ -17,21 +17,12 @@ fn standin(customers: usize, subscriptions_per_customer: usize) -> Standin {
 }
 
 fn read(server: &Standin, streams: &[(&str, &str)], page_size: u32, state: Option<&str>) -> Output {
-    let mut config = config(&server.url());
-    config["page_size"] = json!(page_size);
-    let inputs = Inputs {
-        config: Some(config),
-        catalog: Some(catalog(streams)),
-        state: state.map(Into::into),
-    };
-    let out = run("read", &inputs, &[]);
-    out.assert_no_leak(API_KEY);
-    assert!(
-        server.invalid_queries().is_empty(),
-        "invalid queries: {:?}",
-        server.invalid_queries()
-    );
-    out
+    read_standin(
+        server,
+        streams,
+        json!({ "page_size": page_size }),
+        state.map(Into::into),
+    )
 }
 
 /// Asserts the stream's records are exactly the stand-in's rows, once each.
