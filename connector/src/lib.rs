@@ -23,7 +23,10 @@ mod wasm;
 
 use serde_json::json;
 
-use config::{Config, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use config::{
+    Config, DEFAULT_BASE_URL, DEFAULT_MAX_RETRY_SECONDS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    MAX_RETRY_SECONDS,
+};
 use error::Error;
 use io::{Http, Sink};
 
@@ -73,13 +76,22 @@ fn connection_specification() -> serde_json::Value {
                 "maximum": MAX_PAGE_SIZE,
                 "order": 2,
             },
+            "max_retry_seconds": {
+                "type": "integer",
+                "title": "Retry budget (seconds)",
+                "description": "How long one request may be retried in all (rate limits, server errors) before the sync fails. 0 turns retries off.",
+                "default": DEFAULT_MAX_RETRY_SECONDS,
+                "minimum": 0,
+                "maximum": MAX_RETRY_SECONDS,
+                "order": 3,
+            },
             "base_url": {
                 "type": "string",
                 "title": "API URL",
                 "description": "Stigg's GraphQL endpoint. Change it only for a proxy or a test server.",
                 "default": DEFAULT_BASE_URL,
                 "format": "uri",
-                "order": 3,
+                "order": 4,
             },
         },
     })

@@ -39,6 +39,26 @@ fn spec_declares_the_config_with_the_key_secret() {
         json!(["api_key"])
     );
     assert_eq!(props["api_key"]["airbyte_secret"], json!(true));
+    // Every key the config accepts (README's config table) can be set from the spec.
+    let mut keys: Vec<&String> = props.as_object().expect("properties").keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "api_key",
+            "base_url",
+            "max_retry_seconds",
+            "page_size",
+            "start_date"
+        ]
+    );
+    assert_eq!(
+        (
+            props["max_retry_seconds"]["default"].clone(),
+            props["max_retry_seconds"]["maximum"].clone()
+        ),
+        (json!(600), json!(3600))
+    );
     assert_eq!(
         props["base_url"]["default"],
         json!("https://api.stigg.io/graphql")
