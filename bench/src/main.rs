@@ -56,7 +56,12 @@ fn main() -> Result<()> {
         }
     }
     let wasm_read = |dir: &Path, extra: &[&str]| {
-        let mut args = vec!["run".to_owned(), wasm.display().to_string()];
+        // The stand-in listens on 127.0.0.1.
+        let mut args = vec![
+            "run".to_owned(),
+            "--allow-private-network".to_owned(),
+            wasm.display().to_string(),
+        ];
         args.extend(read_args(dir));
         args.extend(extra.iter().map(|s| s.to_string()));
         (host.clone(), args)

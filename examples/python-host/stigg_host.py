@@ -10,6 +10,10 @@ interfaces the component imports (wit/connector.wit):
   on the allow-list that the component itself declares for the config
   (``allowed-origins``); no ``user:password@``, no ``Host`` header, only http
   and https, redirects never followed, a response size cap and a timeout;
+  and under the same network policy: only public addresses, checked on each
+  address a name resolves to right before connecting, and https for anything
+  but loopback, unless the operator passes ``--allow-private-network`` or
+  ``--allow-plain-http`` (before the component path or after the command);
 * ``airbyte:connector/sink`` by printing each message on its own line.
 
 Usage (the Airbyte CLI, after the component's path):
@@ -18,6 +22,7 @@ Usage (the Airbyte CLI, after the component's path):
     python stigg_host.py STIGG_WASM check    --config config.json
     python stigg_host.py STIGG_WASM discover --config config.json
     python stigg_host.py STIGG_WASM read     --config config.json --catalog catalog.json [--state state.json] [--concurrency N]
+    python stigg_host.py --allow-private-network STIGG_WASM check --config local.json   (a local test server)
 
 Exit status as ``host run``: 0 when the command ran to the end (a check that
 reports FAILED included), 1 when it failed (a TRACE ERROR on stdout says why),
@@ -27,6 +32,9 @@ reports FAILED included), 1 when it failed (a TRACE ERROR on stdout says why),
 from __future__ import annotations
 
 import argparse
+import functools
+import http.client
+import ipaddress
 import json
 import re
 import socket
@@ -36,7 +44,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Union
 
 import wasmtime
 from wasmtime import component as wc
@@ -84,6 +93,134 @@ def origin_of(url: str, *, bare: bool = False) -> str:
     return f"{scheme}://{host}:{port if port is not None else DEFAULT_PORTS[scheme]}"
 
 
+# Non-public ranges, as the Rust host names them (host/src/network_policy.rs).
+_V4_RANGES = [(ipaddress.ip_network(net), name) for net, name in (
+    ("0.0.0.0/8", 'in 0.0.0.0/8 (unspecified, "this network")'),
+    ("10.0.0.0/8", "private (10.0.0.0/8, RFC 1918)"),
+    ("100.64.0.0/10", "carrier-grade NAT (100.64.0.0/10)"),
+    ("127.0.0.0/8", "loopback (127.0.0.0/8)"),
+    ("169.254.0.0/16", "link-local (169.254.0.0/16, cloud metadata services)"),
+    ("172.16.0.0/12", "private (172.16.0.0/12, RFC 1918)"),
+    ("192.0.0.0/24", "reserved (192.0.0.0/24, IETF protocol assignments)"),
+    ("192.0.2.0/24", "reserved (192.0.2.0/24, documentation)"),
+    ("192.168.0.0/16", "private (192.168.0.0/16, RFC 1918)"),
+    ("198.18.0.0/15", "reserved (198.18.0.0/15, benchmarking)"),
+    ("198.51.100.0/24", "reserved (198.51.100.0/24, documentation)"),
+    ("203.0.113.0/24", "reserved (203.0.113.0/24, documentation)"),
+    ("224.0.0.0/4", "multicast (224.0.0.0/4)"),
+    ("240.0.0.0/4", "reserved (240.0.0.0/4, broadcast included)"),
+)]
+_V6_RANGES = [(ipaddress.ip_network(net), name) for net, name in (
+    ("::/128", "unspecified (::)"),
+    ("::1/128", "loopback (::1)"),
+    ("::/96", "reserved (::/96, IPv4-compatible)"),
+    ("100::/64", "reserved (100::/64, discard)"),
+    ("2001:db8::/32", "reserved (2001:db8::/32, documentation)"),
+    ("2002::/16", "6to4 (2002::/16, may reach any IPv4 address)"),
+    ("fc00::/7", "unique local (fc00::/7, RFC 4193)"),
+    ("fe80::/10", "link-local (fe80::/10)"),
+    ("fec0::/10", "site-local (fec0::/10, deprecated)"),
+    ("ff00::/8", "multicast (ff00::/8)"),
+)]
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+IpAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+
+
+def _canonical(ip: IpAddress) -> IpAddress:
+    """An IPv6 address carrying an IPv4 one (mapped, NAT64) is judged as that address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip in _NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def special_range(ip: IpAddress) -> Optional[str]:
+    """The non-public range ``ip`` is in, named; None for a public address."""
+    ip = _canonical(ip)
+    ranges = _V4_RANGES if isinstance(ip, ipaddress.IPv4Address) else _V6_RANGES
+    return next((name for net, name in ranges if ip in net), None)
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    """What the operator permits beyond public addresses over https."""
+
+    allow_private: bool = False
+    allow_plain_http: bool = False
+
+    def refusal(self, scheme: str, ip: IpAddress) -> Optional[str]:
+        """Why a connection to ``ip`` is refused, or None."""
+        special = special_range(ip)
+        if special and not self.allow_private:
+            return (f"{ip} is {special}: the host's network policy refuses non-public addresses "
+                    "unless the operator allows private networks")
+        if scheme == "http" and not self.allow_plain_http and not _canonical(ip).is_loopback:
+            return (f"plain http to {ip}: the host's network policy requires https for any address "
+                    "but loopback unless the operator allows plain http")
+        return None
+
+
+def _connect(policy: NetworkPolicy, scheme: str, address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
+             source_address=None) -> socket.socket:
+    """``socket.create_connection`` that connects only to addresses the policy
+    permits: the check is on the address actually connected to."""
+    host, port = address
+    refusals, last_error = [], None
+    for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        reason = policy.refusal(scheme, ipaddress.ip_address(sockaddr[0].split("%")[0]))
+        if reason:
+            refusals.append(reason)
+            continue
+        sock = socket.socket(family, kind, proto)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as error:
+            sock.close()
+            last_error = error
+    if last_error is not None:
+        raise last_error
+    raise Denied("refused by the network policy: " + "; ".join(refusals))
+
+
+class _GuardedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, policy: NetworkPolicy, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = functools.partial(_connect, policy, "http")
+
+
+class _GuardedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, policy: NetworkPolicy, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = functools.partial(_connect, policy, "https")
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, policy: NetworkPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def http_open(self, req):  # noqa: D102
+        return self.do_open(functools.partial(_GuardedHTTPConnection, policy=self.policy), req)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, policy: NetworkPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def https_open(self, req):  # noqa: D102
+        return self.do_open(functools.partial(_GuardedHTTPSConnection, policy=self.policy), req,
+                            context=self._context)
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A 3xx goes back to the component as is."""
 
@@ -95,13 +232,16 @@ class HttpCapability:
     """The component's only way out: allow-listed requests, at most
     ``concurrency`` of a ``send-all`` batch in flight."""
 
-    def __init__(self, timeout: float, max_bytes: int, concurrency: int = 1) -> None:
+    def __init__(self, timeout: float, max_bytes: int, concurrency: int = 1,
+                 policy: NetworkPolicy = NetworkPolicy()) -> None:
         self.allowed: set[str] = set()
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.concurrency = concurrency
         # No proxy from the environment: the origin checked is the one connected to.
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+        self.opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), _NoRedirect(),
+            _GuardedHTTPHandler(policy), _GuardedHTTPSHandler(policy))
 
     def send(self, _store, request) -> object:
         """``send: func(request) -> result<response, error>``. A returned
@@ -245,7 +385,14 @@ class InputError(Exception):
     pass
 
 
+POLICY_FLAGS = ("--allow-private-network", "--allow-plain-http")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    # The policy flags count wherever they are: before the component path (a
+    # runner's command prefix) or after the command, as in the Rust host.
+    given = {arg for arg in argv if arg in POLICY_FLAGS}
+    argv = [arg for arg in argv if arg not in POLICY_FLAGS]
     parser = argparse.ArgumentParser(
         prog="stigg_host.py",
         description="Runs an Airbyte source component (world airbyte:connector/connector) on wasmtime-py.",
@@ -253,6 +400,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("component", help="the connector component, e.g. target/wasm32-wasip2/component/stigg.wasm")
     parser.add_argument("--also-allow", action="append", default=[], metavar="ORIGIN",
                         help="also allow this origin (repeatable), added to the component's list")
+    parser.add_argument("--allow-private-network", action="store_true",
+                        help="let requests reach loopback, private, link-local and other non-public addresses")
+    parser.add_argument("--allow-plain-http", action="store_true",
+                        help="let requests use plain http to addresses other than loopback")
     parser.add_argument("--timeout-secs", type=float, default=DEFAULT_TIMEOUT_SECS)
     parser.add_argument("--max-response-bytes", type=int, default=DEFAULT_MAX_RESPONSE_BYTES)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -265,7 +416,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     read.add_argument("--state")
     read.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                       help="requests in flight at once (default %(default)s)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.allow_private_network = "--allow-private-network" in given
+    args.allow_plain_http = "--allow-plain-http" in given
+    return args
 
 
 def main(argv: list[str]) -> int:
@@ -291,7 +445,8 @@ def main(argv: list[str]) -> int:
     if getattr(args, "concurrency", 1) < 1:
         print("stigg_host.py: --concurrency must be at least 1", file=sys.stderr)
         return 2
-    http = HttpCapability(args.timeout_secs, args.max_response_bytes, getattr(args, "concurrency", 1))
+    policy = NetworkPolicy(allow_private=args.allow_private_network, allow_plain_http=args.allow_plain_http)
+    http = HttpCapability(args.timeout_secs, args.max_response_bytes, getattr(args, "concurrency", 1), policy)
     try:
         connector = Connector(args.component, http, Sink(out))
         if config is not None:

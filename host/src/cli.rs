@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::allowlist::{Origin, OriginOverrides};
 use crate::command::Command;
+use crate::network_policy::NetworkPolicy;
 use crate::options::{CachePolicy, Limits, RunOptions};
 
 const ALLOW_LIST_RULE: &str = "\
@@ -22,7 +23,15 @@ reports the bad config. Operators change the list with:
 Origins are scheme://host[:port] with scheme http or https; the default port is filled in \
 and scheme and host are compared in lower case. Requests are also refused if the URL has \
 user:password@, a scheme other than http/https, or a `host` header. Redirects are never \
-followed: a 3xx goes back to the component as is.";
+followed: a 3xx goes back to the component as is.
+
+Network policy: whatever the allow-list says, the host connects only to public addresses, \
+checked on every address a name resolves to, right before connecting (so a name that \
+resolves to 127.0.0.1 is refused too). Refused unless the operator passes \
+--allow-private-network: loopback, private (RFC 1918, RFC 4193), link-local (169.254.0.0/16 \
+with cloud metadata services, fe80::/10), CGNAT, multicast, unspecified and other reserved \
+ranges. Plain http is refused for any address but loopback unless the operator passes \
+--allow-plain-http. Both flags may come before the component path or after the command.";
 
 const SANDBOX_LIMITS: &str = "\
 Sandbox limits (a component that exceeds one is stopped; the host prints a TRACE ERROR \
@@ -70,7 +79,7 @@ Examples:
   host run stigg.wasm discover --config config.json
   host run stigg.wasm read --config config.json --catalog catalog.json [--state state.json]
   host run stigg.wasm read --config config.json --catalog catalog.json --concurrency 1
-  host run stigg.wasm --also-allow http://127.0.0.1:8080 check --config local.json";
+  host run --allow-private-network stigg.wasm check --config local.json   (a local test server)";
 
 const EXIT_CODES: &str = "\
 Exit status: 0 when the command ran to the end (a check that reports FAILED included); \
@@ -172,6 +181,14 @@ pub struct RunArgs {
     /// Also allow this origin (repeatable); added to the list in force
     #[arg(long = "also-allow", value_name = "ORIGIN", global = true)]
     pub also_allow: Vec<Origin>,
+
+    /// Let requests reach loopback, private, link-local and other non-public addresses
+    #[arg(long, global = true)]
+    pub allow_private_network: bool,
+
+    /// Let requests use plain http to addresses other than loopback
+    #[arg(long, global = true)]
+    pub allow_plain_http: bool,
 
     /// Deadline for each HTTP request: connect, send and read the whole response
     #[arg(
@@ -305,6 +322,10 @@ impl RunArgs {
                 only: self.allow_host.clone(),
                 also: self.also_allow.clone(),
             },
+            network: NetworkPolicy {
+                allow_private: self.allow_private_network,
+                allow_plain_http: self.allow_plain_http,
+            },
             cache: self.cache.policy(),
             verbose: self.verbose,
             concurrency: match &self.command {
@@ -424,6 +445,41 @@ mod tests {
         assert!(with(&["--concurrency", "17"]).is_err());
         assert!(with(&["--concurrency", "two"]).is_err());
         assert!(parse(&["run", "c.wasm", "spec", "--concurrency", "3"]).is_err());
+    }
+
+    #[test]
+    fn network_policy_flags_before_the_component_or_after_the_command() {
+        assert_eq!(
+            parse(&["run", "c.wasm", "spec"])
+                .map(|r| r.options().network)
+                .ok(),
+            Some(NetworkPolicy::default())
+        );
+        let private_only = NetworkPolicy {
+            allow_private: true,
+            allow_plain_http: false,
+        };
+        for args in [
+            &["run", "--allow-private-network", "c.wasm", "spec"][..],
+            &["run", "c.wasm", "spec", "--allow-private-network"],
+            &["run", "c.wasm", "--allow-private-network", "spec"],
+        ] {
+            let policy = parse(args).map(|r| r.options().network);
+            assert_eq!(policy.ok(), Some(private_only), "{args:?}");
+        }
+        let both = parse(&[
+            "run",
+            "--allow-plain-http",
+            "c.wasm",
+            "check",
+            "--config",
+            "c.json",
+            "--allow-private-network",
+        ]);
+        assert_eq!(
+            both.map(|r| r.options().network).ok(),
+            Some(NetworkPolicy::PERMISSIVE)
+        );
     }
 
     #[test]

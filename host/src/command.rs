@@ -187,7 +187,7 @@ pub fn run_with(
             }
         }
     }
-    let http = HttpClient::new(AllowList::default(), &options.limits)
+    let http = HttpClient::new(AllowList::default(), &options.limits, options.network)
         .with_max_in_flight(options.concurrency);
     let mut session = runtime.session_with(http, output, &options.limits);
     let result = execute(&mut session, invocation, &options.origins);

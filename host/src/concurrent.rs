@@ -264,7 +264,7 @@ pub(crate) fn read(
 ) -> Outcome {
     // One client, cloned into every instance: they share the bound on
     // requests in flight.
-    let mut http = HttpClient::new(AllowList::default(), &options.limits)
+    let mut http = HttpClient::new(AllowList::default(), &options.limits, options.network)
         .with_max_in_flight(options.concurrency);
     let mut lead = runtime.session_with(http.clone(), output.share(), &options.limits);
     let allow = match command::allow_list(&mut lead, config, &options.origins) {

@@ -1,6 +1,7 @@
 //! The network capability handed to a connector: requests only to
-//! allow-listed origins, redirects never followed, bodies capped, and at most
-//! a set number in flight across every clone of the client.
+//! allow-listed origins and to addresses the network policy permits,
+//! redirects never followed, bodies capped, and at most a set number in
+//! flight across every clone of the client.
 //!
 //! It uses plain host-side types (not the WIT bindings) so a native build of
 //! the connector can be served by the same client.
@@ -13,6 +14,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::allowlist::AllowList;
+use crate::network_policy::{self, NetworkPolicy, PolicyResolver};
 use crate::options::Limits;
 
 /// HTTP methods a connector may use.
@@ -73,10 +75,11 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// A client that sends one request at a time.
-    pub fn new(allow: AllowList, limits: &Limits) -> Self {
+    /// A client that sends one request at a time, to the addresses `policy`
+    /// permits.
+    pub fn new(allow: AllowList, limits: &Limits, policy: NetworkPolicy) -> Self {
         Self {
-            agent: agent(limits.request_timeout),
+            agent: agent(limits.request_timeout, policy),
             allow,
             max_response_bytes: limits.max_response_bytes,
             in_flight: Arc::new(Gate::new(NonZeroUsize::MIN)),
@@ -224,8 +227,8 @@ impl Drop for Slot<'_> {
     }
 }
 
-fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
+fn agent(timeout: Duration, policy: NetworkPolicy) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         // No proxy from the environment: the host connects only to the
@@ -234,8 +237,12 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .timeout_connect(Some(timeout))
         // One budget for the whole exchange, from DNS to the last body byte.
         .timeout_global(Some(timeout))
-        .build()
-        .new_agent()
+        .build();
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        PolicyResolver::new(policy),
+    )
 }
 
 fn response_headers(headers: &ureq::http::HeaderMap) -> Vec<(String, String)> {
@@ -264,6 +271,9 @@ fn classify(error: ureq::Error, what: &str, phase: Phase) -> HttpError {
     match error {
         ureq::Error::Timeout(t) => HttpError::Timeout(format!("{what}: {t}")),
         ureq::Error::BodyExceedsLimit(limit) if phase == Phase::Body => HttpError::TooLarge(limit),
+        ureq::Error::Io(e) if network_policy::refusal_in(&e).is_some() => {
+            HttpError::Denied(format!("{what}: {e}"))
+        }
         ureq::Error::Io(e) if is_timeout(&e) => HttpError::Timeout(format!("{what}: {e}")),
         ureq::Error::Http(e) => HttpError::Denied(format!("{what}: invalid request: {e}")),
         ureq::Error::BadUri(_) => HttpError::Denied(format!("{what}: invalid URL")),
@@ -321,7 +331,7 @@ mod tests {
         }
 
         fn client(&self, limits: &Limits) -> HttpClient {
-            HttpClient::new(AllowList::new([self.origin.clone()]), limits)
+            local_client(self.origin.clone(), limits)
         }
     }
 
@@ -374,6 +384,11 @@ mod tests {
                 Ok(n) => data.extend_from_slice(&buf[..n]),
             }
         }
+    }
+
+    /// A client for servers on 127.0.0.1: loopback allowed.
+    fn local_client(origin: Origin, limits: &Limits) -> HttpClient {
+        HttpClient::new(AllowList::new([origin]), limits, NetworkPolicy::PERMISSIVE)
     }
 
     fn limits(timeout_ms: u64, max_response_bytes: u64) -> Limits {
@@ -525,7 +540,11 @@ mod tests {
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("addr").port();
         let other = Origin::parse("http://127.0.0.1:1").expect("origin");
-        let client = HttpClient::new(AllowList::new([other]), &limits(1_000, 1024));
+        let client = HttpClient::new(
+            AllowList::new([other]),
+            &limits(1_000, 1024),
+            NetworkPolicy::PERMISSIVE,
+        );
         let url = format!("http://127.0.0.1:{port}/x");
 
         let result = client.send(&get(url.clone()));
@@ -538,13 +557,89 @@ mod tests {
         );
     }
 
+    /// A listener on 127.0.0.1 that nobody should reach.
+    fn untouched_listener() -> (TcpListener, u16) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        (listener, port)
+    }
+
+    fn assert_refused_by_policy(result: Result<Response, HttpError>, what: &str) {
+        match result {
+            Err(HttpError::Denied(message)) => {
+                assert!(message.contains("network policy"), "{what}: {message}");
+                assert!(!message.contains("SECRET-KEY"), "{what}: {message}");
+            }
+            other => panic!("{what}: expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn loopback_is_refused_by_default_even_by_name() {
+        let (listener, port) = untouched_listener();
+        for host in ["127.0.0.1", "localhost", "127.1"] {
+            let origin = Origin::parse(&format!("http://{host}:{port}")).expect("origin");
+            let client = HttpClient::new(
+                AllowList::new([origin]),
+                &limits(1_000, 1024),
+                NetworkPolicy::default(),
+            );
+            let result = client.send(&get(format!("http://{host}:{port}/x")));
+            assert_refused_by_policy(result, host);
+        }
+        assert!(
+            matches!(listener.accept(), Err(e) if e.kind() == io::ErrorKind::WouldBlock),
+            "a refused request connected"
+        );
+    }
+
+    #[test]
+    fn private_and_plain_http_destinations_are_refused_before_connecting() {
+        // None of these is reachable from here: a refusal that comes back at
+        // once, naming the policy, shows no connection was tried.
+        for url in [
+            "http://169.254.169.254/latest/meta-data/",
+            "https://10.0.0.1/graphql",
+            "https://[fe80::1]/graphql",
+            "https://[::1]:1/graphql",
+            "http://8.8.8.8/graphql",
+        ] {
+            let origin = Origin::of_url(&url::Url::parse(url).expect("url")).expect("origin");
+            let client = HttpClient::new(
+                AllowList::new([origin]),
+                &limits(5_000, 1024),
+                NetworkPolicy::default(),
+            );
+            let started = std::time::Instant::now();
+            assert_refused_by_policy(client.send(&get(url.into())), url);
+            assert!(started.elapsed() < Duration::from_secs(2), "{url}");
+        }
+    }
+
+    #[test]
+    fn the_operator_may_allow_loopback() {
+        let server = Server::start(vec![Reply::ok(b"local", "")]);
+        let policy = NetworkPolicy {
+            allow_private: true,
+            allow_plain_http: false,
+        };
+        let client = HttpClient::new(
+            AllowList::new([server.origin.clone()]),
+            &limits(5_000, 64),
+            policy,
+        );
+        let response = client.send(&get(server.url("/"))).expect("response");
+        assert_eq!(response.body, b"local");
+    }
+
     #[test]
     fn host_header_is_denied_before_connecting() {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("addr").port();
         let origin = Origin::parse(&format!("http://127.0.0.1:{port}")).expect("origin");
-        let client = HttpClient::new(AllowList::new([origin]), &limits(1_000, 1024));
+        let client = local_client(origin, &limits(1_000, 1024));
         let mut request = get(format!("http://127.0.0.1:{port}/x"));
         request.headers.push(("Host".into(), "evil.com".into()));
 
@@ -561,7 +656,7 @@ mod tests {
             .expect("addr")
             .port();
         let origin = Origin::parse(&format!("http://127.0.0.1:{port}")).expect("origin");
-        let client = HttpClient::new(AllowList::new([origin]), &limits(2_000, 1024));
+        let client = local_client(origin, &limits(2_000, 1024));
         match client.send(&get(format!("http://127.0.0.1:{port}/x"))) {
             Err(HttpError::Transport(message)) => {
                 assert!(
@@ -617,7 +712,7 @@ mod tests {
     fn send_all_answers_in_order_within_the_bound_in_flight() {
         for bound in [1, 2, 3] {
             let (origin, most) = slow_echo_server(Duration::from_millis(50));
-            let client = HttpClient::new(AllowList::new([origin.clone()]), &limits(5_000, 1024))
+            let client = local_client(origin.clone(), &limits(5_000, 1024))
                 .with_max_in_flight(NonZeroUsize::new(bound).expect("non-zero"));
             let paths: Vec<String> = (0..7).map(|i| format!("/r{i}")).collect();
             let requests: Vec<Request> = paths
@@ -644,7 +739,7 @@ mod tests {
     #[test]
     fn send_all_reports_each_failure_in_its_place() {
         let (origin, _) = slow_echo_server(Duration::ZERO);
-        let client = HttpClient::new(AllowList::new([origin.clone()]), &limits(5_000, 1024))
+        let client = local_client(origin.clone(), &limits(5_000, 1024))
             .with_max_in_flight(NonZeroUsize::new(4).expect("non-zero"));
         let results = client.send_all(&[
             get(format!("http://127.0.0.1:{}/a", origin.port())),

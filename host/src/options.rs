@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::allowlist::OriginOverrides;
+use crate::network_policy::NetworkPolicy;
 
 /// Resource limits for one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +60,8 @@ pub struct RunOptions {
     pub limits: Limits,
     /// The operator's changes to the component's allow-list.
     pub origins: OriginOverrides,
+    /// Which addresses may be connected to: public ones only, by default.
+    pub network: NetworkPolicy,
     pub cache: CachePolicy,
     /// Say on stderr what the host does (cache hits and misses...).
     pub verbose: bool,
@@ -85,6 +88,7 @@ impl Default for RunOptions {
         Self {
             limits: Limits::default(),
             origins: OriginOverrides::default(),
+            network: NetworkPolicy::default(),
             cache: CachePolicy::default(),
             verbose: false,
             concurrency: Self::DEFAULT_CONCURRENCY,

@@ -59,7 +59,13 @@ fn read(
         std::fs::write(&path, text).expect("write");
         path.to_string_lossy().into_owned()
     };
-    let mut args: Vec<String> = vec!["run".into(), component.into(), "read".into()];
+    // The stand-in listens on 127.0.0.1.
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "--allow-private-network".into(),
+        component.into(),
+        "read".into(),
+    ];
     args.extend(["--config".into(), write("config.json", &config.to_string())]);
     args.extend([
         "--catalog".into(),
@@ -451,7 +457,7 @@ fn a_closed_stdout_stops_every_instance() {
         .arg(&config)
         .arg("--catalog")
         .arg(&catalog_path)
-        .args(["--concurrency", "3"])
+        .args(["--concurrency", "3", "--allow-private-network"])
         .env(
             "XDG_CACHE_HOME",
             Path::new(env!("CARGO_TARGET_TMPDIR")).join("host-tests-cache-home"),

@@ -4,7 +4,9 @@
 //!
 //! It is a thin launcher: it finds `stigg.wasm` (see [`locate`]) and runs it
 //! with the `host` library, exactly as `host run stigg.wasm ...` would: same
-//! messages on stdout, same exit codes, same allow-list.
+//! messages on stdout, same exit codes, same allow-list and network policy
+//! (changed through environment variables, which runners can set where they
+//! cannot add flags).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -13,11 +15,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use host::cli::AirbyteCommand;
 use host::messages::{self, FailureType};
-use host::{ComponentSource, MessageWriter, RunOptions};
+use host::{ComponentSource, MessageWriter, NetworkPolicy, RunOptions};
 
 /// Overrides every other place.
 const WASM_ENV: &str = "STIGG_WASM";
 const WASM_NAME: &str = "stigg.wasm";
+/// `host run --allow-private-network` and `--allow-plain-http`.
+const ALLOW_PRIVATE_ENV: &str = "STIGG_ALLOW_PRIVATE_NETWORK";
+const ALLOW_PLAIN_HTTP_ENV: &str = "STIGG_ALLOW_PLAIN_HTTP";
 /// Where `cargo build -p stigg-connector --target wasm32-wasip2 --profile
 /// component` puts it, relative to the target directory.
 const WASM_IN_TARGET: &str = "wasm32-wasip2/component/stigg.wasm";
@@ -39,8 +44,14 @@ the end (a check that reports FAILED included), 1 when it failed (a TRACE ERROR 
 2 for usage errors: the same as `host run stigg.wasm <command>`.
 
 Network: the component may reach only the origin of its config's base_url \
-(default https://api.stigg.io:443). Every run uses `host run`'s defaults; to change the \
-allow-list or the limits, run `host run stigg.wasm [OPTIONS] <command>` instead.";
+(default https://api.stigg.io:443), and only at public addresses over https: loopback, \
+private, link-local (cloud metadata), CGNAT, multicast and reserved addresses are refused, \
+checked on the address connected to, and so is plain http to anything but loopback. The \
+operator lifts these with environment variables: STIGG_ALLOW_PRIVATE_NETWORK=1 (e.g. a \
+local test server) and STIGG_ALLOW_PLAIN_HTTP=1 (`host run`'s --allow-private-network and \
+--allow-plain-http; 0 or unset keeps the default). Every other setting is `host run`'s \
+default; to change the allow-list or the limits, run `host run stigg.wasm [OPTIONS] \
+<command>` instead.";
 
 /// The Stigg Airbyte source (a WebAssembly component run on wasmtime).
 #[derive(Debug, Parser)]
@@ -105,8 +116,34 @@ fn locate(candidates: Vec<PathBuf>) -> Result<PathBuf, Vec<PathBuf>> {
     }
 }
 
+/// A yes/no environment variable: unset, empty, `0` or `false` is no; `1` or
+/// `true` is yes; anything else is a usage error (a typo must not pass as no).
+fn flag(name: &str, value: Option<&str>) -> Result<bool, String> {
+    let value = value.map(|v| v.trim().to_ascii_lowercase());
+    match value.as_deref() {
+        None | Some("" | "0" | "false") => Ok(false),
+        Some("1" | "true") => Ok(true),
+        Some(other) => Err(format!("${name} must be 1 or 0, not {other:?}")),
+    }
+}
+
+fn network_policy() -> Result<NetworkPolicy, String> {
+    let read = |name| flag(name, env::var(name).ok().as_deref());
+    Ok(NetworkPolicy {
+        allow_private: read(ALLOW_PRIVATE_ENV)?,
+        allow_plain_http: read(ALLOW_PLAIN_HTTP_ENV)?,
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let network = match network_policy() {
+        Ok(policy) => policy,
+        Err(message) => {
+            eprintln!("source-stigg: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let from_env = env::var_os(WASM_ENV)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
@@ -130,7 +167,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut options = RunOptions::default();
+    let mut options = RunOptions {
+        network,
+        ..RunOptions::default()
+    };
     if let AirbyteCommand::Read { concurrency, .. } = &cli.command {
         options.concurrency = *concurrency;
     }
@@ -191,6 +231,26 @@ mod tests {
         );
         assert!(parse(&["read", "--config", "c.json"]).is_err());
         assert!(parse(&[]).is_err());
+    }
+
+    #[test]
+    fn policy_variables_are_strict_yes_or_no() {
+        for no in [None, Some(""), Some("0"), Some("false"), Some(" 0 ")] {
+            assert_eq!(flag("X", no), Ok(false), "{no:?}");
+        }
+        for yes in [Some("1"), Some("true"), Some("TRUE")] {
+            assert_eq!(flag("X", yes), Ok(true), "{yes:?}");
+        }
+        for typo in ["yes", "on", "2", "l"] {
+            let error = flag("X", Some(typo)).expect_err(typo);
+            assert!(error.contains("$X must be 1 or 0"), "{error}");
+        }
+    }
+
+    #[test]
+    fn help_names_the_policy_variables() {
+        let help = Cli::command().render_help().to_string();
+        assert!(help.contains(ALLOW_PRIVATE_ENV) && help.contains(ALLOW_PLAIN_HTTP_ENV));
     }
 
     #[test]

@@ -31,6 +31,9 @@ os.environ.update({
     "AIRBYTE_LOGGING_ROOT": os.path.join(WORK, "logs"),
     "AIRBYTE_PROJECT_DIR": WORK,
     "AIRBYTE_TEMP_DIR": WORK,
+    # source-stigg inherits this: the stand-in listens on 127.0.0.1, which the
+    # host's network policy refuses unless the operator allows it.
+    "STIGG_ALLOW_PRIVATE_NETWORK": "1",
 })
 
 # google-api-core warns at import that Python 3.11 support ends in 2027.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ import threading
 import time
 import unittest
 from pathlib import Path
+from typing import Optional
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -45,7 +47,10 @@ def request(url: str, method: str = "get", headers=(), body: bytes = b"") -> wc.
 class _Handler(http.server.BaseHTTPRequestHandler):
     """/redirect answers 302, /slow answers after 2 s, anything else 200 with 1 KiB."""
 
+    hits = 0
+
     def do_GET(self) -> None:  # noqa: N802
+        type(self).hits += 1
         if self.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "http://example.com/elsewhere")
@@ -81,8 +86,10 @@ class HttpCapabilityRules(unittest.TestCase):
         cls.server.shutdown()
         cls.server.server_close()
 
-    def capability(self, timeout: float = 5, max_bytes: int = 1 << 20) -> stigg_host.HttpCapability:
-        http_ = stigg_host.HttpCapability(timeout, max_bytes)
+    def capability(self, timeout: float = 5, max_bytes: int = 1 << 20,
+                   policy: stigg_host.NetworkPolicy = stigg_host.NetworkPolicy(allow_private=True),
+                   ) -> stigg_host.HttpCapability:
+        http_ = stigg_host.HttpCapability(timeout, max_bytes, policy=policy)
         http_.allowed = {stigg_host.origin_of(self.origin, bare=True)}
         return http_
 
@@ -119,8 +126,39 @@ class HttpCapabilityRules(unittest.TestCase):
         self.assert_error(self.capability(max_bytes=100).send(None, request(self.origin + "/ok")), "too-large")
         self.assert_error(self.capability(timeout=0.5).send(None, request(self.origin + "/slow")), "timeout")
 
-    def test_connection_refused_is_transport(self) -> None:
+    def test_network_policy_refuses_non_public_addresses_by_default(self) -> None:
+        port = self.server.server_address[1]
+        before = _Handler.hits
         http_ = stigg_host.HttpCapability(5, 1 << 20)
+        for url, range_ in ((f"http://127.0.0.1:{port}/", "loopback"), (f"http://localhost:{port}/", "loopback"),
+                            ("http://169.254.169.254/latest/", "link-local"), ("https://10.0.0.7/", "RFC 1918"),
+                            ("https://[fe80::1]/", "link-local"), ("https://[::ffff:127.0.0.1]/", "loopback"),
+                            ("http://8.8.8.8/", "requires https")):
+            http_.allowed = {stigg_host.origin_of(url)}
+            answer = http_.send(None, request(url))
+            self.assert_error(answer, "denied")
+            self.assertIn("network policy", answer.payload, url)
+            self.assertIn(range_, answer.payload, url)
+        self.assertEqual(_Handler.hits, before, "a refused request reached the server")
+
+    def test_the_operator_allows_loopback_but_not_plain_http_elsewhere(self) -> None:
+        answer = self.capability().send(None, request(self.origin + "/ok"))
+        self.assertEqual(answer.status, 200)
+        http_ = self.capability()
+        http_.allowed = {"http://10.0.0.7:80"}
+        answer = http_.send(None, request("http://10.0.0.7/"))
+        self.assert_error(answer, "denied")
+        self.assertIn("requires https", answer.payload)
+
+    def test_policy_flags_count_before_the_component_and_after_the_command(self) -> None:
+        for argv in (["--allow-private-network", "c.wasm", "spec"], ["c.wasm", "spec", "--allow-private-network"]):
+            args = stigg_host.parse_args(argv)
+            self.assertEqual((args.component, args.allow_private_network, args.allow_plain_http),
+                             ("c.wasm", True, False), argv)
+        self.assertFalse(stigg_host.parse_args(["c.wasm", "spec"]).allow_private_network)
+
+    def test_connection_refused_is_transport(self) -> None:
+        http_ = stigg_host.HttpCapability(5, 1 << 20, policy=stigg_host.NetworkPolicy(allow_private=True))
         http_.allowed = {"http://127.0.0.1:1"}
         self.assert_error(http_.send(None, request("http://127.0.0.1:1/")), "transport")
 
@@ -147,8 +185,9 @@ class PythonHostRuns(unittest.TestCase):
         cls.stand.close()
         cls.work.cleanup()
 
-    def run_host(self, *args: str) -> tuple[int, list[dict]]:
-        done = subprocess.run([sys.executable, str(HOST_SCRIPT), str(standin.STIGG_WASM), *args],
+    def run_host(self, *args: str, policy: tuple[str, ...] = ("--allow-private-network",)) -> tuple[int, list[dict]]:
+        """Runs the example host; the stand-in is on 127.0.0.1, so the operator's flag is on by default."""
+        done = subprocess.run([sys.executable, str(HOST_SCRIPT), *policy, str(standin.STIGG_WASM), *args],
                               capture_output=True, text=True, timeout=300)
         return done.returncode, self.parse(done.stdout)
 
@@ -174,6 +213,32 @@ class PythonHostRuns(unittest.TestCase):
         code, messages = self.run_host("check", "--config", str(self.bad_config))
         self.assertEqual((code, messages[-1]["connectionStatus"]["status"]), (0, "FAILED"))
 
+    def test_the_stand_in_is_refused_without_the_operators_flag(self) -> None:
+        before = self.stand.admin("stats")
+        code, messages = self.run_host("check", "--config", str(self.config), policy=())
+        status = messages[-1]["connectionStatus"]
+        self.assertEqual((code, status["status"]), (0, "FAILED"))
+        self.assertIn("network policy", status["message"])
+        self.assertNotIn(API_KEY, json.dumps(messages))
+        self.assertEqual(self.stand.admin("stats"), before, "a refused request reached the stand-in")
+
+    def test_source_stigg_takes_the_permission_from_its_environment(self) -> None:
+        def check(value: Optional[str]) -> subprocess.CompletedProcess:
+            env = {k: v for k, v in os.environ.items() if k != "STIGG_ALLOW_PRIVATE_NETWORK"}
+            if value is not None:
+                env["STIGG_ALLOW_PRIVATE_NETWORK"] = value
+            return subprocess.run([str(standin.SOURCE_STIGG), "check", "--config", str(self.config)],
+                                  capture_output=True, text=True, timeout=300, env=env)
+        for refused in (None, "0"):
+            status = self.parse(check(refused).stdout)[-1]["connectionStatus"]
+            self.assertEqual(status["status"], "FAILED", refused)
+            self.assertIn("network policy", status["message"])
+        allowed = check("1")
+        self.assertEqual(self.parse(allowed.stdout)[-1]["connectionStatus"]["status"], "SUCCEEDED")
+        typo = check("maybe")
+        self.assertEqual(typo.returncode, 2)
+        self.assertIn("STIGG_ALLOW_PRIVATE_NETWORK must be 1 or 0", typo.stderr)
+
     def test_read_customers(self) -> None:
         code, messages = self.run_host("read", "--config", str(self.config), "--catalog", str(self.catalog))
         self.assertEqual(code, 0)
@@ -190,7 +255,8 @@ class PythonHostRuns(unittest.TestCase):
 
         # The same records, in the same order, as the Rust host gives.
         rust = subprocess.run([str(standin.SOURCE_STIGG), "read", "--config", str(self.config),
-                               "--catalog", str(self.catalog)], capture_output=True, text=True, timeout=300)
+                               "--catalog", str(self.catalog)], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "STIGG_ALLOW_PRIVATE_NETWORK": "1"})
         self.assertEqual(rust.returncode, 0, rust.stderr)
         rust_records = [m["record"] for m in self.parse(rust.stdout) if m["type"] == "RECORD"]
         strip = lambda rs: [{k: v for k, v in r.items() if k != "emitted_at"} for r in rs]  # noqa: E731

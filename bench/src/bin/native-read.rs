@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use host::{AllowList, HttpClient, Limits, MessageWriter};
+use host::{AllowList, HttpClient, Limits, MessageWriter, NetworkPolicy};
 use stigg::io::{Http, HttpError, Method, Request, Response, Sink};
 
 struct NativeHttp(HttpClient);
@@ -89,7 +89,9 @@ fn main() -> Result<ExitCode> {
         .transpose()
         .context("--concurrency must be a positive number")?
         .unwrap_or(NonZeroUsize::MIN);
-    let client = HttpClient::new(allow, &Limits::default()).with_max_in_flight(concurrency);
+    // The bench reads from a stand-in on 127.0.0.1.
+    let client = HttpClient::new(allow, &Limits::default(), NetworkPolicy::PERMISSIVE)
+        .with_max_in_flight(concurrency);
     let mut http = NativeHttp(client);
     let mut out = Output(MessageWriter::stdout());
     let outcome = stigg::read(&mut http, &mut out, &config, &catalog, state.as_deref());

@@ -138,12 +138,23 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
     }
 }
 
-/// Runs the probe's `read` with this config (written to a temporary file).
+/// Runs the probe's `read` with this config (written to a temporary file),
+/// allowed to reach the test servers on 127.0.0.1 (`--allow-private-network`).
 pub fn run_probe(config: &Value, extra_args: &[&str]) -> Output {
     run_probe_with_env(config, extra_args, &[])
 }
 
 pub fn run_probe_with_env(config: &Value, extra_args: &[&str], envs: &[(&str, &str)]) -> Output {
+    probe_read(config, &["--allow-private-network"], extra_args, envs)
+}
+
+/// Runs the probe's `read` under the host's default network policy, with
+/// `flags` between `run` and the component path.
+pub fn run_probe_under_policy(config: &Value, flags: &[&str]) -> Output {
+    probe_read(config, flags, &[], &[])
+}
+
+fn probe_read(config: &Value, before: &[&str], after: &[&str], envs: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().expect("tempdir");
     let config_path = dir.path().join("config.json");
     let catalog_path = dir.path().join("catalog.json");
@@ -152,16 +163,17 @@ pub fn run_probe_with_env(config: &Value, extra_args: &[&str], envs: &[(&str, &s
     let probe = probe_wasm().to_string_lossy().into_owned();
     let config_arg = config_path.to_string_lossy().into_owned();
     let catalog_arg = catalog_path.to_string_lossy().into_owned();
-    let mut args = vec![
-        "run",
-        &probe,
+    let mut args = vec!["run"];
+    args.extend_from_slice(before);
+    args.extend([
+        probe.as_str(),
         "read",
         "--config",
         &config_arg,
         "--catalog",
         &catalog_arg,
-    ];
-    args.extend_from_slice(extra_args);
+    ]);
+    args.extend_from_slice(after);
     host(&args, envs)
 }
 

@@ -192,8 +192,19 @@ pub struct Inputs {
     pub state: Option<String>,
 }
 
-/// Runs `host run stigg.wasm <command>` with the given inputs and extra host flags.
+/// The host flag that lets the connector reach the stand-in on 127.0.0.1.
+pub const ALLOW_LOCAL: &str = "--allow-private-network";
+
+/// Runs `host run stigg.wasm <command>` with the given inputs and extra host
+/// flags, allowed to reach the stand-in ([`ALLOW_LOCAL`]).
 pub fn run(command: &str, inputs: &Inputs, flags: &[&str]) -> Output {
+    let mut all = vec![ALLOW_LOCAL];
+    all.extend_from_slice(flags);
+    run_under_policy(command, inputs, &all)
+}
+
+/// As [`run`], under the host's default network policy: no private network.
+pub fn run_under_policy(command: &str, inputs: &Inputs, flags: &[&str]) -> Output {
     let dir = tempfile::tempdir().expect("temp dir");
     let write = |name: &str, text: String| {
         let path = dir.path().join(name);

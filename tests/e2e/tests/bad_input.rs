@@ -2,7 +2,7 @@
 //! and the Airbyte exit convention: `check` prints CONNECTION_STATUS FAILED and
 //! exits 0; `read` and `discover` print a TRACE ERROR config_error and exit 1.
 
-use stigg_e2e::{artifacts, run_host, Output};
+use stigg_e2e::{artifacts, run_host, Output, ALLOW_LOCAL};
 
 const GOOD_CONFIG: &str = r#"{"api_key":"k","base_url":"http://127.0.0.1:9/graphql"}"#;
 const GOOD_CATALOG: &str = r#"{"streams":[{"stream":{"name":"customers"},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}"#;
@@ -50,6 +50,7 @@ impl Case {
         let dir = tempfile::tempdir().unwrap();
         let mut args = vec![
             "run".to_owned(),
+            ALLOW_LOCAL.to_owned(),
             artifacts().wasm.to_string_lossy().into_owned(),
             self.command.to_owned(),
         ];
