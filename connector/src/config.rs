@@ -13,6 +13,9 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Stigg's limits are per minute: a budget of minutes outlasts a rate-limit window.
 pub const DEFAULT_MAX_RETRY_SECONDS: u64 = 600;
 pub const MAX_RETRY_SECONDS: u64 = 3600;
+/// Stigg's keys are a few dozen characters; the bound keeps every form of the
+/// key that `redact` masks shorter than its margin.
+pub const MAX_API_KEY_CHARS: usize = 256;
 
 /// A validated config.
 #[derive(Debug)]
@@ -80,6 +83,11 @@ fn api_key(fields: &Map<String, Value>) -> Result<ApiKey> {
         Some(Value::String(key)) if key.chars().any(|c| c.is_control()) => Err(Error::config(
             "`api_key` contains control characters (a stray newline?)",
         )),
+        Some(Value::String(key)) if key.trim().chars().count() > MAX_API_KEY_CHARS => {
+            Err(Error::config(format!(
+                "`api_key` is longer than {MAX_API_KEY_CHARS} characters: not a Stigg API key"
+            )))
+        }
         Some(Value::String(key)) => Ok(ApiKey(key.trim().to_owned())),
         Some(other) => Err(Error::config(format!(
             "`api_key` must be a string, not {}",
@@ -281,6 +289,10 @@ mod tests {
         assert!(config_error(r#"{"api_key": 5}"#).contains("`api_key` must be a string"));
         assert!(config_error(r#"{"api_key": "  "}"#).contains("empty"));
         assert!(config_error(r#"{"api_key": "a\nb"}"#).contains("control"));
+        let long = format!(r#"{{"api_key": "{}"}}"#, "k".repeat(MAX_API_KEY_CHARS + 1));
+        assert!(config_error(&long).contains("longer than 256 characters"));
+        let longest = format!(r#"{{"api_key": "{}"}}"#, "k".repeat(MAX_API_KEY_CHARS));
+        assert!(Config::parse(&longest).is_ok());
         assert!(config_error(r#"{"api_key":"k","page_size":0}"#).contains("`page_size`"));
         assert!(config_error(r#"{"api_key":"k","page_size":1001}"#).contains("1 to 1000"));
         assert!(config_error(r#"{"api_key":"k","page_size":"50"}"#).contains("a string"));

@@ -12,9 +12,11 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::error::{Error, Result, Retry};
 use crate::io::{Http, HttpError, Method, Request, Response};
+use crate::redact;
 
-/// How much of a response body an error quotes.
-const EXCERPT_CHARS: usize = 300;
+/// The deepest nesting a record may have: deeper JSON breaks common parsers
+/// downstream (Stigg's own types nest a few levels).
+pub const MAX_RECORD_DEPTH: usize = 128;
 
 /// The POST of one GraphQL query.
 fn request(config: &Config, query: &str, variables: &Value) -> Request {
@@ -45,9 +47,9 @@ fn checked(response: Result<Response, HttpError>, config: &Config) -> Result<Res
 fn transport_error(error: HttpError, config: &Config) -> Error {
     let origin = &config.endpoint.origin;
     match &error {
-        HttpError::Denied(_) => Error::config(format!(
-            "the host refused to let the connector reach {origin}; \
-             allow that origin, or fix `base_url`"
+        HttpError::Denied(reason) => Error::config(format!(
+            "the host refused to let the connector reach {origin} ({reason}); \
+             fix `base_url`, or ask the host's operator to allow it"
         )),
         HttpError::Timeout(_) => Error::transient(format!(
             "Stigg at {origin} did not answer within the host's request timeout"
@@ -87,14 +89,16 @@ fn check_status(response: &Response) -> Result<()> {
     Err(error.with_internal(excerpt(&response.body)))
 }
 
-/// The start of a body, for error messages.
+/// The start of a body, for error messages; the redactor masks the key in it
+/// and cuts it to length.
 pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut cut: String = text.chars().take(EXCERPT_CHARS).collect();
-    if text.chars().nth(EXCERPT_CHARS).is_some() {
-        cut.push('…');
-    }
-    format!("response body: {cut}")
+    let start = &body[..body
+        .len()
+        .min((redact::SHOWN_CHARS + redact::MARGIN_CHARS) * 4)];
+    format!(
+        "response body: {}",
+        redact::clip(&String::from_utf8_lossy(start))
+    )
 }
 
 /// Sends the query and parses the page: one attempt, errors classified for retry.
@@ -252,11 +256,14 @@ impl Page {
         let nodes = connection
             .edges
             .iter()
-            .map(|edge| {
-                let offset = edge.node.get().as_ptr() as usize - start;
-                offset..offset + edge.node.get().len()
+            .enumerate()
+            .map(|(index, edge)| {
+                let node = edge.node.get();
+                check_record(node, index, root_field)?;
+                let offset = node.as_ptr() as usize - start;
+                Ok(offset..offset + node.len())
             })
-            .collect();
+            .collect::<Result<_>>()?;
         // Nullable in Stigg's schema; guessing `false` would end the stream silently.
         let Some(has_next_page) = connection.page_info.has_next_page else {
             return Err(Error::system(format!(
@@ -275,6 +282,59 @@ impl Page {
             total_count,
         })
     }
+}
+
+/// A node becomes a RECORD's `data`: it must be a JSON object, and not nested
+/// deeper than [`MAX_RECORD_DEPTH`].
+fn check_record(node: &str, index: usize, root_field: &str) -> Result<()> {
+    let problem = if !node.starts_with('{') {
+        let kind = match node.as_bytes().first() {
+            Some(b'[') => "an array",
+            Some(b'"') => "a string",
+            Some(b'n') => "null",
+            Some(b't' | b'f') => "a boolean",
+            _ => "a number",
+        };
+        format!("is {kind}, not a JSON object")
+    } else if nesting_exceeds(node.as_bytes(), MAX_RECORD_DEPTH) {
+        format!("is nested deeper than {MAX_RECORD_DEPTH} levels")
+    } else {
+        return Ok(());
+    };
+    Err(Error::system(format!(
+        "Stigg's {root_field} page is not usable: its node at edge {index} {problem}"
+    )))
+}
+
+/// Whether valid JSON text nests arrays and objects deeper than `limit`.
+fn nesting_exceeds(json: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&byte) = json.get(i) {
+        i += 1;
+        match byte {
+            b'"' => loop {
+                // Skip the string: to its closing quote, over escapes.
+                let Some(at) = memchr::memchr2(b'"', b'\\', &json[i..]) else {
+                    return false;
+                };
+                let escaped = json[i + at] == b'\\';
+                i += at + if escaped { 2 } else { 1 };
+                if !escaped {
+                    break;
+                }
+            },
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The same JSON without the whitespace between tokens (newlines inside strings are
@@ -303,7 +363,8 @@ fn graphql_errors(errors: &[GraphqlError], root_field: &str) -> Error {
             .any(|code| set.contains(&code))
     };
     let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
-    let detail = messages.join("; ");
+    let joined = messages.join("; ");
+    let detail = redact::clip(&joined);
     if has(AUTH_CODES) {
         return Error::config(format!(
             "Stigg rejected the API key: {detail}; check `api_key`"
@@ -382,11 +443,73 @@ mod tests {
         }
     }
 
+    fn page_of(node: &str) -> Result<Page> {
+        let body = format!(
+            r#"{{"data":{{"customers":{{"edges":[{{"node":{{"id":"a"}}}},{{"node":{node}}}],"pageInfo":{{"hasNextPage":false}}}}}}}}"#
+        );
+        Page::parse(body, "customers")
+    }
+
     #[test]
-    fn excerpt_is_bounded() {
-        let long = "x".repeat(10_000);
+    fn nodes_that_are_not_objects_fail_the_page() {
+        for (node, kind) in [
+            ("5", "a number"),
+            ("-1.5e3", "a number"),
+            (r#""text""#, "a string"),
+            ("null", "null"),
+            ("true", "a boolean"),
+            (r#"[{"id":"b"}]"#, "an array"),
+        ] {
+            let error = page_of(node).expect_err(node);
+            assert_eq!(error.failure_type, FailureType::System, "{node}");
+            assert!(
+                error
+                    .message
+                    .contains(&format!("edge 1 is {kind}, not a JSON object")),
+                "{node}: {}",
+                error.message
+            );
+        }
+        assert!(page_of(r#"{"id":"b","n":[1,{"x":null}]}"#).is_ok());
+    }
+
+    #[test]
+    fn nodes_nested_too_deep_fail_the_page() {
+        let deep = |levels: usize| {
+            format!(
+                r#"{{"id":"b","x":{}{}}}"#,
+                "[".repeat(levels - 1),
+                "]".repeat(levels - 1)
+            )
+        };
+        assert!(page_of(&deep(MAX_RECORD_DEPTH)).is_ok());
+        let error = page_of(&deep(MAX_RECORD_DEPTH + 1)).expect_err("too deep");
+        assert!(
+            error.message.contains("deeper than 128"),
+            "{}",
+            error.message
+        );
+        let error = page_of(&deep(100_000)).expect_err("far too deep");
+        assert!(error.message.contains("edge 1"), "{}", error.message);
+    }
+
+    #[test]
+    fn brackets_inside_strings_do_not_count() {
+        let text = format!(
+            r#"{{"a":"{}\"{}","b":[]}}"#,
+            "[".repeat(500),
+            "{".repeat(500)
+        );
+        assert!(!nesting_exceeds(text.as_bytes(), 2));
+        assert!(nesting_exceeds(br#"{"a":[[1]]}"#, 2));
+        assert!(!nesting_exceeds(br#"{"a":"\\\"[[[","b":[1]}"#, 2));
+    }
+
+    #[test]
+    fn excerpt_keeps_what_the_redactor_needs_and_no_more() {
+        let long = "x".repeat(100_000);
         let e = excerpt(long.as_bytes());
-        assert!(e.chars().count() < EXCERPT_CHARS + 20);
-        assert!(e.ends_with('…'));
+        let kept = redact::SHOWN_CHARS + redact::MARGIN_CHARS;
+        assert_eq!(e.chars().count(), "response body: ".len() + kept);
     }
 }

@@ -13,6 +13,7 @@ pub mod messages;
 pub mod partition;
 pub mod position;
 pub mod read;
+pub mod redact;
 pub mod retry;
 pub mod state;
 pub mod streams;
@@ -29,6 +30,7 @@ use config::{
 };
 use error::Error;
 use io::{Http, Sink};
+use redact::Redactor;
 
 pub const DOCUMENTATION_URL: &str = "https://docs.stigg.io/docs/graphql-api";
 
@@ -133,7 +135,8 @@ fn probe(http: &mut dyn Http, config: &Config) -> Result<(), Error> {
     let pause = |wait: &retry::Wait<'_>| {
         std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms))
     };
-    retry::run(&retry::RetryPolicy::checking(), fetch, pause).map(|_| ())
+    let policy = retry::RetryPolicy::checking(config.max_retry_seconds);
+    retry::run(&policy, fetch, pause).map(|_| ())
 }
 
 /// Emits the CATALOG. The streams are fixed, so the config is only validated.
@@ -183,33 +186,4 @@ pub fn read(
 fn fail(sink: &mut dyn Sink, error: &Error) -> Outcome {
     sink.emit(&messages::error(error, None));
     Err(error.message.clone())
-}
-
-/// Removes the API key from anything about to leave the connector.
-pub struct Redactor(Option<String>);
-
-impl Redactor {
-    /// Keys shorter than this are not real Stigg keys; masking them would
-    /// garble every message that happens to contain those letters.
-    const MIN_KEY_LEN: usize = 8;
-
-    pub fn new(config: &Config) -> Self {
-        let key = config.api_key.expose();
-        Redactor((key.len() >= Self::MIN_KEY_LEN).then(|| key.to_owned()))
-    }
-
-    pub fn text(&self, text: &str) -> String {
-        match &self.0 {
-            Some(key) => text.replace(key.as_str(), "***"),
-            None => text.to_owned(),
-        }
-    }
-
-    pub fn error(&self, error: &Error) -> Error {
-        Error {
-            message: self.text(&error.message),
-            internal: error.internal.as_deref().map(|i| self.text(i)),
-            ..error.clone()
-        }
-    }
 }

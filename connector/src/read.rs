@@ -12,11 +12,11 @@ use crate::graphql::{self, Page};
 use crate::io::{Http, Sink};
 use crate::messages::{self, Status};
 use crate::position::Position;
+use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy, Wait};
 use crate::state::StreamState;
 use crate::streams::StreamDef;
 use crate::time::now_ms;
-use crate::Redactor;
 
 pub struct Reader<'a> {
     pub http: &'a mut dyn Http,
@@ -86,7 +86,9 @@ impl Reader<'_> {
         let (mut pages, mut total) = (0u64, 0u64);
         for round in 0.. {
             let requests = position.requests(page_size);
-            let fetched = self.fetch_round(stream, &query, &requests)?;
+            let fetched = self
+                .fetch_round(stream, &query, &requests)
+                .map_err(|e| e.context(format_args!("{name}, after {total} records")))?;
             if round == 0 {
                 self.sink
                     .emit(&messages::stream_status(name, Status::Running));
@@ -142,7 +144,7 @@ impl Reader<'_> {
         query: &str,
         requests: &[Value],
     ) -> Result<Vec<Page>> {
-        let policy = RetryPolicy::reading(self.config.max_retry_seconds);
+        let policy = RetryPolicy::with_budget(self.config.max_retry_seconds);
         let (http, sink, config, redactor) =
             (&mut *self.http, &mut *self.sink, self.config, self.redactor);
         let firsts = graphql::fetch_pages(http, config, query, requests, stream.root_field);

@@ -2,12 +2,14 @@
 //! and a total time budget, after which the last error stands.
 
 use std::hash::{BuildHasher, Hasher};
+use std::time::Instant;
 
 use crate::error::{Error, Result, Retry};
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
-    /// The most one request's retries may wait in all, in ms.
+    /// The most one request's retries may take in all, in ms, from its first
+    /// failure: the waits and the retried attempts (a timed-out one included).
     pub budget_ms: u64,
     /// The first backoff; each next one doubles, up to `max_delay_ms`.
     pub base_ms: u64,
@@ -17,23 +19,23 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Reads: long enough to outlast Stigg's per-minute rate limits.
-    pub fn reading(budget_secs: u64) -> Self {
+    /// The most `check` retries, whatever the config says: a person is waiting.
+    pub const CHECK_BUDGET_CAP_SECS: u64 = 60;
+
+    /// The config's `max_retry_seconds`, for every request; backoffs grow to
+    /// a minute to outlast Stigg's per-minute rate limits.
+    pub fn with_budget(budget_secs: u64) -> Self {
         RetryPolicy {
-            budget_ms: budget_secs * 1000,
+            budget_ms: budget_secs.saturating_mul(1000),
             base_ms: 1000,
             max_delay_ms: 60_000,
             max_malformed: 3,
         }
     }
 
-    /// `check`: a person is waiting for the answer.
-    pub fn checking() -> Self {
-        RetryPolicy {
-            budget_ms: 5_000,
-            max_delay_ms: 4_000,
-            ..Self::reading(0)
-        }
+    /// `check`: the config's budget, up to [`Self::CHECK_BUDGET_CAP_SECS`].
+    pub fn checking(budget_secs: u64) -> Self {
+        Self::with_budget(budget_secs.min(Self::CHECK_BUDGET_CAP_SECS))
     }
 
     /// The backoff before retry number `n` (0-based), jittered into its upper half.
@@ -75,6 +77,7 @@ pub fn run_after<T>(
     mut wait: impl FnMut(&Wait<'_>),
 ) -> Result<T> {
     let (mut waited_ms, mut malformed, mut backoffs) = (0u64, 0u32, 0u32);
+    let failed_at = Instant::now();
     let mut result = Some(first);
     for number in 1.. {
         let error = match result.take().unwrap_or_else(&mut attempt) {
@@ -96,10 +99,14 @@ pub fn run_after<T>(
                 (delay, matches!(error.retry, Retry::RateLimited(_)))
             }
         };
-        if waited_ms + delay_ms > policy.budget_ms {
+        // The clock counts the retried attempts too; the sum of the waits
+        // stands in where the waits do not really sleep (tests).
+        let clock_ms = u64::try_from(failed_at.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let spent_ms = waited_ms.max(clock_ms);
+        if spent_ms.saturating_add(delay_ms) > policy.budget_ms {
             return Err(error.context(format!(
-                "gave up after {number} attempts and {} s of waiting (retry budget {} s)",
-                waited_ms / 1000,
+                "gave up after {number} attempts and {} s of retrying (retry budget {} s)",
+                spent_ms / 1000,
                 policy.budget_ms / 1000
             )));
         }
@@ -204,6 +211,48 @@ mod tests {
         assert_eq!(error.failure_type, FailureType::System);
         assert!(error.message.contains("after 3 attempts"));
         assert_eq!(waits.len(), 2);
+    }
+
+    #[test]
+    fn slow_failing_attempts_count_against_the_budget() {
+        // Attempts that time out after 150 ms, each retried at once
+        // (`Retry-After: 0`): only the clock can end this.
+        let policy = RetryPolicy {
+            budget_ms: 600,
+            ..policy()
+        };
+        let mut attempts = 0;
+        let slow_timeout = || {
+            attempts += 1;
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            err(Retry::Backoff(Some(0)))
+        };
+        let error = run(&policy, slow_timeout, |_| {}).expect_err("budget");
+        assert!(error.message.contains("gave up after"), "{}", error.message);
+        assert!((4..=6).contains(&attempts), "{attempts} attempts");
+    }
+
+    #[test]
+    fn a_zero_budget_means_no_retry() {
+        let zero = RetryPolicy::with_budget(0);
+        let mut attempts = 0;
+        let outcome = run(
+            &zero,
+            || {
+                attempts += 1;
+                err(Retry::RateLimited(None))
+            },
+            |_| {},
+        );
+        assert!(outcome.is_err());
+        assert_eq!(attempts, 1);
+    }
+
+    #[test]
+    fn check_honours_the_configured_budget_up_to_a_minute() {
+        assert_eq!(RetryPolicy::checking(0).budget_ms, 0);
+        assert_eq!(RetryPolicy::checking(5).budget_ms, 5_000);
+        assert_eq!(RetryPolicy::checking(600).budget_ms, 60_000);
     }
 
     #[test]

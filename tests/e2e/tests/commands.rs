@@ -113,21 +113,18 @@ fn check_fails_when_stigg_is_unreachable() {
         .local_addr()
         .unwrap()
         .port();
-    let out = run(
-        "check",
-        &with_config(config(&format!("http://127.0.0.1:{port}/graphql"))),
-        &[],
-    );
+    let mut config = config(&format!("http://127.0.0.1:{port}/graphql"));
+    config["max_retry_seconds"] = json!(2);
+    let started = std::time::Instant::now();
+    let out = run("check", &with_config(config), &[]);
     assert_eq!(out.code, 0);
     let status = out.connection_status();
     assert_eq!(status["status"], "FAILED");
-    assert!(
-        status["message"]
-            .as_str()
-            .unwrap()
-            .contains("could not reach Stigg"),
-        "{status}"
-    );
+    let message = status["message"].as_str().unwrap_or_default();
+    assert!(message.contains("could not reach Stigg"), "{status}");
+    // The check retried within the config's budget, then gave up.
+    assert!(message.contains("(retry budget 2 s)"), "{status}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
-use stigg_e2e::{catalog, config, read_standin, run, Inputs, Output, API_KEY};
+use stigg_e2e::{catalog, config, read_standin, run, run_under_policy, Inputs, Output, API_KEY};
 use stigg_standin::{Fault, FaultRule, Standin, StandinConfig};
 
 fn standin(customers: usize, faults: Vec<FaultRule>) -> Standin {
@@ -248,7 +248,10 @@ fn spent_retry_budget_is_a_transient_error() {
     );
     let error = the_error(&out);
     assert_eq!(error["failure_type"], "transient_error");
-    assert_says(error, "message", "gave up after 3 attempts");
+    // Attempt 1, a 1 s wait, attempt 2: over a second spent, and another 1 s
+    // wait would pass the 2 s budget (the attempts count, not only the waits).
+    assert_says(error, "message", "gave up after 2 attempts");
+    assert_says(error, "message", "(retry budget 2 s)");
 }
 
 #[test]
@@ -323,6 +326,87 @@ fn the_host_denies_origins_off_the_allow_list() {
     assert_eq!(server.request_count(), 0, "no request reached the server");
     let allowed = run("read", &inputs, &["--allow-host", &server.base_url()]);
     assert_eq!(allowed.code, 0, "{}", allowed.stdout);
+}
+
+#[test]
+fn a_node_that_is_not_an_object_or_nests_too_deep_fails_the_stream() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    for (node, says) in [
+        ("42", "is a number, not a JSON object"),
+        ("\"text\"", "is a string, not a JSON object"),
+        ("null", "is null, not a JSON object"),
+        ("[{\"id\":\"x\"}]", "is an array, not a JSON object"),
+        (deep.as_str(), "is an array, not a JSON object"),
+        (
+            &format!("{{\"id\":\"x\",\"deep\":{deep}}}"),
+            "nested deeper than 128 levels",
+        ),
+    ] {
+        // The second page of customers carries the bad node.
+        let bad = Fault::BadNode {
+            node: node.to_string(),
+        };
+        let server = standin(
+            6,
+            vec![FaultRule::on_request(2, bad).for_root_field("customers")],
+        );
+        let out = read_with(&server, &customers_only(), json!({"page_size": 2}));
+        let error = the_error(&out);
+        assert_eq!(
+            error["failure_type"],
+            "system_error",
+            "{}",
+            &node[..node.len().min(40)]
+        );
+        assert_says(error, "message", says);
+        assert_says(error, "message", "customers, after 2 records");
+        assert_eq!(
+            out.records("customers").count(),
+            2,
+            "only the first page's records"
+        );
+        assert_eq!(
+            out.statuses("customers").last().map(String::as_str),
+            Some("INCOMPLETE")
+        );
+    }
+}
+
+#[test]
+fn the_stand_in_is_unreachable_without_the_operators_flag() {
+    let server = standin(5, vec![]);
+    let config = Some(config(&server.url()));
+    let check = run_under_policy(
+        "check",
+        &Inputs {
+            config: config.clone(),
+            catalog: None,
+            state: None,
+        },
+        &[],
+    );
+    check.assert_no_leak(API_KEY);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    let status = check.connection_status();
+    assert_eq!(status["status"], "FAILED");
+    let message = status["message"].as_str().unwrap_or_default();
+    assert!(message.contains("network policy"), "{message}");
+    assert!(message.contains("loopback"), "{message}");
+
+    let inputs = Inputs {
+        config,
+        catalog: Some(catalog(&customers_only())),
+        state: None,
+    };
+    let read = run_under_policy("read", &inputs, &[]);
+    read.assert_no_leak(API_KEY);
+    assert_ne!(read.code, 0);
+    assert_eq!(the_error(&read)["failure_type"], "config_error");
+    assert_eq!(
+        server.request_count(),
+        0,
+        "a refused request reached the stand-in"
+    );
 }
 
 #[test]

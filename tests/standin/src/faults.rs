@@ -42,6 +42,9 @@ pub enum Fault {
     NoDataKey,
     /// Answer as if the request had no `filter` (a server that ignores it).
     IgnoreFilter,
+    /// The real answer with its first node replaced by this JSON text (a
+    /// number, an array, JSON nested too deep...).
+    BadNode { node: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,7 +144,8 @@ impl FaultPlan {
 /// `key=value` pairs, e.g. `every=3,root_field=customers,status=429,retry_after=2`.
 /// Faults: `status=CODE[,retry_after=V]`, `drop`, `truncate`,
 /// `graphql_error=MESSAGE[,code=CODE]`, `data_null`, `latency_ms=MS`,
-/// `repeat_cursor`, `no_data_key`, `ignore_filter`.
+/// `repeat_cursor`, `no_data_key`, `ignore_filter`, `bad_node=JSON` (JSON
+/// without commas; use the JSON form otherwise).
 impl FromStr for FaultRule {
     type Err = String;
 
@@ -203,6 +207,11 @@ fn parse_fault<'a>(get: &Lookup<'a>, number: &NumberLookup<'a>) -> Result<Option
     }
     if let Some(ms) = number("latency_ms")? {
         return Ok(Some(Fault::Latency { ms }));
+    }
+    if let Some(node) = get("bad_node") {
+        return Ok(Some(Fault::BadNode {
+            node: node.to_string(),
+        }));
     }
     let simple = [
         ("drop", Fault::Drop),

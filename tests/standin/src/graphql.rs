@@ -236,11 +236,29 @@ fn respond(shared: &Shared, prepared: &Prepared, fault: Option<Fault>) -> Respon
             json_response(StatusCode::OK, body(Vec::new(), Some(JsonValue::Null)))
         }
         Some(Fault::NoDataKey) => json_response(StatusCode::OK, body(Vec::new(), None)),
+        Some(Fault::BadNode { node }) => json_text_response(
+            StatusCode::OK,
+            with_first_node(&run(shared, prepared, None), prepared, &node),
+        ),
         // Latency is applied before responding; nothing else to do.
         Some(Fault::Latency { .. }) => {
             json_text_response(StatusCode::OK, run(shared, prepared, None))
         }
     }
+}
+
+/// The answer with its first edge's node replaced by `node`, verbatim.
+fn with_first_node(answer: &str, prepared: &Prepared, node: &str) -> String {
+    const MARK: &str = "__bad_node__";
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(answer) else {
+        return answer.to_owned();
+    };
+    let root = prepared.root_fields.first().map_or("", String::as_str);
+    let Some(first) = value.pointer_mut(&format!("/data/{root}/edges/0/node")) else {
+        return answer.to_owned();
+    };
+    *first = serde_json::Value::from(MARK);
+    value.to_string().replacen(&format!("\"{MARK}\""), node, 1)
 }
 
 /// Executes the request; returns the response body.
