@@ -33,7 +33,7 @@ fn request(config: &Config, query: &str, variables: &Value) -> Request {
                 concat!("airbyte-source-stigg/", env!("CARGO_PKG_VERSION")).into(),
             ),
         ],
-        body: body.into_bytes(),
+        body,
     }
 }
 
@@ -61,6 +61,9 @@ fn transport_error(error: HttpError, config: &Config) -> Error {
             "a Stigg response exceeded the host's response size cap of {cap} bytes; \
              lower `page_size` or raise the cap"
         )),
+        HttpError::NotUtf8(_) => {
+            Error::system("a Stigg response is not UTF-8 text").retry(Retry::Malformed)
+        }
     }
     .with_internal(error.to_string())
 }
@@ -91,14 +94,8 @@ fn check_status(response: &Response) -> Result<()> {
 
 /// The start of a body, for error messages; the redactor masks the key in it
 /// and cuts it to length.
-pub fn excerpt(body: &[u8]) -> String {
-    let start = &body[..body
-        .len()
-        .min((redact::SHOWN_CHARS + redact::MARGIN_CHARS) * 4)];
-    format!(
-        "response body: {}",
-        redact::clip(&String::from_utf8_lossy(start))
-    )
+pub fn excerpt(body: &str) -> String {
+    format!("response body: {}", redact::clip(body))
 }
 
 /// Sends the query and parses the page: one attempt, errors classified for retry.
@@ -110,7 +107,7 @@ pub fn fetch_page(
     root_field: &str,
 ) -> Result<Page> {
     let response = http.send(&request(config, query, variables));
-    page(checked(response, config)?, root_field)
+    Page::parse(checked(response, config)?.body, root_field)
 }
 
 /// Sends one query per `variables` at once (as the host allows) and parses each
@@ -128,19 +125,8 @@ pub fn fetch_pages(
         .collect();
     http.send_all(&requests)
         .into_iter()
-        .map(|response| page(checked(response, config)?, root_field))
+        .map(|response| Page::parse(checked(response, config)?.body, root_field))
         .collect()
-}
-
-fn page(response: Response, root_field: &str) -> Result<Page> {
-    let body = String::from_utf8(response.body).map_err(|e| {
-        Error::system(format!(
-            "Stigg's response to the {root_field} query is not UTF-8"
-        ))
-        .with_internal(excerpt(e.as_bytes()))
-        .retry(Retry::Malformed)
-    })?;
-    Page::parse(body, root_field)
 }
 
 /// One page of a connection. Nodes stay where they are in the body: records are
@@ -235,11 +221,11 @@ impl Page {
             Error::system(format!(
                 "Stigg's response to the {root_field} query is not the JSON expected ({e})"
             ))
-            .with_internal(excerpt(body.as_bytes()))
+            .with_internal(excerpt(&body))
             .retry(Retry::Malformed)
         })?;
         if let Some(errors) = envelope.errors.filter(|e| !e.is_empty()) {
-            return Err(graphql_errors(&errors, root_field).with_internal(excerpt(body.as_bytes())));
+            return Err(graphql_errors(&errors, root_field).with_internal(excerpt(&body)));
         }
         let connection = envelope
             .data
@@ -249,7 +235,7 @@ impl Page {
                 Error::system(format!(
                     "Stigg's response has no `data.{root_field}` and no errors"
                 ))
-                .with_internal(excerpt(body.as_bytes()))
+                .with_internal(excerpt(&body))
                 .retry(Retry::Malformed)
             })?;
         let start = body.as_ptr() as usize;
@@ -269,7 +255,7 @@ impl Page {
             return Err(Error::system(format!(
                 "Stigg's {root_field} page has no pageInfo.hasNextPage: cannot tell whether more pages follow"
             ))
-            .with_internal(excerpt(body.as_bytes()))
+            .with_internal(excerpt(&body))
             .retry(Retry::Malformed));
         };
         let end_cursor = connection.page_info.end_cursor;
@@ -508,7 +494,7 @@ mod tests {
     #[test]
     fn excerpt_keeps_what_the_redactor_needs_and_no_more() {
         let long = "x".repeat(100_000);
-        let e = excerpt(long.as_bytes());
+        let e = excerpt(&long);
         let kept = redact::SHOWN_CHARS + redact::MARGIN_CHARS;
         assert_eq!(e.chars().count(), "response body: ".len() + kept);
     }

@@ -89,5 +89,6 @@ fn from_wit(result: Result<wit_http::Response, wit_http::Error>) -> Result<Respo
         Err(wit_http::Error::Timeout(m)) => Err(HttpError::Timeout(m)),
         Err(wit_http::Error::Transport(m)) => Err(HttpError::Transport(m)),
         Err(wit_http::Error::TooLarge(cap)) => Err(HttpError::TooLarge(cap)),
+        Err(wit_http::Error::NotUtf8(m)) => Err(HttpError::NotUtf8(m)),
     }
 }

@@ -35,6 +35,7 @@ enum Echo {
     Transport,
     Timeout,
     Denied,
+    NotUtf8,
     /// An answer without the key at all: the success path.
     Silent,
 }
@@ -119,7 +120,7 @@ impl EchoServer {
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
-            body: body.into_bytes(),
+            body,
         }
     }
 }
@@ -142,6 +143,7 @@ impl Http for EchoServer {
             Echo::Transport => return Err(HttpError::Transport(text)),
             Echo::Timeout => return Err(HttpError::Timeout(text)),
             Echo::Denied => return Err(HttpError::Denied(text)),
+            Echo::NotUtf8 => return Err(HttpError::NotUtf8(text)),
             Echo::Silent => self.response(
                 200,
                 &[],
@@ -192,6 +194,7 @@ fn echo() -> impl Strategy<Value = Echo> {
         Just(Echo::Transport),
         Just(Echo::Timeout),
         Just(Echo::Denied),
+        Just(Echo::NotUtf8),
         Just(Echo::Silent),
     ]
 }

@@ -51,7 +51,9 @@ import wasmtime
 from wasmtime import component as wc
 
 PACKAGE = "airbyte:connector"
-VERSION = "0.1.0"
+# The version of wit/connector.wit this host implements; it runs components
+# of the same minor version (0.x minors break).
+VERSION = "0.2.0"
 HTTP_IMPORT = f"{PACKAGE}/http@{VERSION}"
 SINK_IMPORT = f"{PACKAGE}/sink@{VERSION}"
 SOURCE_EXPORT = f"{PACKAGE}/source@{VERSION}"
@@ -270,7 +272,7 @@ class HttpCapability:
                 raise Denied("a `host` header is not allowed")
             headers[name] = value
         method = request.method.upper()  # the WIT enum arrives as "get" / "post"
-        body = bytes(request.body) if method == "POST" else None
+        body = request.body.encode() if method == "POST" else None
         req = urllib.request.Request(url, data=body, headers=headers, method=method)
         try:
             try:
@@ -291,10 +293,14 @@ class HttpCapability:
             return wc.Variant("transport", f"{origin}: {error}")
         if len(data) > self.max_bytes:
             return wc.Variant("too-large", self.max_bytes)
+        try:
+            text = data.decode("utf-8")  # `string` crosses into the component in one copy
+        except UnicodeDecodeError as error:
+            return wc.Variant("not-utf8", f"{origin}: HTTP {status}, invalid byte at offset {error.start}")
         response = wc.Record()
         response.status = status
         response.headers = response_headers
-        response.body = data
+        response.body = text
         return response
 
 
@@ -333,12 +339,28 @@ def trace_error(message: str, failure_type: str = "system_error") -> str:
     })
 
 
+def check_contract(names) -> None:
+    """Refuses a component built for another minor version of the contract,
+    with a message that says so (rather than a link error)."""
+    major, minor = VERSION.split(".")[:2]
+    for name in names:
+        if not name.startswith(f"{PACKAGE}/"):
+            continue
+        version = name.partition("@")[2]
+        if version.split(".")[:2] != [major, minor]:
+            raise RuntimeError(
+                f"the component was built for {PACKAGE}@{version or '(no version)'} (it uses {name}), "
+                f"but this host runs {PACKAGE}@{major}.{minor}.x components")
+
+
 class Connector:
     """stigg.wasm, compiled, linked to our imports and instantiated."""
 
     def __init__(self, wasm_path: str, http: HttpCapability, sink: Sink) -> None:
         engine = wasmtime.Engine()
         component = wc.Component.from_file(engine, wasm_path)
+        kind = component.type
+        check_contract([*kind.imports(engine), *kind.exports(engine)])
         linker = wc.Linker(engine)
         # Clocks, random numbers and stderr come from WASI 0.2; the store's
         # WASI context grants no files, environment, arguments or stdin.

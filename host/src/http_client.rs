@@ -3,8 +3,8 @@
 //! redirects never followed, bodies capped, and at most a set number in
 //! flight across every clone of the client.
 //!
-//! It uses plain host-side types (not the WIT bindings) so a native build of
-//! the connector can be served by the same client.
+//! It speaks the `connector-io` types (not the WIT bindings), so a native
+//! build of a connector is served by the same client.
 
 use std::io;
 use std::num::NonZeroUsize;
@@ -13,56 +13,11 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::Duration;
 
+use connector_io::{Http, HttpError, Method, Request, Response};
+
 use crate::allowlist::AllowList;
 use crate::network_policy::{self, NetworkPolicy, PolicyResolver};
 use crate::options::Limits;
-
-/// HTTP methods a connector may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-}
-
-impl Method {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-        }
-    }
-}
-
-/// One request; `url` is absolute.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    pub method: Method,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-/// A complete response; header names are lower case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-/// Why no response came back. Messages name the URL, never the headers
-/// (they carry the API key).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HttpError {
-    #[error("denied: {0}")]
-    Denied(String),
-    #[error("timed out: {0}")]
-    Timeout(String),
-    #[error("transport error: {0}")]
-    Transport(String),
-    #[error("response body larger than {0} bytes")]
-    TooLarge(u64),
-}
 
 /// Sends requests for one run. Clones share the connection pool and the
 /// bound on requests in flight.
@@ -153,7 +108,7 @@ impl HttpClient {
             .map_err(|e| classify(e, &what, Phase::Exchange))?;
         let status = response.status().as_u16();
         let headers = response_headers(response.headers());
-        let body = response
+        let bytes = response
             .body_mut()
             .with_config()
             .limit(self.max_response_bytes)
@@ -162,6 +117,12 @@ impl HttpClient {
                 HttpError::TooLarge(_) => HttpError::TooLarge(self.max_response_bytes),
                 other => other,
             })?;
+        let body = String::from_utf8(bytes).map_err(|e| {
+            HttpError::NotUtf8(format!(
+                "{what}: HTTP {status}, invalid byte at offset {}",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         Ok(Response {
             status,
             headers,
@@ -184,8 +145,18 @@ impl HttpClient {
         if request.method == Method::Get && request.body.is_empty() {
             self.agent.run(builder.body(())?)
         } else {
-            self.agent.run(builder.body(request.body.as_slice())?)
+            self.agent.run(builder.body(request.body.as_bytes())?)
         }
+    }
+}
+
+impl Http for HttpClient {
+    fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        HttpClient::send(self, request)
+    }
+
+    fn send_all(&mut self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
+        HttpClient::send_all(self, requests)
     }
 }
 
@@ -404,7 +375,7 @@ mod tests {
             method: Method::Get,
             url,
             headers: vec![("x-api-key".into(), "SECRET-KEY".into())],
-            body: vec![],
+            body: String::new(),
         }
     }
 
@@ -416,7 +387,7 @@ mod tests {
             .send(&get(server.url("/path?q=1")))
             .expect("response");
         assert_eq!(response.status, 200);
-        assert_eq!(response.body, b"hello");
+        assert_eq!(response.body, "hello");
         assert!(response
             .headers
             .contains(&("x-custom-thing".to_string(), "Yes".to_string())));
@@ -432,7 +403,7 @@ mod tests {
             method: Method::Post,
             url: server.url("/graphql"),
             headers: vec![("content-type".into(), "application/json".into())],
-            body: br#"{"query":"{x}"}"#.to_vec(),
+            body: r#"{"query":"{x}"}"#.to_owned(),
         };
         let response = server
             .client(&limits(5_000, 1024))
@@ -455,7 +426,7 @@ mod tests {
             .send(&get(server.url("/")))
             .expect("response");
         assert_eq!(response.status, 429);
-        assert_eq!(response.body, b"slow");
+        assert_eq!(response.body, "slow");
         assert!(response
             .headers
             .contains(&("retry-after".to_string(), "2".to_string())));
@@ -502,6 +473,20 @@ mod tests {
         // Exactly at the cap is fine.
         let response = client.send(&get(server.url("/exact"))).expect("response");
         assert_eq!(response.body.len(), 1000);
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_named_as_such() {
+        let server = Server::start(vec![Reply::ok(b"ok \xff\xfe", "")]);
+        match server
+            .client(&limits(5_000, 1024))
+            .send(&get(server.url("/bin")))
+        {
+            Err(HttpError::NotUtf8(message)) => {
+                assert!(message.contains("invalid byte at offset 3"), "{message}")
+            }
+            other => panic!("expected not-utf8, got {other:?}"),
+        }
     }
 
     #[test]
@@ -630,7 +615,7 @@ mod tests {
             policy,
         );
         let response = client.send(&get(server.url("/"))).expect("response");
-        assert_eq!(response.body, b"local");
+        assert_eq!(response.body, "local");
     }
 
     #[test]
@@ -728,7 +713,7 @@ mod tests {
             for results in [mine, theirs] {
                 let bodies: Vec<String> = results
                     .into_iter()
-                    .map(|r| String::from_utf8(r.expect("response").body).expect("utf-8"))
+                    .map(|r| r.expect("response").body)
                     .collect();
                 assert_eq!(bodies, paths, "bound {bound}");
             }
@@ -746,9 +731,9 @@ mod tests {
             get("http://elsewhere.example/b".into()),
             get(format!("http://127.0.0.1:{}/c", origin.port())),
         ]);
-        assert!(matches!(&results[0], Ok(r) if r.body == b"/a"));
+        assert!(matches!(&results[0], Ok(r) if r.body == "/a"));
         assert!(matches!(&results[1], Err(HttpError::Denied(_))));
-        assert!(matches!(&results[2], Ok(r) if r.body == b"/c"));
+        assert!(matches!(&results[2], Ok(r) if r.body == "/c"));
         assert!(client.send_all(&[]).is_empty());
     }
 }

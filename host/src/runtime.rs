@@ -13,8 +13,11 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::allowlist::AllowList;
 use crate::cache::{ComponentCache, Log};
+use crate::contract;
 use crate::deadline::{CpuBudget, EpochTicker};
-use crate::http_client::{self, HttpClient, HttpError};
+use connector_io::{HttpError, Method, Request, Response};
+
+use crate::http_client::HttpClient;
 use crate::limits::{LimitExceeded, MemoryLimiter};
 use crate::options::Limits;
 use crate::output::MessageWriter;
@@ -73,6 +76,13 @@ impl ConnectorRuntime {
     ) -> anyhow::Result<Self> {
         let engine = engine()?;
         let component = load_component(&engine, source, cache, log)?;
+        let ty = component.component_type();
+        let names: Vec<String> = ty
+            .imports(&engine)
+            .chain(ty.exports(&engine))
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        contract::check(names.iter().map(String::as_str)).map_err(anyhow::Error::msg)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(anyhow::Error::from)
@@ -396,8 +406,7 @@ impl http::Host for HostState {
         &mut self,
         requests: Vec<http::Request>,
     ) -> Vec<Result<http::Response, http::Error>> {
-        let requests: Vec<http_client::Request> =
-            requests.into_iter().map(from_wit_request).collect();
+        let requests: Vec<Request> = requests.into_iter().map(from_wit_request).collect();
         self.http
             .send_all(&requests)
             .into_iter()
@@ -406,11 +415,11 @@ impl http::Host for HostState {
     }
 }
 
-fn from_wit_request(request: http::Request) -> http_client::Request {
-    http_client::Request {
+fn from_wit_request(request: http::Request) -> Request {
+    Request {
         method: match request.method {
-            http::Method::Get => http_client::Method::Get,
-            http::Method::Post => http_client::Method::Post,
+            http::Method::Get => Method::Get,
+            http::Method::Post => Method::Post,
         },
         url: request.url,
         headers: request.headers,
@@ -418,7 +427,7 @@ fn from_wit_request(request: http::Request) -> http_client::Request {
     }
 }
 
-fn to_wit_response(response: http_client::Response) -> http::Response {
+fn to_wit_response(response: Response) -> http::Response {
     http::Response {
         status: response.status,
         headers: response.headers,
@@ -432,5 +441,6 @@ fn to_wit_error(error: HttpError) -> http::Error {
         HttpError::Timeout(m) => http::Error::Timeout(m),
         HttpError::Transport(m) => http::Error::Transport(m),
         HttpError::TooLarge(cap) => http::Error::TooLarge(cap),
+        HttpError::NotUtf8(m) => http::Error::NotUtf8(m),
     }
 }

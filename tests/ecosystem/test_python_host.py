@@ -37,7 +37,7 @@ CATALOG = {"streams": [{
 }]}
 
 
-def request(url: str, method: str = "get", headers=(), body: bytes = b"") -> wc.Record:
+def request(url: str, method: str = "get", headers=(), body: str = "") -> wc.Record:
     """A WIT `request` record as the component would send it."""
     record = wc.Record()
     record.method, record.url, record.headers, record.body = method, url, list(headers), body
@@ -45,7 +45,8 @@ def request(url: str, method: str = "get", headers=(), body: bytes = b"") -> wc.
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """/redirect answers 302, /slow answers after 2 s, anything else 200 with 1 KiB."""
+    """/redirect answers 302, /slow answers after 2 s, /binary bytes that are not
+    UTF-8, anything else 200 with 1 KiB."""
 
     hits = 0
 
@@ -59,7 +60,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if self.path == "/slow":
             time.sleep(2)
-        body = b"x" * 1024
+        body = b"ok \xff\xfe" if self.path == "/binary" else b"x" * 1024
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -117,6 +118,18 @@ class HttpCapabilityRules(unittest.TestCase):
                     f"http://user:pw@127.0.0.1:{port}/", f"ftp://127.0.0.1:{port}/", "not a url"):
             self.assert_error(http_.send(None, request(url)), "denied")
         self.assert_error(http_.send(None, request(self.origin + "/", headers=[("Host", "evil.com")])), "denied")
+
+    def test_a_body_that_is_not_utf8_is_named_as_such(self) -> None:
+        answer = self.capability().send(None, request(self.origin + "/binary"))
+        self.assert_error(answer, "not-utf8")
+        self.assertIn("invalid byte at offset 3", answer.payload)
+
+    def test_components_of_another_minor_version_are_refused(self) -> None:
+        stigg_host.check_contract(["wasi:io/poll@0.2.6", "airbyte:connector/http@0.2.0",
+                                   "airbyte:connector/source@0.2.7"])
+        for name in ("airbyte:connector/http@0.3.0", "airbyte:connector/sink@0.1.0"):
+            with self.assertRaisesRegex(RuntimeError, "runs airbyte:connector@0.2.x components"):
+                stigg_host.check_contract([name])
 
     def test_redirects_are_returned_not_followed(self) -> None:
         answer = self.capability().send(None, request(self.origin + "/redirect"))

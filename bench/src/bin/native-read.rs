@@ -8,50 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use host::{AllowList, HttpClient, Limits, MessageWriter, NetworkPolicy};
-use stigg::io::{Http, HttpError, Method, Request, Response, Sink};
-
-struct NativeHttp(HttpClient);
-
-impl Http for NativeHttp {
-    fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
-        from_host(self.0.send(&to_host(request)))
-    }
-
-    fn send_all(&mut self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
-        let requests: Vec<host::Request> = requests.iter().map(to_host).collect();
-        self.0
-            .send_all(&requests)
-            .into_iter()
-            .map(from_host)
-            .collect()
-    }
-}
-
-fn to_host(request: &Request) -> host::Request {
-    host::Request {
-        method: match request.method {
-            Method::Get => host::Method::Get,
-            Method::Post => host::Method::Post,
-        },
-        url: request.url.clone(),
-        headers: request.headers.clone(),
-        body: request.body.clone(),
-    }
-}
-
-fn from_host(result: Result<host::Response, host::HttpError>) -> Result<Response, HttpError> {
-    match result {
-        Ok(r) => Ok(Response {
-            status: r.status,
-            headers: r.headers,
-            body: r.body,
-        }),
-        Err(host::HttpError::Denied(m)) => Err(HttpError::Denied(m)),
-        Err(host::HttpError::Timeout(m)) => Err(HttpError::Timeout(m)),
-        Err(host::HttpError::Transport(m)) => Err(HttpError::Transport(m)),
-        Err(host::HttpError::TooLarge(cap)) => Err(HttpError::TooLarge(cap)),
-    }
-}
+use stigg::io::Sink;
 
 struct Output(MessageWriter);
 
@@ -92,7 +49,7 @@ fn main() -> Result<ExitCode> {
     // The bench reads from a stand-in on 127.0.0.1.
     let client = HttpClient::new(allow, &Limits::default(), NetworkPolicy::PERMISSIVE)
         .with_max_in_flight(concurrency);
-    let mut http = NativeHttp(client);
+    let mut http = client;
     let mut out = Output(MessageWriter::stdout());
     let outcome = stigg::read(&mut http, &mut out, &config, &catalog, state.as_deref());
     out.0.flush().context("flushing stdout")?;

@@ -158,18 +158,14 @@ fn send(config: &Value) {
         },
         url: config["url"].as_str().unwrap_or_default().to_string(),
         headers,
-        body: config["body"]
-            .as_str()
-            .unwrap_or_default()
-            .as_bytes()
-            .to_vec(),
+        body: config["body"].as_str().unwrap_or_default().to_owned(),
     };
     let result = match http::send(&request) {
         Ok(response) => json!({
             "probe": "http",
             "status": response.status,
             "headers": response.headers,
-            "body": String::from_utf8_lossy(&response.body),
+            "body": response.body,
         }),
         Err(error) => {
             let (kind, detail) = match error {
@@ -177,6 +173,7 @@ fn send(config: &Value) {
                 http::Error::Timeout(m) => ("timeout", json!(m)),
                 http::Error::Transport(m) => ("transport", json!(m)),
                 http::Error::TooLarge(cap) => ("too-large", json!(cap)),
+                http::Error::NotUtf8(m) => ("not-utf8", json!(m)),
             };
             json!({ "probe": "http", "error": kind, "detail": detail })
         }
