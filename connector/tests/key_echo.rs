@@ -5,9 +5,9 @@
 //! holds the key in any of those forms.
 
 use base64::Engine;
+use graphql_source::io::{Http, HttpError, Request, Response};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use stigg::io::{Http, HttpError, Request, Response};
 
 /// How the server writes the key.
 #[derive(Debug, Clone, Copy)]

@@ -7,8 +7,8 @@ use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use graphql_source::io::Sink;
 use host::{AllowList, HttpClient, Limits, MessageWriter, NetworkPolicy};
-use stigg::io::Sink;
 
 struct Output(MessageWriter);
 

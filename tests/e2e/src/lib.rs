@@ -106,7 +106,7 @@ impl Output {
             .map(|r| {
                 r["createdAt"]
                     .as_str()
-                    .and_then(stigg::time::parse_rfc3339_ms)
+                    .and_then(graphql_source::time::parse_rfc3339_ms)
             })
             .collect();
         let plan = self.states(stream).find_map(|m| {
@@ -116,7 +116,7 @@ impl Output {
         let Some(plan) = plan else {
             return pages(created.len());
         };
-        let bound = |b: &Value| b.as_str().and_then(stigg::time::parse_rfc3339_ms);
+        let bound = |b: &Value| b.as_str().and_then(graphql_source::time::parse_rfc3339_ms);
         let holds = |range: &Value, at: Option<i64>| match (range, at) {
             (Value::String(null), at) if null == "null" => at.is_none(),
             (Value::Object(r), Some(at)) => {

@@ -8,9 +8,9 @@ use apollo_compiler::request::coerce_variable_values;
 use apollo_compiler::response::JsonMap;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
+use graphql_source::graphql::Page;
+use graphql_source::position::Position;
 use serde_json::{json, Value};
-use stigg::graphql::Page;
-use stigg::position::Position;
 use stigg::streams::ALL;
 
 fn full_schema() -> Option<Valid<Schema>> {

@@ -7,7 +7,7 @@
 //! from outside are first cut with [`clip`], which keeps enough past the bound
 //! that no form of the key can straddle it.
 
-use crate::config::Config;
+use crate::settings::Settings;
 
 /// The most characters of one text (a message, an internal message) that
 /// leave the connector.
@@ -36,12 +36,12 @@ pub struct Redactor {
 }
 
 impl Redactor {
-    /// Keys shorter than this are not real Stigg keys; masking them would
+    /// Keys shorter than this are not real API keys; masking them would
     /// garble every message that happens to contain those letters.
     pub const MIN_KEY_CHARS: usize = 8;
 
-    pub fn new(config: &Config) -> Self {
-        Self::for_key(config.api_key.expose())
+    pub fn new(settings: &Settings) -> Self {
+        Self::for_key(settings.api_key.expose())
     }
 
     pub fn for_key(key: &str) -> Self {
@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn the_margin_covers_the_longest_form_of_the_longest_key() {
-        let worst = "😀".repeat(crate::config::MAX_API_KEY_CHARS);
+        let worst = "😀".repeat(crate::settings::MAX_API_KEY_CHARS);
         let longest = forms_of(&worst)
             .iter()
             .map(|f| f.chars().count())

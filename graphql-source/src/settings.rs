@@ -3,23 +3,24 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::source::Api;
 use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
 
-pub const DEFAULT_BASE_URL: &str = "https://api.stigg.io/graphql";
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
-/// Our bound on `first`: Stigg does not document one; larger pages only make the
-/// responses (and the host's size cap) the limit.
+/// Our bound on `first`: larger pages only make the responses (and the host's
+/// size cap) the limit.
 pub const MAX_PAGE_SIZE: u32 = 1000;
-/// Stigg's limits are per minute: a budget of minutes outlasts a rate-limit window.
+/// Rate limits are commonly per minute: a budget of minutes outlasts a window.
 pub const DEFAULT_MAX_RETRY_SECONDS: u64 = 600;
 pub const MAX_RETRY_SECONDS: u64 = 3600;
-/// Stigg's keys are a few dozen characters; the bound keeps every form of the
+/// API keys are a few dozen characters; the bound keeps every form of the
 /// key that `redact` masks shorter than its margin.
 pub const MAX_API_KEY_CHARS: usize = 256;
 
-/// A validated config.
+/// A validated config, and the API it is for.
 #[derive(Debug)]
-pub struct Config {
+pub struct Settings {
+    pub api: &'static Api,
     pub api_key: ApiKey,
     pub endpoint: Endpoint,
     pub page_size: u32,
@@ -44,7 +45,7 @@ impl std::fmt::Debug for ApiKey {
     }
 }
 
-/// Stigg's GraphQL endpoint: an `http(s)` URL without userinfo, and its origin.
+/// The GraphQL endpoint: an `http(s)` URL without userinfo, and its origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub url: String,
@@ -52,18 +53,19 @@ pub struct Endpoint {
     pub origin: String,
 }
 
-impl Config {
-    pub fn parse(text: &str) -> Result<Config> {
+impl Settings {
+    pub fn parse(text: &str, api: &'static Api) -> Result<Settings> {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| Error::config(format!("the config is not valid JSON ({e})")))?;
         let Value::Object(fields) = value else {
             return Err(Error::config("the config must be a JSON object"));
         };
-        Ok(Config {
-            api_key: api_key(&fields)?,
+        Ok(Settings {
+            api,
+            api_key: api_key(&fields, api)?,
             endpoint: match optional_str(&fields, "base_url")? {
                 Some(url) => Endpoint::parse(url)?,
-                None => Endpoint::parse(DEFAULT_BASE_URL)?,
+                None => Endpoint::parse(api.default_base_url)?,
             },
             page_size: page_size(&fields)?,
             max_retry_seconds: max_retry_seconds(&fields)?,
@@ -72,11 +74,12 @@ impl Config {
     }
 }
 
-fn api_key(fields: &Map<String, Value>) -> Result<ApiKey> {
+fn api_key(fields: &Map<String, Value>, api: &Api) -> Result<ApiKey> {
     match fields.get("api_key") {
-        None | Some(Value::Null) => Err(Error::config(
-            "the config has no `api_key`: add your Stigg server API key",
-        )),
+        None | Some(Value::Null) => Err(Error::config(format!(
+            "the config has no `api_key`: add your {} API key",
+            api.name
+        ))),
         Some(Value::String(key)) if key.trim().is_empty() => {
             Err(Error::config("`api_key` is empty"))
         }
@@ -85,7 +88,7 @@ fn api_key(fields: &Map<String, Value>) -> Result<ApiKey> {
         )),
         Some(Value::String(key)) if key.trim().chars().count() > MAX_API_KEY_CHARS => {
             Err(Error::config(format!(
-                "`api_key` is longer than {MAX_API_KEY_CHARS} characters: not a Stigg API key"
+                "`api_key` is longer than {MAX_API_KEY_CHARS} characters: not an API key"
             )))
         }
         Some(Value::String(key)) => Ok(ApiKey(key.trim().to_owned())),
@@ -251,27 +254,29 @@ fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream::fixtures::API;
 
     fn config_error(text: &str) -> String {
-        let err = Config::parse(text).unwrap_err();
+        let err = Settings::parse(text, &API).unwrap_err();
         assert_eq!(err.failure_type, crate::error::FailureType::Config);
         err.message
     }
 
     #[test]
     fn defaults_fill_what_is_absent() {
-        let c = Config::parse(r#"{"api_key": " k "}"#).unwrap();
+        let c = Settings::parse(r#"{"api_key": " k "}"#, &API).unwrap();
         assert_eq!(c.api_key.expose(), "k");
-        assert_eq!(c.endpoint.url, "https://api.stigg.io/graphql");
-        assert_eq!(c.endpoint.origin, "https://api.stigg.io:443");
+        assert_eq!(c.endpoint.url, "https://api.example.com/graphql");
+        assert_eq!(c.endpoint.origin, "https://api.example.com:443");
         assert_eq!(c.page_size, 50);
         assert_eq!(c.start_date, None);
     }
 
     #[test]
     fn normalises_endpoint_and_start_date() {
-        let c = Config::parse(
+        let c = Settings::parse(
             r#"{"api_key":"k","base_url":"HTTP://127.0.0.1:8080/graphql","page_size":1000,"start_date":"2024-01-31"}"#,
+            &API,
         )
         .unwrap();
         assert_eq!(c.endpoint.url, "http://127.0.0.1:8080/graphql");
@@ -292,7 +297,7 @@ mod tests {
         let long = format!(r#"{{"api_key": "{}"}}"#, "k".repeat(MAX_API_KEY_CHARS + 1));
         assert!(config_error(&long).contains("longer than 256 characters"));
         let longest = format!(r#"{{"api_key": "{}"}}"#, "k".repeat(MAX_API_KEY_CHARS));
-        assert!(Config::parse(&longest).is_ok());
+        assert!(Settings::parse(&longest, &API).is_ok());
         assert!(config_error(r#"{"api_key":"k","page_size":0}"#).contains("`page_size`"));
         assert!(config_error(r#"{"api_key":"k","page_size":1001}"#).contains("1 to 1000"));
         assert!(config_error(r#"{"api_key":"k","page_size":"50"}"#).contains("a string"));
@@ -300,13 +305,13 @@ mod tests {
             config_error(r#"{"api_key":"k","start_date":"last week"}"#).contains("`start_date`")
         );
         for url in [
-            "api.stigg.io/graphql",
-            "ftp://api.stigg.io",
-            "https://user:pw@api.stigg.io/graphql",
-            "https://api.stigg.io@evil.example/graphql",
-            "https://api.stigg.io:99999/",
-            "https://api stigg.io/",
-            "https://api.stigg.io/graphql#x",
+            "api.example.com/graphql",
+            "ftp://api.example.com",
+            "https://user:pw@api.example.com/graphql",
+            "https://api.example.com@evil.example/graphql",
+            "https://api.example.com:99999/",
+            "https://api example.com/",
+            "https://api.example.com/graphql#x",
             "https:///graphql",
             "https://exa_mple.com/",
             "http://[::1]x/",
@@ -322,7 +327,7 @@ mod tests {
         assert!(!msg.contains("secret-123"));
         assert!(!format!(
             "{:?}",
-            Config::parse(r#"{"api_key":"secret-123"}"#).unwrap()
+            Settings::parse(r#"{"api_key":"secret-123"}"#, &API).unwrap()
         )
         .contains("secret-123"));
     }

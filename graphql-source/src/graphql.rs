@@ -1,5 +1,5 @@
-//! One GraphQL round trip to Stigg: the request, and the response classified
-//! into a page of raw nodes or an error Airbyte understands.
+//! One GraphQL round trip: the request, and the response classified into a
+//! page of raw nodes or an error Airbyte understands.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -9,66 +9,66 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::config::Config;
 use crate::error::{Error, Result, Retry};
 use crate::io::{Http, HttpError, Method, Request, Response};
 use crate::redact;
+use crate::settings::Settings;
 
 /// The deepest nesting a record may have: deeper JSON breaks common parsers
-/// downstream (Stigg's own types nest a few levels).
+/// downstream (API types nest a few levels).
 pub const MAX_RECORD_DEPTH: usize = 128;
 
 /// The POST of one GraphQL query.
-fn request(config: &Config, query: &str, variables: &Value) -> Request {
+fn request(settings: &Settings, query: &str, variables: &Value) -> Request {
     let body = serde_json::json!({ "query": query, "variables": variables }).to_string();
     Request {
         method: Method::Post,
-        url: config.endpoint.url.clone(),
+        url: settings.endpoint.url.clone(),
         headers: vec![
             ("content-type".into(), "application/json".into()),
             ("accept".into(), "application/json".into()),
-            ("x-api-key".into(), config.api_key.expose().into()),
             (
-                "user-agent".into(),
-                concat!("airbyte-source-stigg/", env!("CARGO_PKG_VERSION")).into(),
+                settings.api.key_header.into(),
+                settings.api_key.expose().into(),
             ),
+            ("user-agent".into(), settings.api.user_agent.into()),
         ],
         body,
     }
 }
 
 /// The response after the transport- and HTTP-level checks (auth, status).
-fn checked(response: Result<Response, HttpError>, config: &Config) -> Result<Response> {
-    let response = response.map_err(|e| transport_error(e, config))?;
-    check_status(&response)?;
+fn checked(response: Result<Response, HttpError>, settings: &Settings) -> Result<Response> {
+    let response = response.map_err(|e| transport_error(e, settings))?;
+    check_status(&response, settings.api.name)?;
     Ok(response)
 }
 
-fn transport_error(error: HttpError, config: &Config) -> Error {
-    let origin = &config.endpoint.origin;
+fn transport_error(error: HttpError, settings: &Settings) -> Error {
+    let origin = &settings.endpoint.origin;
+    let api = settings.api.name;
     match &error {
         HttpError::Denied(reason) => Error::config(format!(
             "the host refused to let the connector reach {origin} ({reason}); \
              fix `base_url`, or ask the host's operator to allow it"
         )),
         HttpError::Timeout(_) => Error::transient(format!(
-            "Stigg at {origin} did not answer within the host's request timeout"
+            "{api} at {origin} did not answer within the host's request timeout"
         ))
         .retry(Retry::Backoff(None)),
-        HttpError::Transport(_) => Error::transient(format!("could not reach Stigg at {origin}"))
+        HttpError::Transport(_) => Error::transient(format!("could not reach {api} at {origin}"))
             .retry(Retry::Backoff(None)),
         HttpError::TooLarge(cap) => Error::system(format!(
-            "a Stigg response exceeded the host's response size cap of {cap} bytes; \
+            "a response from {api} exceeded the host's response size cap of {cap} bytes; \
              lower `page_size` or raise the cap"
         )),
-        HttpError::NotUtf8(_) => {
-            Error::system("a Stigg response is not UTF-8 text").retry(Retry::Malformed)
-        }
+        HttpError::NotUtf8(_) => Error::system(format!("a response from {api} is not UTF-8 text"))
+            .retry(Retry::Malformed),
     }
     .with_internal(error.to_string())
 }
 
-fn check_status(response: &Response) -> Result<()> {
+fn check_status(response: &Response, api: &str) -> Result<()> {
     let status = response.status;
     let retry_after = || {
         response
@@ -78,15 +78,15 @@ fn check_status(response: &Response) -> Result<()> {
     let error = match status {
         200..=299 => return Ok(()),
         401 | 403 => Error::config(format!(
-            "Stigg rejected the API key (HTTP {status}); check `api_key`: it must be a \
+            "{api} rejected the API key (HTTP {status}); check `api_key`: it must be a \
              server API key of the environment to sync"
         )),
-        429 => Error::transient("Stigg's rate limit was hit (HTTP 429)")
+        429 => Error::transient(format!("{api}'s rate limit was hit (HTTP 429)"))
             .retry(Retry::RateLimited(retry_after())),
-        408 | 500..=599 => Error::transient(format!("Stigg answered HTTP {status}"))
+        408 | 500..=599 => Error::transient(format!("{api} answered HTTP {status}"))
             .retry(Retry::Backoff(retry_after())),
         _ => Error::system(format!(
-            "Stigg answered HTTP {status} to the connector's query"
+            "{api} answered HTTP {status} to the connector's query"
         )),
     };
     Err(error.with_internal(excerpt(&response.body)))
@@ -101,31 +101,31 @@ pub fn excerpt(body: &str) -> String {
 /// Sends the query and parses the page: one attempt, errors classified for retry.
 pub fn fetch_page(
     http: &mut dyn Http,
-    config: &Config,
+    settings: &Settings,
     query: &str,
     variables: &Value,
     root_field: &str,
 ) -> Result<Page> {
-    let response = http.send(&request(config, query, variables));
-    Page::parse(checked(response, config)?.body, root_field)
+    let response = http.send(&request(settings, query, variables));
+    Page::parse(checked(response, settings)?.body, root_field)
 }
 
 /// Sends one query per `variables` at once (as the host allows) and parses each
 /// page: one attempt each, results in order.
 pub fn fetch_pages(
     http: &mut dyn Http,
-    config: &Config,
+    settings: &Settings,
     query: &str,
     variables: &[Value],
     root_field: &str,
 ) -> Vec<Result<Page>> {
     let requests: Vec<Request> = variables
         .iter()
-        .map(|v| request(config, query, v))
+        .map(|v| request(settings, query, v))
         .collect();
     http.send_all(&requests)
         .into_iter()
-        .map(|response| Page::parse(checked(response, config)?.body, root_field))
+        .map(|response| Page::parse(checked(response, settings)?.body, root_field))
         .collect()
 }
 
@@ -219,7 +219,7 @@ impl Page {
         };
         let envelope: Envelope<'_> = serde_json::from_str(&body).map_err(|e| {
             Error::system(format!(
-                "Stigg's response to the {root_field} query is not the JSON expected ({e})"
+                "the response to the {root_field} query is not the JSON expected ({e})"
             ))
             .with_internal(excerpt(&body))
             .retry(Retry::Malformed)
@@ -233,7 +233,7 @@ impl Page {
             .flatten()
             .ok_or_else(|| {
                 Error::system(format!(
-                    "Stigg's response has no `data.{root_field}` and no errors"
+                    "the response has no `data.{root_field}` and no errors"
                 ))
                 .with_internal(excerpt(&body))
                 .retry(Retry::Malformed)
@@ -250,10 +250,10 @@ impl Page {
                 Ok(offset..offset + node.len())
             })
             .collect::<Result<_>>()?;
-        // Nullable in Stigg's schema; guessing `false` would end the stream silently.
+        // Nullable in GraphQL's connection spec; guessing `false` would end the stream silently.
         let Some(has_next_page) = connection.page_info.has_next_page else {
             return Err(Error::system(format!(
-                "Stigg's {root_field} page has no pageInfo.hasNextPage: cannot tell whether more pages follow"
+                "the {root_field} page has no pageInfo.hasNextPage: cannot tell whether more pages follow"
             ))
             .with_internal(excerpt(&body))
             .retry(Retry::Malformed));
@@ -288,7 +288,7 @@ fn check_record(node: &str, index: usize, root_field: &str) -> Result<()> {
         return Ok(());
     };
     Err(Error::system(format!(
-        "Stigg's {root_field} page is not usable: its node at edge {index} {problem}"
+        "the {root_field} page is not usable: its node at edge {index} {problem}"
     )))
 }
 
@@ -353,10 +353,10 @@ fn graphql_errors(errors: &[GraphqlError], root_field: &str) -> Error {
     let detail = redact::clip(&joined);
     if has(AUTH_CODES) {
         return Error::config(format!(
-            "Stigg rejected the API key: {detail}; check `api_key`"
+            "the server rejected the API key: {detail}; check `api_key`"
         ));
     }
-    let message = format!("Stigg returned errors for the {root_field} query: {detail}");
+    let message = format!("the {root_field} query returned errors: {detail}");
     if has(PERMANENT_CODES) {
         Error::system(message)
     } else if has(RATE_LIMIT_CODES) {

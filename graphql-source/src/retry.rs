@@ -23,7 +23,7 @@ impl RetryPolicy {
     pub const CHECK_BUDGET_CAP_SECS: u64 = 60;
 
     /// The config's `max_retry_seconds`, for every request; backoffs grow to
-    /// a minute to outlast Stigg's per-minute rate limits.
+    /// a minute to outlast per-minute rate limits.
     pub fn with_budget(budget_secs: u64) -> Self {
         RetryPolicy {
             budget_ms: budget_secs.saturating_mul(1000),

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::error::Result;
 use crate::graphql::Page;
 use crate::state::StreamState;
-use crate::streams::{Incremental, StreamDef};
+use crate::stream::{Incremental, StreamDef};
 
 pub use keyset::Keyset;
 pub use partitioned::Partitions;
@@ -20,7 +20,7 @@ pub use partitioned::Partitions;
 /// A read in progress.
 #[derive(Debug)]
 pub enum Position {
-    /// Full refresh: partitions of the creation order, each paged by Stigg's
+    /// Full refresh: partitions of the creation order, each paged by the server's
     /// offset cursors, ascending.
     FullRefresh(Partitions),
     /// Incremental: keyset paging on (cursor, tie_break), ascending.

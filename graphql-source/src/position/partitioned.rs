@@ -1,4 +1,4 @@
-//! Full refresh: a stream paged by Stigg's offset cursors in creation order,
+//! Full refresh: a stream paged by the server's offset cursors in creation order,
 //! split into creation-time partitions when it is large (see `crate::partition`).
 
 use std::collections::HashSet;
@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::graphql::Page;
 use crate::partition::{self, Range};
 use crate::state::{PartitionState, StreamState};
-use crate::streams::StreamDef;
+use crate::stream::StreamDef;
 use crate::time::parse_rfc3339_ms;
 
 /// The unfinished partitions of a full refresh.
@@ -247,7 +247,7 @@ impl Part {
             let created = string_fields(node, [field]).ok().and_then(|[c]| c);
             if !self.range.holds(created.as_deref()) {
                 return Err(Error::system(format!(
-                    "Stigg returned a row with {field} {} for the partition {}: the filter \
+                    "the server returned a row with {field} {} for the partition {}: the filter \
                      was not applied; stopping rather than emitting rows twice",
                     created.as_deref().unwrap_or("null"),
                     serde_json::to_string(&self.range).unwrap_or_default(),
@@ -258,11 +258,13 @@ impl Part {
             return Ok(false);
         }
         let next = page.end_cursor.clone().ok_or_else(|| {
-            Error::system("Stigg said another page follows (hasNextPage) but gave no endCursor")
+            Error::system(
+                "the server said another page follows (hasNextPage) but gave no endCursor",
+            )
         })?;
         if !self.seen.insert(next.clone()) {
             return Err(Error::system(format!(
-                "Stigg returned endCursor {next:?} a second time; stopping rather than looping"
+                "the server returned endCursor {next:?} a second time; stopping rather than looping"
             )));
         }
         self.after = Some(next);
@@ -274,7 +276,7 @@ impl Part {
 mod tests {
     use super::super::test_pages::{page, with_total};
     use super::*;
-    use crate::streams;
+    use crate::stream::fixtures as streams;
 
     const OLD: &str = r#"{"id":"a","createdAt":"2024-01-01T00:00:00.000Z"}"#;
     const NEW: &str = r#"{"createdAt":"2024-01-05T00:00:00.000Z","id":"z"}"#;

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::catalog::{Selected, SyncMode};
-use crate::config::Config;
 use crate::error::{Error, FailureType, Result};
 use crate::graphql::{self, Page};
 use crate::io::{Http, Sink};
@@ -14,14 +13,15 @@ use crate::messages::{self, Status};
 use crate::position::Position;
 use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy, Wait};
+use crate::settings::Settings;
 use crate::state::StreamState;
-use crate::streams::StreamDef;
+use crate::stream::StreamDef;
 use crate::time::now_ms;
 
 pub struct Reader<'a> {
     pub http: &'a mut dyn Http,
     pub sink: &'a mut dyn Sink,
-    pub config: &'a Config,
+    pub settings: &'a Settings,
     pub redactor: &'a Redactor,
 }
 
@@ -68,10 +68,10 @@ impl Reader<'_> {
                 &format!("{name}: supports full refresh only; reading it in full"),
             );
         }
-        let page_size = self.config.page_size;
+        let page_size = self.settings.page_size;
         let mut position = match (selection.mode, &stream.incremental) {
             (SyncMode::Incremental, Some(keys)) => {
-                Position::incremental(keys, saved, self.config.start_date.as_deref())
+                Position::incremental(keys, saved, self.settings.start_date.as_deref())
             }
             _ => {
                 let (position, note) = Position::full_refresh(stream, saved, page_size);
@@ -144,10 +144,14 @@ impl Reader<'_> {
         query: &str,
         requests: &[Value],
     ) -> Result<Vec<Page>> {
-        let policy = RetryPolicy::with_budget(self.config.max_retry_seconds);
-        let (http, sink, config, redactor) =
-            (&mut *self.http, &mut *self.sink, self.config, self.redactor);
-        let firsts = graphql::fetch_pages(http, config, query, requests, stream.root_field);
+        let policy = RetryPolicy::with_budget(self.settings.max_retry_seconds);
+        let (http, sink, settings, redactor) = (
+            &mut *self.http,
+            &mut *self.sink,
+            self.settings,
+            self.redactor,
+        );
+        let firsts = graphql::fetch_pages(http, settings, query, requests, stream.root_field);
         firsts
             .into_iter()
             .zip(requests)
@@ -155,7 +159,7 @@ impl Reader<'_> {
                 retry::run_after(
                     &policy,
                     first,
-                    || graphql::fetch_page(http, config, query, variables, stream.root_field),
+                    || graphql::fetch_page(http, settings, query, variables, stream.root_field),
                     |wait| report_wait(sink, redactor, stream.name, wait),
                 )
             })

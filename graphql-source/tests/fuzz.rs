@@ -1,15 +1,16 @@
 //! Property tests over everything that parses outside input: whatever the bytes,
 //! no panic, and a result that holds together. CI runs the default number of
-//! cases; for a long run: `PROPTEST_CASES=200000 cargo test -p stigg-connector --test fuzz --release`.
+//! cases; for a long run: `PROPTEST_CASES=200000 cargo test -p graphql-source --test fuzz --release`.
 
+use graphql_source::catalog::parse_configured;
+use graphql_source::graphql::Page;
+use graphql_source::messages;
+use graphql_source::settings::Settings;
+use graphql_source::state::parse_input;
+use graphql_source::stream::fixtures::{ALL, API};
+use graphql_source::time::{format_rfc3339_ms, parse_rfc3339_ms, retry_after_ms};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use stigg::catalog::parse_configured;
-use stigg::config::Config;
-use stigg::graphql::Page;
-use stigg::messages;
-use stigg::state::parse_input;
-use stigg::time::{format_rfc3339_ms, parse_rfc3339_ms, retry_after_ms};
 
 /// Arbitrary JSON values, nested a few levels.
 fn json_value() -> impl Strategy<Value = Value> {
@@ -54,7 +55,7 @@ fn page_like() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn config_parsing_never_panics(text in prop_oneof![".*", config_like()]) {
-        if let Ok(config) = Config::parse(&text) {
+        if let Ok(config) = Settings::parse(&text, &API) {
             prop_assert!((1..=1000).contains(&config.page_size));
             prop_assert!(config.endpoint.origin.starts_with("http"));
         }
@@ -62,8 +63,8 @@ proptest! {
 
     #[test]
     fn catalog_and_state_parsing_never_panic(text in ".*", value in json_value()) {
-        let _ = parse_configured(&text);
-        let _ = parse_configured(&json!({ "streams": [value.clone()] }).to_string());
+        let _ = parse_configured(&text, ALL);
+        let _ = parse_configured(&json!({ "streams": [value.clone()] }).to_string(), ALL);
         let _ = parse_input(Some(&text));
         let _ = parse_input(Some(&json!([value]).to_string()));
     }

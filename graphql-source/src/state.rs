@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::kind;
 use crate::error::{Error, Result};
 use crate::partition::Range;
+use crate::settings::kind;
 
 /// Where one stream stands. Serialised as the STATE message's `stream_state`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,9 +4,9 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::config::kind;
 use crate::error::{Error, Result};
-use crate::streams::{self, StreamDef};
+use crate::settings::kind;
+use crate::stream::StreamDef;
 
 /// The catalog entry of one stream.
 pub fn airbyte_stream(stream: &StreamDef) -> Value {
@@ -43,7 +43,7 @@ pub struct Selected {
 
 /// Parses the configured catalog. Unknown or duplicate streams and invalid sync
 /// modes are config errors that name the entry.
-pub fn parse_configured(text: &str) -> Result<Vec<Selected>> {
+pub fn parse_configured(text: &str, streams: &[&'static StreamDef]) -> Result<Vec<Selected>> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| Error::config(format!("the catalog is not valid JSON ({e})")))?;
     let Some(entries) = value.get("streams").and_then(Value::as_array) else {
@@ -59,8 +59,8 @@ pub fn parse_configured(text: &str) -> Result<Vec<Selected>> {
         .iter()
         .enumerate()
         .map(|(i, entry)| {
-            let selected =
-                parse_entry(entry).map_err(|e| e.context(format!("catalog stream #{}", i + 1)))?;
+            let selected = parse_entry(entry, streams)
+                .map_err(|e| e.context(format!("catalog stream #{}", i + 1)))?;
             if !seen.insert(selected.stream.name) {
                 return Err(Error::config(format!(
                     "the catalog selects stream `{}` twice",
@@ -72,7 +72,7 @@ pub fn parse_configured(text: &str) -> Result<Vec<Selected>> {
         .collect()
 }
 
-fn parse_entry(entry: &Value) -> Result<Selected> {
+fn parse_entry(entry: &Value, streams: &[&'static StreamDef]) -> Result<Selected> {
     let name = match entry.pointer("/stream/name") {
         Some(Value::String(name)) => name,
         Some(other) => {
@@ -83,13 +83,17 @@ fn parse_entry(entry: &Value) -> Result<Selected> {
         }
         None => return Err(Error::config("has no `stream.name`")),
     };
-    let stream = streams::find(name).ok_or_else(|| {
-        let known: Vec<&str> = streams::ALL.iter().map(|s| s.name).collect();
-        Error::config(format!(
-            "unknown stream `{name}`; this connector has: {}",
-            known.join(", ")
-        ))
-    })?;
+    let stream = streams
+        .iter()
+        .copied()
+        .find(|s| s.name == *name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = streams.iter().map(|s| s.name).collect();
+            Error::config(format!(
+                "unknown stream `{name}`; this connector has: {}",
+                known.join(", ")
+            ))
+        })?;
     let requested = match entry.get("sync_mode") {
         Some(Value::String(mode)) if mode == "full_refresh" => SyncMode::FullRefresh,
         Some(Value::String(mode)) if mode == "incremental" => SyncMode::Incremental,
@@ -122,6 +126,7 @@ fn parse_entry(entry: &Value) -> Result<Selected> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream::fixtures as streams;
 
     fn catalog(entries: &str) -> String {
         format!(r#"{{"streams":[{entries}]}}"#)
@@ -133,7 +138,7 @@ mod tests {
             r#"{"stream":{"name":"subscriptions"},"sync_mode":"incremental","destination_sync_mode":"overwrite"},
                {"stream":{"name":"customers"},"sync_mode":"incremental"}"#,
         );
-        let selected = parse_configured(&text).unwrap();
+        let selected = parse_configured(&text, streams::ALL).unwrap();
         assert_eq!(selected[0].stream.name, "subscriptions");
         assert_eq!(
             (selected[0].mode, selected[0].downgraded),
@@ -179,7 +184,7 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
-            let err = parse_configured(text).unwrap_err();
+            let err = parse_configured(text, streams::ALL).unwrap_err();
             assert!(err.message.contains(expected), "{text}: {}", err.message);
         }
     }

@@ -10,7 +10,7 @@ use super::{asc, string_fields};
 use crate::error::{Error, Result};
 use crate::graphql::Page;
 use crate::state::StreamState;
-use crate::streams::Incremental;
+use crate::stream::Incremental;
 use crate::time::parse_rfc3339_ms;
 
 #[derive(Debug)]
@@ -29,7 +29,7 @@ pub struct Keyset {
 struct Key {
     cursor_ms: i64,
     tie: String,
-    /// The cursor as Stigg wrote it, to send back verbatim.
+    /// The cursor as the server wrote it, to send back verbatim.
     cursor: String,
 }
 
@@ -86,7 +86,7 @@ impl Keyset {
             let key = probe(node, self.keys)?;
             if self.last.as_ref().is_some_and(|last| key <= *last) {
                 return Err(Error::system(format!(
-                    "Stigg returned rows out of ({}, {}) order; stopping rather than skipping rows",
+                    "the server returned rows out of ({}, {}) order; stopping rather than skipping rows",
                     self.keys.cursor, self.keys.tie_break
                 )));
             }
@@ -112,7 +112,7 @@ impl Keyset {
 fn probe(node: &str, keys: &Incremental) -> Result<Key> {
     let unusable = |why: &dyn fmt::Display| {
         Error::system(format!(
-            "a row from Stigg has no usable {}/{}: {why}",
+            "a row from the server has no usable {}/{}: {why}",
             keys.cursor, keys.tie_break
         ))
     };
@@ -139,7 +139,7 @@ mod tests {
     use super::super::test_pages::page;
     use super::*;
     use crate::error::FailureType;
-    use crate::streams;
+    use crate::stream::fixtures as streams;
 
     fn customers() -> &'static Incremental {
         streams::find("customers")

@@ -7,7 +7,7 @@ use std::fmt;
 pub enum FailureType {
     /// The user must fix something: the config, the key, the catalog, the state.
     Config,
-    /// Stigg or the network failed in a way that may pass.
+    /// The API or the network failed in a way that may pass.
     Transient,
     /// Anything else: an unexpected response, a connector bug.
     System,

@@ -1,0 +1,31 @@
+//! The engine of an Airbyte source over a GraphQL API whose lists are cursor
+//! connections (`edges { node }`, `pageInfo`, nestjs-query filters and
+//! sorting). A connector declares an [`Api`] (its name, endpoint, auth header,
+//! check query) and its streams as data ([`stream::StreamDef`]); the engine
+//! does the rest: spec, check, discover, the read loop, paging, partitions,
+//! retries, state, messages, key masking, and the WebAssembly component glue
+//! ([`export_source!`]).
+//!
+//! It runs over two capabilities ([`io::Http`], [`io::Sink`]), so the same
+//! code runs as a component, natively, and in unit tests.
+
+pub mod catalog;
+pub mod error;
+pub mod graphql;
+pub mod messages;
+pub mod partition;
+pub mod position;
+pub mod read;
+pub mod redact;
+pub mod retry;
+pub mod settings;
+pub mod source;
+pub mod state;
+pub mod stream;
+pub mod time;
+
+#[cfg(target_family = "wasm")]
+pub mod wasm;
+
+pub use connector_io as io;
+pub use source::{Api, Outcome};

@@ -1,0 +1,199 @@
+//! A connector as data ([`Api`]) and the Airbyte commands the engine runs for it.
+
+use serde_json::{json, Value};
+
+use crate::catalog;
+use crate::error::{Error, FailureType};
+use crate::graphql;
+use crate::io::{Http, Sink};
+use crate::messages;
+use crate::read::Reader;
+use crate::redact::Redactor;
+use crate::retry::{self, RetryPolicy};
+use crate::settings::{
+    Settings, DEFAULT_MAX_RETRY_SECONDS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_RETRY_SECONDS,
+};
+use crate::state;
+use crate::stream::StreamDef;
+
+/// What a failed command reports to its caller: the TRACE ERROR is already emitted.
+pub type Outcome = Result<(), String>;
+
+/// Everything a connector declares; the engine does the rest.
+#[derive(Debug)]
+pub struct Api {
+    /// The service's name as messages say it ("<name> answered HTTP 503").
+    pub name: &'static str,
+    pub documentation_url: &'static str,
+    /// The GraphQL endpoint unless the config's `base_url` says otherwise.
+    pub default_base_url: &'static str,
+    /// The request header that carries the config's `api_key`.
+    pub key_header: &'static str,
+    /// What the spec tells users about `api_key`.
+    pub key_description: &'static str,
+    pub user_agent: &'static str,
+    /// What `check` sends: the cheapest authenticated query, and its root field.
+    pub check_query: &'static str,
+    pub check_root_field: &'static str,
+    /// Every stream, in discover order.
+    pub streams: &'static [&'static StreamDef],
+}
+
+impl Api {
+    /// Emits the SPEC.
+    pub fn spec(&self, sink: &mut dyn Sink) -> Outcome {
+        sink.emit(&messages::spec(
+            self.connection_specification(),
+            self.documentation_url,
+        ));
+        Ok(())
+    }
+
+    fn connection_specification(&self) -> Value {
+        json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "title": format!("{} Source Spec", self.name),
+            "type": "object",
+            "required": ["api_key"],
+            "additionalProperties": true,
+            "properties": {
+                "api_key": {
+                    "type": "string",
+                    "title": "API Key",
+                    "description": self.key_description,
+                    "airbyte_secret": true,
+                    "order": 0,
+                },
+                "start_date": {
+                    "type": "string",
+                    "title": "Start date",
+                    "description": "Incremental streams read rows updated at or after this UTC date on their first sync. Empty: all rows.",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$",
+                    "examples": ["2024-01-31", "2024-01-31T00:00:00Z"],
+                    "order": 1,
+                },
+                "page_size": {
+                    "type": "integer",
+                    "title": "Page size",
+                    "description": "Rows per GraphQL request.",
+                    "default": DEFAULT_PAGE_SIZE,
+                    "minimum": 1,
+                    "maximum": MAX_PAGE_SIZE,
+                    "order": 2,
+                },
+                "max_retry_seconds": {
+                    "type": "integer",
+                    "title": "Retry budget (seconds)",
+                    "description": "How long one request may be retried in all (rate limits, server errors), the retried attempts counted, before the sync fails. 0 turns retries off; check stops at 60 s.",
+                    "default": DEFAULT_MAX_RETRY_SECONDS,
+                    "minimum": 0,
+                    "maximum": MAX_RETRY_SECONDS,
+                    "order": 3,
+                },
+                "base_url": {
+                    "type": "string",
+                    "title": "API URL",
+                    "description": format!("{}'s GraphQL endpoint. Change it only for a proxy or a test server.", self.name),
+                    "default": self.default_base_url,
+                    "format": "uri",
+                    "order": 4,
+                },
+            },
+        })
+    }
+
+    /// The origins the config needs to reach (for the host's allow-list).
+    pub fn allowed_origins(&'static self, config: &str) -> Result<Vec<String>, String> {
+        Settings::parse(config, self)
+            .map(|s| vec![s.endpoint.origin])
+            .map_err(|e| e.message)
+    }
+
+    /// Emits CONNECTION_STATUS: SUCCEEDED when the check query works.
+    pub fn check(&'static self, http: &mut dyn Http, sink: &mut dyn Sink, config: &str) -> Outcome {
+        let result = Settings::parse(config, self).and_then(|settings| {
+            let redactor = Redactor::new(&settings);
+            self.probe(http, &settings).map_err(|e| redactor.error(&e))
+        });
+        let message = result.as_ref().err().map(|e| match e.failure_type {
+            FailureType::Config => e.message.clone(),
+            _ => format!(
+                "{} ({})",
+                e.message,
+                e.internal.as_deref().unwrap_or("no detail")
+            ),
+        });
+        sink.emit(&messages::connection_status(
+            message.as_deref().map_or(Ok(()), Err),
+        ));
+        Ok(())
+    }
+
+    fn probe(&self, http: &mut dyn Http, settings: &Settings) -> Result<(), Error> {
+        let fetch = || {
+            graphql::fetch_page(
+                http,
+                settings,
+                self.check_query,
+                &json!({}),
+                self.check_root_field,
+            )
+        };
+        let pause = |wait: &retry::Wait<'_>| {
+            std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms))
+        };
+        let policy = RetryPolicy::checking(settings.max_retry_seconds);
+        retry::run(&policy, fetch, pause).map(|_| ())
+    }
+
+    /// Emits the CATALOG. The streams are fixed, so the config is only validated.
+    pub fn discover(&'static self, sink: &mut dyn Sink, config: &str) -> Outcome {
+        if let Err(e) = Settings::parse(config, self) {
+            return fail(sink, &e);
+        }
+        let streams = self
+            .streams
+            .iter()
+            .map(|s| catalog::airbyte_stream(s))
+            .collect();
+        sink.emit(&messages::catalog(streams));
+        Ok(())
+    }
+
+    /// Reads the configured catalog's streams.
+    pub fn read(
+        &'static self,
+        http: &mut dyn Http,
+        sink: &mut dyn Sink,
+        config: &str,
+        configured: &str,
+        state: Option<&str>,
+    ) -> Outcome {
+        let settings = match Settings::parse(config, self) {
+            Ok(settings) => settings,
+            Err(e) => return fail(sink, &e),
+        };
+        let redactor = Redactor::new(&settings);
+        let inputs = catalog::parse_configured(configured, self.streams)
+            .and_then(|selected| Ok((selected, state::parse_input(state)?)));
+        let (selected, states) = match inputs {
+            Ok(inputs) => inputs,
+            Err(e) => return fail(sink, &redactor.error(&e)),
+        };
+        let mut reader = Reader {
+            http,
+            sink,
+            settings: &settings,
+            redactor: &redactor,
+        };
+        reader
+            .read_all(&selected, &states)
+            .map_err(|e| redactor.error(&e).message)
+    }
+}
+
+/// Emits a TRACE ERROR and returns its message.
+fn fail(sink: &mut dyn Sink, error: &Error) -> Outcome {
+    sink.emit(&messages::error(error, None));
+    Err(error.message.clone())
+}

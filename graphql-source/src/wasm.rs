@@ -1,0 +1,115 @@
+//! The WIT world (`wit/connector.wit`) for a connector built to
+//! wasm32-wasip2: [`export_source!`] exports an [`Api`](crate::Api) as the
+//! component's `source`, and the imports serve as its [`Http`] and [`Sink`].
+//! Types are converted here, nothing else.
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "connector",
+        path: "../wit",
+        pub_export_macro: true,
+        export_macro_name: "export_world",
+        default_bindings_module: "graphql_source::wasm::bindings",
+    });
+}
+
+use bindings::airbyte::connector::{http as wit_http, sink as wit_sink};
+
+use crate::io::{Http, HttpError, Method, Request, Response, Sink};
+
+/// Exports `$api` (a `static` [`Api`](crate::Api)) as the component's
+/// `airbyte:connector/source`. Use it once, in the connector crate's root.
+#[macro_export]
+macro_rules! export_source {
+    ($api:path) => {
+        struct __Source;
+
+        impl $crate::wasm::bindings::exports::airbyte::connector::source::Guest for __Source {
+            fn spec() -> Result<(), String> {
+                $api.spec(&mut $crate::wasm::WitSink)
+            }
+
+            fn allowed_origins(config: String) -> Result<Vec<String>, String> {
+                $api.allowed_origins(&config)
+            }
+
+            fn check(config: String) -> Result<(), String> {
+                $api.check(&mut $crate::wasm::WitHttp, &mut $crate::wasm::WitSink, &config)
+            }
+
+            fn discover(config: String) -> Result<(), String> {
+                $api.discover(&mut $crate::wasm::WitSink, &config)
+            }
+
+            fn read(
+                config: String,
+                catalog: String,
+                state: Option<String>,
+            ) -> Result<(), String> {
+                $api.read(
+                    &mut $crate::wasm::WitHttp,
+                    &mut $crate::wasm::WitSink,
+                    &config,
+                    &catalog,
+                    state.as_deref(),
+                )
+            }
+        }
+
+        $crate::wasm::bindings::export_world!(__Source with_types_in $crate::wasm::bindings);
+    };
+}
+
+/// The `sink` import.
+pub struct WitSink;
+
+impl Sink for WitSink {
+    fn emit(&mut self, message: &str) {
+        wit_sink::emit(message);
+    }
+}
+
+/// The `http` import.
+pub struct WitHttp;
+
+impl Http for WitHttp {
+    fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        from_wit(wit_http::send(&to_wit(request)))
+    }
+
+    fn send_all(&mut self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
+        let requests: Vec<wit_http::Request> = requests.iter().map(to_wit).collect();
+        wit_http::send_all(&requests)
+            .into_iter()
+            .map(from_wit)
+            .collect()
+    }
+}
+
+fn to_wit(request: &Request) -> wit_http::Request {
+    wit_http::Request {
+        method: match request.method {
+            Method::Get => wit_http::Method::Get,
+            Method::Post => wit_http::Method::Post,
+        },
+        url: request.url.clone(),
+        headers: request.headers.clone(),
+        body: request.body.clone(),
+    }
+}
+
+fn from_wit(result: Result<wit_http::Response, wit_http::Error>) -> Result<Response, HttpError> {
+    match result {
+        Ok(r) => Ok(Response {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        }),
+        Err(wit_http::Error::Denied(m)) => Err(HttpError::Denied(m)),
+        Err(wit_http::Error::Timeout(m)) => Err(HttpError::Timeout(m)),
+        Err(wit_http::Error::Transport(m)) => Err(HttpError::Transport(m)),
+        Err(wit_http::Error::TooLarge(cap)) => Err(HttpError::TooLarge(cap)),
+        Err(wit_http::Error::NotUtf8(m)) => Err(HttpError::NotUtf8(m)),
+    }
+}
