@@ -16,22 +16,26 @@ component: setup
 
 # Build the component, the release host, source-stigg and the stand-in.
 build: component
-    cargo build --release -p host -p source-stigg -p stigg-standin
+    cargo build --release -p host-cli -p source-stigg -p stigg-standin
 
-# Build everything, then run spec, check, discover and read against the local Stigg stand-in.
-demo: build
+# Build the component, the host and the stand-in, then run spec, check, discover and read
+# against the local Stigg stand-in. Debug builds, the ones `test` makes too: a first demo
+# does not compile wasmtime twice (the compiled component is cached, so the host's speed
+# hardly shows).
+demo: component
+    cargo build -p host-cli -p stigg-standin
     tests/tools/demo.sh
 
 # Run every test: unit tests, and end-to-end tests of the real host and component.
 test: component
     tests/tools/stigg-full-schema.sh
-    cargo build -p host -p stigg-standin
+    cargo build -p host-cli -p stigg-standin
     STIGG_REQUIRE_FULL_SCHEMA=1 cargo test --workspace
     {{just_executable()}} test-ecosystem
 
 # Benchmark: the host + stigg.wasm vs the same core native, against the stand-in (`just bench --customers 2000 --latency-ms 50`).
 bench *ARGS: component
-    cargo build --release -p host -p stigg-bench -p stigg-standin
+    cargo build --release -p host-cli -p stigg-bench -p stigg-standin
     target/release/stigg-bench {{ARGS}}
 
 # Ecosystem tests: PyAirbyte syncs source-stigg into DuckDB, and examples/python-host runs

@@ -126,7 +126,7 @@ fn parse_entry(entry: &Value, streams: &[&'static StreamDef]) -> Result<Selected
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::fixtures as streams;
+    use crate::fixtures as streams;
 
     fn catalog(entries: &str) -> String {
         format!(r#"{{"streams":[{entries}]}}"#)

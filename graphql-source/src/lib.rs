@@ -9,8 +9,11 @@
 //! It runs over two capabilities ([`io::Http`], [`io::Sink`]), so the same
 //! code runs as a component, natively, and in unit tests.
 
+pub mod api;
 pub mod catalog;
 pub mod error;
+#[doc(hidden)]
+pub mod fixtures;
 pub mod graphql;
 pub mod messages;
 pub mod partition;
@@ -27,5 +30,6 @@ pub mod time;
 #[cfg(target_family = "wasm")]
 pub mod wasm;
 
+pub use api::Api;
 pub use connector_io as io;
-pub use source::{Api, Outcome};
+pub use source::Outcome;

@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::api::Api;
 use crate::error::{Error, Result};
-use crate::source::Api;
 use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -254,7 +254,7 @@ fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::fixtures::API;
+    use crate::fixtures::API;
 
     fn config_error(text: &str) -> String {
         let err = Settings::parse(text, &API).unwrap_err();

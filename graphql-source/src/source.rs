@@ -1,7 +1,8 @@
-//! A connector as data ([`Api`]) and the Airbyte commands the engine runs for it.
+//! The Airbyte commands the engine runs for an [`Api`]: spec, check, discover, read.
 
 use serde_json::{json, Value};
 
+use crate::api::Api;
 use crate::catalog;
 use crate::error::{Error, FailureType};
 use crate::graphql;
@@ -14,30 +15,9 @@ use crate::settings::{
     Settings, DEFAULT_MAX_RETRY_SECONDS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_RETRY_SECONDS,
 };
 use crate::state;
-use crate::stream::StreamDef;
 
 /// What a failed command reports to its caller: the TRACE ERROR is already emitted.
 pub type Outcome = Result<(), String>;
-
-/// Everything a connector declares; the engine does the rest.
-#[derive(Debug)]
-pub struct Api {
-    /// The service's name as messages say it ("<name> answered HTTP 503").
-    pub name: &'static str,
-    pub documentation_url: &'static str,
-    /// The GraphQL endpoint unless the config's `base_url` says otherwise.
-    pub default_base_url: &'static str,
-    /// The request header that carries the config's `api_key`.
-    pub key_header: &'static str,
-    /// What the spec tells users about `api_key`.
-    pub key_description: &'static str,
-    pub user_agent: &'static str,
-    /// What `check` sends: the cheapest authenticated query, and its root field.
-    pub check_query: &'static str,
-    pub check_root_field: &'static str,
-    /// Every stream, in discover order.
-    pub streams: &'static [&'static StreamDef],
-}
 
 impl Api {
     /// Emits the SPEC.

@@ -1,5 +1,5 @@
 //! Streams as data: each stream is a small declarative definition (its GraphQL
-//! connection, fields, key, order and cursor); `crate::read` does the rest.
+//! connection, fields, key, order and cursor); the read loop does the rest.
 
 use serde_json::{json, Map, Value};
 
@@ -183,77 +183,10 @@ fn upper_camel(snake: &str) -> String {
         .collect()
 }
 
-/// Streams and an API for the engine's own tests (unit, property): shaped
-/// like typical connections, named like nothing in particular.
-#[doc(hidden)]
-pub mod fixtures {
-    use super::{opt, req, Incremental, StreamDef, Ty::*};
-
-    /// Incremental on `updatedAt`; `createdAt` may be null.
-    pub const CUSTOMERS: StreamDef = StreamDef {
-        name: "customers",
-        root_field: "customers",
-        filter_type: "CustomerFilter",
-        sort_type: "CustomerSort",
-        full_refresh_order: &["createdAt", "id"],
-        incremental: Some(Incremental {
-            cursor: "updatedAt",
-            tie_break: "id",
-        }),
-        primary_key: "id",
-        fields: &[
-            req("id", String),
-            req("customerId", String),
-            opt("name", String),
-            opt("createdAt", DateTime),
-            req("updatedAt", DateTime),
-            opt("additionalMetaData", Json),
-            req("totalActiveSubscription", Float),
-        ],
-    };
-
-    /// Full refresh only, ordered by creation time, then another key.
-    pub const SUBSCRIPTIONS: StreamDef = StreamDef {
-        name: "subscriptions",
-        root_field: "subscriptions",
-        filter_type: "SubscriptionQueryFilter",
-        sort_type: "SubscriptionQuerySort",
-        full_refresh_order: &["createdAt", "subscriptionId"],
-        incremental: None,
-        primary_key: "id",
-        fields: &[
-            req("id", String),
-            req("subscriptionId", String),
-            opt("createdAt", DateTime),
-            req("plan", Object(&[req("id", String), req("refId", String)])),
-        ],
-    };
-
-    pub const ALL: &[&StreamDef] = &[&CUSTOMERS, &SUBSCRIPTIONS];
-
-    /// An API of those streams.
-    pub static API: crate::Api = crate::Api {
-        name: "Example",
-        documentation_url: "https://docs.example.com/graphql",
-        default_base_url: "https://api.example.com/graphql",
-        key_header: "x-api-key",
-        key_description: "An API key.",
-        user_agent: "graphql-source-tests",
-        check_query: "query Check { customers(paging: {first: 1}) \
-            { edges { node { id } } pageInfo { hasNextPage endCursor } } }",
-        check_root_field: "customers",
-        streams: ALL,
-    };
-
-    pub fn find(name: &str) -> Option<&'static StreamDef> {
-        ALL.iter().copied().find(|s| s.name == name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{CUSTOMERS, SUBSCRIPTIONS};
     use super::*;
+    use crate::fixtures::{CUSTOMERS, SUBSCRIPTIONS};
 
     #[test]
     fn query_selects_every_field_and_the_page_info() {

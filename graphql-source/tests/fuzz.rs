@@ -3,11 +3,11 @@
 //! cases; for a long run: `PROPTEST_CASES=200000 cargo test -p graphql-source --test fuzz --release`.
 
 use graphql_source::catalog::parse_configured;
+use graphql_source::fixtures::{ALL, API};
 use graphql_source::graphql::Page;
 use graphql_source::messages;
 use graphql_source::settings::Settings;
 use graphql_source::state::parse_input;
-use graphql_source::stream::fixtures::{ALL, API};
 use graphql_source::time::{format_rfc3339_ms, parse_rfc3339_ms, retry_after_ms};
 use proptest::prelude::*;
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! An origin is `scheme://host:port`. Both sides of a comparison are
 //! normalised by the `url` crate (lower-case scheme and host, IDNA, canonical
 //! IP literals) with the scheme's default port filled in, so
-//! `HTTPS://API.Stigg.io` and `https://api.stigg.io:443` are the same origin.
+//! `HTTPS://API.Example.com` and `https://api.example.com:443` are the same origin.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -82,7 +82,7 @@ impl Origin {
     pub fn of_url(url: &Url) -> Result<Self, OriginError> {
         let scheme = Scheme::parse(url.scheme())
             .ok_or_else(|| OriginError::Scheme(url.scheme().to_string()))?;
-        // `https://api.stigg.io@evil.com` has user `api.stigg.io` and host
+        // `https://api.example.com@evil.com` has user `api.example.com` and host
         // `evil.com`: refusing all userinfo removes the whole class of tricks.
         if !url.username().is_empty() || url.password().is_some() {
             return Err(OriginError::Userinfo);
@@ -236,6 +236,21 @@ impl OriginOverrides {
         !self.only.is_empty()
     }
 
+    /// The allow-list in force, asking the component for its origins
+    /// (`declared`: `None` when it rejects the config) only when they are
+    /// used. The flag is false when the component rejected the config.
+    pub fn resolve<E>(
+        &self,
+        declared: impl FnOnce() -> Result<Option<AllowList>, E>,
+    ) -> Result<(AllowList, bool), E> {
+        if self.replaces_declared() {
+            return Ok((self.apply(AllowList::default()), true));
+        }
+        let declared = declared()?;
+        let accepted = declared.is_some();
+        Ok((self.apply(declared.unwrap_or_default()), accepted))
+    }
+
     /// The allow-list in force, given what the component declared.
     pub fn apply(&self, declared: AllowList) -> AllowList {
         let base = if self.replaces_declared() {
@@ -255,8 +270,8 @@ mod tests {
         Origin::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
     }
 
-    fn stigg() -> AllowList {
-        AllowList::new([origin("https://api.stigg.io")])
+    fn example() -> AllowList {
+        AllowList::new([origin("https://api.example.com")])
     }
 
     fn check(list: &AllowList, url: &str) -> Result<Url, Denial> {
@@ -266,16 +281,16 @@ mod tests {
     #[test]
     fn origin_fills_default_ports_and_lowercases() {
         assert_eq!(
-            origin("HTTPS://API.Stigg.IO").to_string(),
-            "https://api.stigg.io:443"
+            origin("HTTPS://API.Example.COM").to_string(),
+            "https://api.example.com:443"
         );
         assert_eq!(
             origin("http://example.com/").to_string(),
             "http://example.com:80"
         );
         assert_eq!(
-            origin("https://api.stigg.io:443"),
-            origin("https://api.stigg.io")
+            origin("https://api.example.com:443"),
+            origin("https://api.example.com")
         );
         assert_eq!(origin("http://localhost:8080").port(), 8080);
     }
@@ -283,49 +298,49 @@ mod tests {
     #[test]
     fn origin_rejects_paths_queries_and_other_schemes() {
         assert_eq!(
-            Origin::parse("https://api.stigg.io/graphql"),
+            Origin::parse("https://api.example.com/graphql"),
             Err(OriginError::NotBare)
         );
         assert_eq!(
-            Origin::parse("https://api.stigg.io?x"),
+            Origin::parse("https://api.example.com?x"),
             Err(OriginError::NotBare)
         );
         assert_eq!(
-            Origin::parse("https://api.stigg.io#x"),
+            Origin::parse("https://api.example.com#x"),
             Err(OriginError::NotBare)
         );
         assert!(matches!(
-            Origin::parse("ftp://api.stigg.io"),
+            Origin::parse("ftp://api.example.com"),
             Err(OriginError::Scheme(_))
         ));
         assert!(matches!(
-            Origin::parse("api.stigg.io"),
+            Origin::parse("api.example.com"),
             Err(OriginError::Malformed(_))
         ));
         assert_eq!(
-            Origin::parse("https://user:pw@api.stigg.io"),
+            Origin::parse("https://user:pw@api.example.com"),
             Err(OriginError::Userinfo)
         );
     }
 
     #[test]
     fn allows_listed_origin_with_any_path() {
-        let url = check(&stigg(), "https://api.stigg.io/graphql?x=1");
+        let url = check(&example(), "https://api.example.com/graphql?x=1");
         assert_eq!(
             url.map(|u| u.to_string()),
-            Ok("https://api.stigg.io/graphql?x=1".to_string())
+            Ok("https://api.example.com/graphql?x=1".to_string())
         );
-        assert!(check(&stigg(), "https://api.stigg.io:443/graphql").is_ok());
+        assert!(check(&example(), "https://api.example.com:443/graphql").is_ok());
     }
 
     #[test]
     fn uppercase_host_and_scheme_match() {
-        assert!(check(&stigg(), "HTTPS://API.STIGG.IO/graphql").is_ok());
+        assert!(check(&example(), "HTTPS://API.EXAMPLE.COM/graphql").is_ok());
     }
 
     #[test]
     fn userinfo_is_refused_even_for_listed_host() {
-        let denial = check(&stigg(), "https://user:secret@api.stigg.io/graphql");
+        let denial = check(&example(), "https://user:secret@api.example.com/graphql");
         assert!(matches!(
             denial,
             Err(Denial::BadUrl {
@@ -334,7 +349,7 @@ mod tests {
             })
         ));
         assert!(matches!(
-            check(&stigg(), "https://user@api.stigg.io/"),
+            check(&example(), "https://user@api.example.com/"),
             Err(Denial::BadUrl {
                 reason: OriginError::Userinfo,
                 ..
@@ -346,44 +361,44 @@ mod tests {
     fn authority_tricks_are_refused() {
         // The listed name as userinfo, in the fragment, as a subdomain, after a backslash.
         for url in [
-            "https://api.stigg.io@evil.com/graphql",
-            "https://evil.com#@api.stigg.io",
-            "https://evil.com?@api.stigg.io",
-            "https://api.stigg.io.evil.com/",
-            "https://evil.com\\@api.stigg.io/",
-            "https://evil.com/https://api.stigg.io",
-            "https://api.stigg.io./graphql",
+            "https://api.example.com@evil.com/graphql",
+            "https://evil.com#@api.example.com",
+            "https://evil.com?@api.example.com",
+            "https://api.example.com.evil.com/",
+            "https://evil.com\\@api.example.com/",
+            "https://evil.com/https://api.example.com",
+            "https://api.example.com./graphql",
         ] {
-            assert!(check(&stigg(), url).is_err(), "{url} was allowed");
+            assert!(check(&example(), url).is_err(), "{url} was allowed");
         }
     }
 
     #[test]
     fn port_and_scheme_mismatch_are_refused() {
         assert!(matches!(
-            check(&stigg(), "https://api.stigg.io:8443/"),
+            check(&example(), "https://api.example.com:8443/"),
             Err(Denial::NotAllowed { .. })
         ));
         assert!(matches!(
-            check(&stigg(), "http://api.stigg.io/"),
+            check(&example(), "http://api.example.com/"),
             Err(Denial::NotAllowed { .. })
         ));
         // http on port 443 is not https.
-        assert!(check(&stigg(), "http://api.stigg.io:443/").is_err());
+        assert!(check(&example(), "http://api.example.com:443/").is_err());
     }
 
     #[test]
     fn non_http_schemes_are_refused() {
         for url in [
             "file:///etc/passwd",
-            "ftp://api.stigg.io/",
+            "ftp://api.example.com/",
             "javascript:alert(1)",
             "data:text/plain,hi",
-            "ws://api.stigg.io/",
+            "ws://api.example.com/",
         ] {
             assert!(
                 matches!(
-                    check(&stigg(), url),
+                    check(&example(), url),
                     Err(Denial::BadUrl {
                         reason: OriginError::Scheme(_),
                         ..
@@ -397,7 +412,7 @@ mod tests {
     #[test]
     fn relative_and_malformed_urls_are_refused() {
         for url in ["/graphql", "", "https://", "https://[::1/"] {
-            assert!(check(&stigg(), url).is_err(), "{url:?} was allowed");
+            assert!(check(&example(), url).is_err(), "{url:?} was allowed");
         }
     }
 
@@ -420,8 +435,8 @@ mod tests {
 
     #[test]
     fn host_header_is_refused_in_any_case() {
-        let list = stigg();
-        let url = "https://api.stigg.io/graphql";
+        let list = example();
+        let url = "https://api.example.com/graphql";
         assert!(list
             .check_request(url, ["content-type", "X-API-KEY"])
             .is_ok());
@@ -439,14 +454,14 @@ mod tests {
     #[test]
     fn empty_list_allows_nothing() {
         assert!(matches!(
-            check(&AllowList::default(), "https://api.stigg.io/"),
+            check(&AllowList::default(), "https://api.example.com/"),
             Err(Denial::NotAllowed { .. })
         ));
     }
 
     #[test]
     fn overrides_narrow_or_extend() {
-        let declared = AllowList::parse(&["https://api.stigg.io", "https://edge.stigg.io"])
+        let declared = AllowList::parse(&["https://api.example.com", "https://edge.example.com"])
             .unwrap_or_else(|(o, e)| panic!("{o}: {e}"));
         let local = origin("http://127.0.0.1:9000");
 
@@ -458,27 +473,27 @@ mod tests {
             also: vec![local.clone()],
         };
         let extended = extend.apply(declared.clone());
-        assert!(extended.contains(&local) && extended.contains(&origin("https://api.stigg.io")));
+        assert!(extended.contains(&local) && extended.contains(&origin("https://api.example.com")));
 
         let narrow = OriginOverrides {
-            only: vec![origin("https://api.stigg.io")],
+            only: vec![origin("https://api.example.com")],
             also: vec![],
         };
-        assert_eq!(narrow.apply(declared.clone()), stigg());
+        assert_eq!(narrow.apply(declared.clone()), example());
 
         let both = OriginOverrides {
-            only: vec![origin("https://api.stigg.io")],
+            only: vec![origin("https://api.example.com")],
             also: vec![local.clone()],
         };
         assert_eq!(
             both.apply(declared).to_string(),
-            "http://127.0.0.1:9000, https://api.stigg.io:443"
+            "http://127.0.0.1:9000, https://api.example.com:443"
         );
     }
 
     #[test]
     fn declared_list_reports_the_bad_entry() {
-        let err = AllowList::parse(&["https://api.stigg.io", "stigg"]);
-        assert!(matches!(err, Err((ref o, OriginError::Malformed(_))) if o == "stigg"));
+        let err = AllowList::parse(&["https://api.example.com", "example"]);
+        assert!(matches!(err, Err((ref o, OriginError::Malformed(_))) if o == "example"));
     }
 }

@@ -34,7 +34,7 @@ use crate::options::CachePolicy;
 /// What the host says about the cache when asked to be verbose.
 pub type Log<'a> = &'a dyn Fn(&str);
 
-const MAGIC: &[u8; 20] = b"stigg-host-cwasm-v1\n";
+const MAGIC: &[u8] = b"component-host-cwasm-v2\n";
 const HEADER_LEN: usize = MAGIC.len() + 32 + 32;
 /// No compiled connector comes near this; a bigger file is not ours.
 const MAX_ENTRY_BYTES: u64 = 1 << 30;
@@ -60,15 +60,6 @@ impl ComponentCache {
             CachePolicy::Dir(dir) => Some(Self::new(dir)),
             CachePolicy::UserCacheDir => user_cache_dir().map(Self::new),
         }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The entry for this component compiled by this engine.
-    pub fn entry_path(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
-        self.path_of(&key(engine, wasm))
     }
 
     /// The compiled component, from the cache if a valid entry is there,
@@ -127,7 +118,7 @@ impl ComponentCache {
     }
 }
 
-/// `$XDG_CACHE_HOME/stigg-host`, else `$HOME/.cache/stigg-host`. Relative
+/// `$XDG_CACHE_HOME/component-host`, else `$HOME/.cache/component-host`. Relative
 /// values are ignored, as the XDG spec says.
 pub fn user_cache_dir() -> Option<PathBuf> {
     let absolute = |name| {
@@ -136,13 +127,13 @@ pub fn user_cache_dir() -> Option<PathBuf> {
             .filter(|p| p.is_absolute())
     };
     let base = absolute("XDG_CACHE_HOME").or_else(|| absolute("HOME").map(|h| h.join(".cache")))?;
-    Some(base.join("stigg-host"))
+    Some(base.join("component-host"))
 }
 
 /// SHA-256 of the engine's compatibility hash and the component's bytes.
 fn key(engine: &Engine, wasm: &[u8]) -> Key {
     let mut hasher = ShaHasher(Sha256::new());
-    b"stigg-host compiled component\0".hash(&mut hasher);
+    b"component-host compiled component\0".hash(&mut hasher);
     engine.precompile_compatibility_hash().hash(&mut hasher);
     wasm.hash(&mut hasher);
     hasher.0.finalize().into()

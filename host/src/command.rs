@@ -8,8 +8,9 @@ use crate::allowlist::{AllowList, OriginOverrides};
 use crate::cache::ComponentCache;
 use crate::concurrent;
 use crate::http_client::HttpClient;
-use crate::messages::{self, FailureType, StreamDescriptor};
+use crate::messages::{self, FailureType};
 use crate::options::RunOptions;
+use crate::outcome::{finish, report_host_failure, write_line, Outcome};
 use crate::output::MessageWriter;
 use crate::runtime::{CallError, CommandResult, ComponentSource, ConnectorRuntime, Session};
 
@@ -106,29 +107,6 @@ fn read_text(path: &Path, what: &'static str) -> Result<String, InputError> {
     String::from_utf8(bytes).map_err(|e| error(format!("not UTF-8 text ({})", e.utf8_error())))
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The command ran to the end (a `check` that found a bad config included).
-    Completed,
-    /// The command failed and a TRACE ERROR on the output says why.
-    CommandFailed,
-    /// The component could not be run or it crashed; the host printed a
-    /// TRACE ERROR (system_error).
-    HostFailed,
-    /// The output could not be written (e.g. the reader went away).
-    OutputClosed,
-}
-
-impl Outcome {
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Self::Completed => 0,
-            Self::CommandFailed | Self::HostFailed | Self::OutputClosed => 1,
-        }
-    }
-}
-
 /// Runs one command: reads its files, loads the component, runs it.
 pub fn run(
     source: ComponentSource<'_>,
@@ -201,7 +179,7 @@ fn execute(
     origins: &OriginOverrides,
 ) -> Result<CommandResult, CallError> {
     if let Some(config) = invocation.config() {
-        let (allow, _) = allow_list(session, config, origins)?;
+        let (allow, _) = origins.resolve(|| session.declared_origins(config))?;
         session.set_allow_list(allow);
     }
     match invocation {
@@ -216,55 +194,6 @@ fn execute(
     }
 }
 
-/// The allow-list in force: the component's origins for this config (none
-/// if it rejects the config: the command itself then reports why), changed
-/// by the operator's flags. The flag is false when the component rejected
-/// the config (and true when the operator's list replaces the component's,
-/// which is then not asked).
-pub(crate) fn allow_list(
-    session: &mut Session,
-    config: &str,
-    origins: &OriginOverrides,
-) -> Result<(AllowList, bool), CallError> {
-    if origins.replaces_declared() {
-        return Ok((origins.apply(AllowList::default()), true));
-    }
-    let (declared, accepted) = match session.allowed_origins(config)? {
-        Ok(list) => {
-            let list = AllowList::parse(&list).map_err(|(origin, error)| {
-                CallError::Contract(format!("it declared the origin {origin:?}: {error}"))
-            })?;
-            (list, true)
-        }
-        Err(_) => (AllowList::default(), false),
-    };
-    Ok((origins.apply(declared), accepted))
-}
-
-pub(crate) fn finish(output: MessageWriter, result: Result<CommandResult, CallError>) -> Outcome {
-    finish_stream(output, result, None)
-}
-
-/// Like `finish`; a TRACE ERROR of the host's names `stream`, if given.
-pub(crate) fn finish_stream(
-    mut output: MessageWriter,
-    result: Result<CommandResult, CallError>,
-    stream: Option<StreamDescriptor<'_>>,
-) -> Outcome {
-    let outcome = match result {
-        Ok(Ok(())) => Outcome::Completed,
-        Ok(Err(_)) => Outcome::CommandFailed,
-        Err(CallError::OutputClosed(error)) => {
-            eprintln!("host: stopped: cannot write messages: {error}");
-            return Outcome::OutputClosed;
-        }
-        Err(error) => {
-            return report_host_failure_for(output, &error.to_string(), &error.detail(), stream)
-        }
-    };
-    flush(&mut output).unwrap_or(outcome)
-}
-
 /// A missing or unreadable file: for `check` a FAILED connection status (the
 /// check ran and found the config unusable), otherwise a config error.
 fn report_input_error(command: &Command, error: &InputError, mut output: MessageWriter) -> Outcome {
@@ -277,46 +206,6 @@ fn report_input_error(command: &Command, error: &InputError, mut output: Message
         ),
     };
     write_line(&mut output, &line).unwrap_or(outcome)
-}
-
-fn report_host_failure(output: MessageWriter, message: &str, detail: &str) -> Outcome {
-    report_host_failure_for(output, message, detail, None)
-}
-
-fn report_host_failure_for(
-    mut output: MessageWriter,
-    message: &str,
-    detail: &str,
-    stream: Option<StreamDescriptor<'_>>,
-) -> Outcome {
-    match stream {
-        Some(stream) => eprintln!("host: stream `{}`: {message}", stream.name),
-        None => eprintln!("host: {message}"),
-    }
-    let line = messages::stream_trace_error(message, detail, FailureType::SystemError, stream);
-    write_line(&mut output, &line).unwrap_or(Outcome::HostFailed)
-}
-
-/// `Some(OutputClosed)` if the line could not be written.
-fn write_line(output: &mut MessageWriter, line: &str) -> Option<Outcome> {
-    match output.emit(line) {
-        Ok(()) => flush(output),
-        Err(error) => {
-            eprintln!("host: cannot write messages: {error}");
-            Some(Outcome::OutputClosed)
-        }
-    }
-}
-
-/// `Some(OutputClosed)` if the final flush failed.
-pub(crate) fn flush(output: &mut MessageWriter) -> Option<Outcome> {
-    match output.flush() {
-        Ok(()) => None,
-        Err(error) => {
-            eprintln!("host: cannot write messages: {error}");
-            Some(Outcome::OutputClosed)
-        }
-    }
 }
 
 fn capitalised(text: &str) -> String {

@@ -45,10 +45,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::allowlist::AllowList;
-use crate::command::{self, Outcome};
 use crate::http_client::HttpClient;
 use crate::messages::StreamDescriptor;
 use crate::options::RunOptions;
+use crate::outcome::{self, Outcome};
 use crate::output::{message_type, MessageWriter};
 use crate::runtime::{CallError, ConnectorRuntime, Observer, Session};
 
@@ -267,16 +267,16 @@ pub(crate) fn read(
     let mut http = HttpClient::new(AllowList::default(), &options.limits, options.network)
         .with_max_in_flight(options.concurrency);
     let mut lead = runtime.session_with(http.clone(), output.share(), &options.limits);
-    let allow = match command::allow_list(&mut lead, config, &options.origins) {
+    let allow = match options.origins.resolve(|| lead.declared_origins(config)) {
         Ok((allow, true)) => allow,
         // Every instance would report the bad config: one does, reading
         // the whole catalog as with --concurrency 1.
         Ok((allow, false)) => {
             lead.set_allow_list(allow);
             let result = lead.read(config, catalog, state);
-            return command::finish(lead.into_output(), result);
+            return outcome::finish(lead.into_output(), result);
         }
-        Err(error) => return command::finish(lead.into_output(), Err(error)),
+        Err(error) => return outcome::finish(lead.into_output(), Err(error)),
     };
     lead.set_allow_list(allow.clone());
     http.set_allow_list(allow);
@@ -330,7 +330,7 @@ pub(crate) fn read(
         .into_iter()
         .max_by_key(|outcome| severity(*outcome))
         .unwrap_or(Outcome::Completed);
-    command::flush(&mut output).unwrap_or(outcome)
+    outcome::flush(&mut output).unwrap_or(outcome)
 }
 
 /// Which outcome a read with several ends reports.
@@ -389,7 +389,7 @@ impl Fanout<'_> {
                 closed.get_or_insert(error);
                 Outcome::OutputClosed
             }
-            result => command::finish_stream(output, result, Some(stream.descriptor())),
+            result => outcome::finish_stream(output, result, Some(stream.descriptor())),
         };
         if outcome == Outcome::OutputClosed {
             self.schedule.stop();

@@ -17,7 +17,6 @@
 
 pub mod allowlist;
 pub mod cache;
-pub mod cli;
 pub mod command;
 pub mod concurrent;
 pub mod contract;
@@ -28,15 +27,17 @@ pub mod limits;
 pub mod messages;
 pub mod network_policy;
 pub mod options;
+pub mod outcome;
 pub mod output;
 pub mod runtime;
 
 pub use allowlist::{AllowList, Origin, OriginError, OriginOverrides};
 pub use cache::ComponentCache;
-pub use command::{run, run_invocation, run_with, Command, InputError, Invocation, Outcome};
+pub use command::{run, run_invocation, run_with, Command, InputError, Invocation};
 pub use http_client::HttpClient;
 pub use limits::LimitExceeded;
 pub use network_policy::NetworkPolicy;
 pub use options::{CachePolicy, Limits, RunOptions};
+pub use outcome::Outcome;
 pub use output::MessageWriter;
 pub use runtime::{CallError, ComponentSource, ConnectorRuntime, Session};

@@ -45,7 +45,7 @@ impl Default for Limits {
 /// Where compiled components are cached.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum CachePolicy {
-    /// `$XDG_CACHE_HOME/stigg-host` or `~/.cache/stigg-host`.
+    /// `$XDG_CACHE_HOME/component-host` or `~/.cache/component-host`.
     #[default]
     UserCacheDir,
     /// This directory (created if missing).
@@ -73,11 +73,19 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Two requests in flight. Stigg limits requests per minute per endpoint
-    /// (e.g. 1,500 a minute on `subscriptions`); two requests in flight at
-    /// Stigg's latencies stay well under that, and the connector backs off on
-    /// HTTP 429.
+    /// Two requests in flight: at an API's usual latencies that stays well
+    /// under per-minute rate limits (1,500 a minute, say); connectors back off
+    /// on HTTP 429 themselves.
     pub const DEFAULT_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(2).unwrap();
+    /// `--concurrency N`: a whole number from 1 to [`Self::MAX_CONCURRENCY`].
+    pub fn parse_concurrency(text: &str) -> Result<NonZeroUsize, String> {
+        let max = Self::MAX_CONCURRENCY;
+        text.parse::<NonZeroUsize>()
+            .ok()
+            .filter(|n| n.get() <= max)
+            .ok_or_else(|| format!("expected a whole number from 1 to {max}"))
+    }
+
     /// More instances than this would mostly add memory (each has its own
     /// memory cap) and load on the API.
     pub const MAX_CONCURRENCY: usize = 16;

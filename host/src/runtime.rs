@@ -63,12 +63,8 @@ pub fn engine() -> anyhow::Result<Engine> {
 }
 
 impl ConnectorRuntime {
-    /// Compiles the component and checks that its imports are all provided.
-    pub fn load(source: ComponentSource<'_>) -> anyhow::Result<Self> {
-        Self::load_with(source, None, &|_| {})
-    }
-
-    /// Same, taking the compiled code from `cache` when it has it.
+    /// Compiles the component (or takes it from `cache`), checks its
+    /// contract version, and checks that its imports are all provided.
     pub fn load_with(
         source: ComponentSource<'_>,
         cache: Option<&ComponentCache>,
@@ -100,11 +96,6 @@ impl ConnectorRuntime {
             pre,
             ticker: Arc::new(ticker),
         })
-    }
-
-    /// A fresh store for one run, with the default limits.
-    pub fn session(&self, http: HttpClient, output: MessageWriter) -> Session {
-        self.session_with(http, output, &Limits::default())
     }
 
     /// A fresh store for one run, under `limits` (memory and CPU; the HTTP
@@ -251,6 +242,19 @@ impl Session {
         self.outcome(result, "calling allowed-origins")
     }
 
+    /// The origins the component declares for `config`, parsed; `None` when
+    /// it rejects the config (the command itself then reports why).
+    pub fn declared_origins(&mut self, config: &str) -> Result<Option<AllowList>, CallError> {
+        match self.allowed_origins(config)? {
+            Ok(list) => AllowList::parse(&list)
+                .map(Some)
+                .map_err(|(origin, error)| {
+                    CallError::Contract(format!("it declared the origin {origin:?}: {error}"))
+                }),
+            Err(_) => Ok(None),
+        }
+    }
+
     pub fn check(&mut self, config: &str) -> Result<CommandResult, CallError> {
         let (source, store) = self.source()?;
         arm(store);
@@ -280,10 +284,6 @@ impl Session {
     /// The origins the component's requests may reach from now on.
     pub fn set_allow_list(&mut self, allow: AllowList) {
         self.store.data_mut().http.set_allow_list(allow);
-    }
-
-    pub fn allow_list(&self) -> &AllowList {
-        self.store.data().http.allow_list()
     }
 
     /// Calls `observer` with each message the component emits, once it is

@@ -12,8 +12,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use airbyte_cli::AirbyteCommand;
 use clap::Parser;
-use host::cli::AirbyteCommand;
 use host::messages::{self, FailureType};
 use host::{ComponentSource, MessageWriter, NetworkPolicy, RunOptions};
 
@@ -64,30 +64,6 @@ default; to change the allow-list or the limits, run `host run stigg.wasm [OPTIO
 struct Cli {
     #[command(subcommand)]
     command: AirbyteCommand,
-}
-
-impl Cli {
-    fn airbyte_command(&self) -> host::Command {
-        match &self.command {
-            AirbyteCommand::Spec => host::Command::Spec,
-            AirbyteCommand::Check { config } => host::Command::Check {
-                config: config.clone(),
-            },
-            AirbyteCommand::Discover { config } => host::Command::Discover {
-                config: config.clone(),
-            },
-            AirbyteCommand::Read {
-                config,
-                catalog,
-                state,
-                ..
-            } => host::Command::Read {
-                config: config.clone(),
-                catalog: catalog.clone(),
-                state: state.clone(),
-            },
-        }
-    }
 }
 
 /// The places to look for the component, in order (see [`LOCATION_RULE`]).
@@ -171,12 +147,10 @@ fn main() -> ExitCode {
         network,
         ..RunOptions::default()
     };
-    if let AirbyteCommand::Read { concurrency, .. } = &cli.command {
-        options.concurrency = *concurrency;
-    }
+    options.concurrency = cli.command.concurrency();
     let outcome = host::run(
         ComponentSource::File(&wasm),
-        &cli.airbyte_command(),
+        &cli.command.command(),
         &options,
         output,
     );
@@ -200,13 +174,14 @@ mod tests {
     #[test]
     fn airbyte_commands() {
         assert_eq!(
-            parse(&["spec"]).expect("spec").airbyte_command(),
+            parse(&["spec"]).expect("spec").command.command(),
             host::Command::Spec
         );
         assert_eq!(
             parse(&["check", "--config", "c.json"])
                 .expect("check")
-                .airbyte_command(),
+                .command
+                .command(),
             host::Command::Check {
                 config: "c.json".into()
             }
@@ -222,7 +197,7 @@ mod tests {
         ])
         .expect("read");
         assert_eq!(
-            read.airbyte_command(),
+            read.command.command(),
             host::Command::Read {
                 config: "c.json".into(),
                 catalog: "k.json".into(),

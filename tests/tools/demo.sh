@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The main job, end to end: the release host runs stigg.wasm against the local
-# Stigg stand-in (no API key needed) and prints the Airbyte messages.
+# The main job, end to end: the host runs stigg.wasm against the local Stigg
+# stand-in (no API key needed) and prints the Airbyte messages.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-host=target/release/host
+host=target/debug/host
 wasm=target/wasm32-wasip2/component/stigg.wasm
 work=$(mktemp -d)
 trap 'kill $standin_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 mkfifo "$work/standin.out"
-target/release/stigg-standin --port 0 --api-key demo-key --customers 120 --subscriptions-per-customer 2 \
+target/debug/stigg-standin --port 0 --api-key demo-key --customers 120 --subscriptions-per-customer 2 \
   > "$work/standin.out" &
 standin_pid=$!
 read -r first_line < "$work/standin.out"

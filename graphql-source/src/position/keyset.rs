@@ -139,7 +139,7 @@ mod tests {
     use super::super::test_pages::page;
     use super::*;
     use crate::error::FailureType;
-    use crate::stream::fixtures as streams;
+    use crate::fixtures as streams;
 
     fn customers() -> &'static Incremental {
         streams::find("customers")

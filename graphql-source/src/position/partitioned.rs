@@ -276,7 +276,7 @@ impl Part {
 mod tests {
     use super::super::test_pages::{page, with_total};
     use super::*;
-    use crate::stream::fixtures as streams;
+    use crate::fixtures as streams;
 
     const OLD: &str = r#"{"id":"a","createdAt":"2024-01-01T00:00:00.000Z"}"#;
     const NEW: &str = r#"{"createdAt":"2024-01-05T00:00:00.000Z","id":"z"}"#;

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 use stigg_standin::Standin;
+pub use test_support::{check_protocol, Output};
 
 /// The API key the stand-in accepts in tests. Distinctive, so a leak is easy to grep.
 pub const API_KEY: &str = "e2e-secret-key-5f3a9c";
@@ -37,7 +38,7 @@ pub fn artifacts() -> &'static Artifacts {
         }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         for args in [
-            &["build", "-q", "-p", "host"][..],
+            &["build", "-q", "-p", "host-cli"][..],
             &[
                 "build",
                 "-q",
@@ -63,43 +64,17 @@ pub fn artifacts() -> &'static Artifacts {
     })
 }
 
-/// What one `host run` printed.
-#[derive(Debug)]
-pub struct Output {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub messages: Vec<Value>,
+/// What the end-to-end tests read from a sync's output beyond the messages.
+pub trait SyncOutput {
+    fn full_refresh_requests(&self, stream: &str, page_size: usize) -> usize;
 }
 
-impl Output {
-    pub fn of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.messages.iter().filter(move |m| m["type"] == kind)
-    }
-
-    pub fn records<'a>(&'a self, stream: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.of_type("RECORD")
-            .filter(move |m| m["record"]["stream"] == stream)
-            .map(|m| &m["record"]["data"])
-    }
-
-    pub fn record_ids(&self, stream: &str) -> Vec<String> {
-        self.records(stream)
-            .map(|d| d["id"].as_str().expect("record id").to_owned())
-            .collect()
-    }
-
-    /// The stream states, in order.
-    pub fn states<'a>(&'a self, stream: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.of_type("STATE")
-            .filter(move |m| m["state"]["stream"]["stream_descriptor"]["name"] == stream)
-    }
-
+impl SyncOutput for Output {
     /// The requests a full refresh of `stream` needs when nothing fails: one
     /// per page of each partition (an empty one still takes one), plus, when
     /// the stream was split, its first page and its newest row. Any other
     /// count means a page was read twice or skipped.
-    pub fn full_refresh_requests(&self, stream: &str, page_size: usize) -> usize {
+    fn full_refresh_requests(&self, stream: &str, page_size: usize) -> usize {
         let pages = |rows: usize| rows.div_ceil(page_size).max(1);
         let created: Vec<Option<i64>> = self
             .records(stream)
@@ -130,57 +105,6 @@ impl Output {
             .iter()
             .map(|p| pages(created.iter().filter(|at| holds(&p["range"], **at)).count()))
             .sum::<usize>()
-    }
-
-    /// The last state of each stream, as a runner would save it for the next sync.
-    pub fn saved_state(&self) -> Value {
-        let mut last: Vec<(String, Value)> = Vec::new();
-        for m in self.of_type("STATE") {
-            let name = m["state"]["stream"]["stream_descriptor"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            last.retain(|(n, _)| *n != name);
-            last.push((name, m["state"].clone()));
-        }
-        Value::Array(last.into_iter().map(|(_, s)| s).collect())
-    }
-
-    pub fn statuses(&self, stream: &str) -> Vec<String> {
-        self.of_type("TRACE")
-            .filter(|m| m["trace"]["type"] == "STREAM_STATUS")
-            .filter(|m| m["trace"]["stream_status"]["stream_descriptor"]["name"] == stream)
-            .map(|m| {
-                m["trace"]["stream_status"]["status"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-            .collect()
-    }
-
-    pub fn errors(&self) -> Vec<&Value> {
-        self.of_type("TRACE")
-            .filter(|m| m["trace"]["type"] == "ERROR")
-            .map(|m| &m["trace"]["error"])
-            .collect()
-    }
-
-    pub fn connection_status(&self) -> &Value {
-        let statuses: Vec<&Value> = self.of_type("CONNECTION_STATUS").collect();
-        assert_eq!(
-            statuses.len(),
-            1,
-            "expected one CONNECTION_STATUS:\n{}",
-            self.stdout
-        );
-        &statuses[0]["connectionStatus"]
-    }
-
-    /// Asserts the run never printed `secret`, on stdout or stderr.
-    pub fn assert_no_leak(&self, secret: &str) {
-        assert!(!self.stdout.contains(secret), "secret on stdout");
-        assert!(!self.stderr.contains(secret), "secret on stderr");
     }
 }
 
@@ -232,66 +156,15 @@ pub fn run_under_policy(command: &str, inputs: &Inputs, flags: &[&str]) -> Outpu
     run_host(&args)
 }
 
-/// Runs the host with raw arguments; parses and validates what it printed, and
-/// checks that the test API key appears nowhere in it.
+/// Runs the host with raw arguments; every line it printed must be a valid
+/// Airbyte message.
 pub fn run_host(args: &[String]) -> Output {
-    let out = Command::new(&artifacts().host)
+    let run = Command::new(&artifacts().host)
         .args(args)
         .stdin(Stdio::null())
         .output()
         .expect("run host");
-    let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let messages = stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
-        .collect::<Vec<Value>>();
-    for message in &messages {
-        check_protocol(message);
-    }
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout,
-        stderr,
-        messages,
-    }
-}
-
-/// Asserts `message` is a valid Airbyte message (strict schema from airbyte-protocol-models
-/// 0.18.0) whose payload key matches its type.
-pub fn check_protocol(message: &Value) {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    let validator = VALIDATOR.get_or_init(|| {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/airbyte-protocol-0.18.0.strict.schema.json");
-        let schema: Value =
-            serde_json::from_str(&std::fs::read_to_string(path).expect("protocol fixture"))
-                .expect("fixture is JSON");
-        jsonschema::validator_for(&schema).expect("valid protocol schema")
-    });
-    let errors: Vec<String> = validator
-        .iter_errors(message)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "invalid Airbyte message {message}: {errors:?}"
-    );
-    let key = match message["type"].as_str().expect("type") {
-        "RECORD" => "record",
-        "STATE" => "state",
-        "LOG" => "log",
-        "SPEC" => "spec",
-        "CONNECTION_STATUS" => "connectionStatus",
-        "CATALOG" => "catalog",
-        "TRACE" => "trace",
-        other => panic!("unexpected message type {other}"),
-    };
-    let object = message.as_object().expect("object");
-    assert!(
-        object.contains_key(key) && object.len() == 2,
-        "{message}: payload must be exactly `{key}`"
-    );
+    Output::messages(run)
 }
 
 /// A config for the stand-in at `url`.

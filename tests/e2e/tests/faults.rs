@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
-use stigg_e2e::{catalog, config, read_standin, run, run_under_policy, Inputs, Output, API_KEY};
+use stigg_e2e::{
+    catalog, config, read_standin, run, run_under_policy, Inputs, Output, SyncOutput, API_KEY,
+};
 use stigg_standin::{Fault, FaultRule, Standin, StandinConfig};
 
 fn standin(customers: usize, faults: Vec<FaultRule>) -> Standin {

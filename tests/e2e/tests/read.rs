@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use serde_json::json;
-use stigg_e2e::{check_records, config, read_standin, record_validators, Output, API_KEY};
+use stigg_e2e::{
+    check_records, config, read_standin, record_validators, Output, SyncOutput, API_KEY,
+};
 use stigg_standin::{Standin, StandinConfig};
 
 fn standin(customers: usize, subscriptions_per_customer: usize) -> Standin {

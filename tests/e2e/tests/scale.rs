@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use stigg_e2e::{catalog, check_records, config, record_validators, run, Inputs, API_KEY};
+use stigg_e2e::{
+    catalog, check_records, config, record_validators, run, Inputs, SyncOutput, API_KEY,
+};
 use stigg_standin::{Standin, StandinConfig};
 
 #[test]

@@ -7,7 +7,7 @@ mod common;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{response, run_probe, Server};
+use common::{response, run_probe, ProbeOutput, Server};
 use serde_json::json;
 
 #[test]

@@ -181,7 +181,7 @@ fn the_default_directory_is_under_xdg_cache_home() {
     let home = tmp.path().to_string_lossy().into_owned();
     let out = host(&["run", &probe, "spec"], &[("XDG_CACHE_HOME", &home)]);
     assert_eq!(out.code, 0, "{out:#?}");
-    only_entry(&tmp.path().join("stigg-host"));
+    only_entry(&tmp.path().join("component-host"));
 }
 
 #[test]

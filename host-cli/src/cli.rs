@@ -1,16 +1,13 @@
 //! The command line: `host run <component.wasm> <airbyte command>` and
 //! `host inspect <component.wasm>`.
 
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::allowlist::{Origin, OriginOverrides};
-use crate::command::Command;
-use crate::network_policy::NetworkPolicy;
-use crate::options::{CachePolicy, Limits, RunOptions};
+use airbyte_cli::AirbyteCommand;
+use host::{CachePolicy, Limits, NetworkPolicy, Origin, OriginOverrides, RunOptions};
 
 const ALLOW_LIST_RULE: &str = "\
 Network allow-list: before check, discover and read, the host asks the component which \
@@ -51,11 +48,11 @@ const CONCURRENCY: &str = "\
 Concurrency: read --concurrency N (default 2) keeps up to N HTTP requests in flight in all: \
 up to N of the catalog's streams are read at once, each in its own component instance (own \
 memory, the same allow-list), and a component may send a batch of independent requests \
-(`send-all`: stigg.wasm reads a large stream's creation-time partitions together), all \
+(`send-all`: e.g. a large stream's creation-time partitions read together), all \
 sharing the N slots. Each stream's messages keep their order and every message is one \
-whole line; the streams' messages are interleaved. The default stays inside Stigg's \
-per-minute limits (e.g. 1,500 requests a minute on subscriptions): two requests in flight \
-at Stigg's latencies stay well under them, and the connector backs off on HTTP 429. \
+whole line; the streams' messages are interleaved. The default, two requests in flight, \
+keeps a connector well inside per-minute rate limits such as an API's 1,500 requests a \
+minute; a connector backs off on HTTP 429 itself. \
 --concurrency 1 reads the whole catalog in one instance, one request at a time. The first \
 stream starts alone: the others start once it has written a RECORD or STATE, so a bad key \
 or state is reported once; a config_error from any stream starts no further streams; a \
@@ -66,7 +63,7 @@ of each instance.";
 
 const CACHE: &str = "\
 Compiled-component cache: compiling a component takes up to a second; the host keeps the \
-compiled code in $XDG_CACHE_HOME/stigg-host (else ~/.cache/stigg-host), one file per \
+compiled code in $XDG_CACHE_HOME/component-host (else ~/.cache/component-host), one file per \
 component and wasmtime build, and loads it in a few milliseconds. It only loads files it \
 wrote itself (checksummed, in a directory only this user can write); anything else is \
 ignored and rewritten. --cache-dir DIR uses another directory, --no-cache compiles every \
@@ -74,12 +71,12 @@ time, --verbose says what the cache did.";
 
 const EXAMPLES: &str = "\
 Examples:
-  host run stigg.wasm spec
-  host run stigg.wasm check --config config.json
-  host run stigg.wasm discover --config config.json
-  host run stigg.wasm read --config config.json --catalog catalog.json [--state state.json]
-  host run stigg.wasm read --config config.json --catalog catalog.json --concurrency 1
-  host run --allow-private-network stigg.wasm check --config local.json   (a local test server)";
+  host run connector.wasm spec
+  host run connector.wasm check --config config.json
+  host run connector.wasm discover --config config.json
+  host run connector.wasm read --config config.json --catalog catalog.json [--state state.json]
+  host run connector.wasm read --config config.json --catalog catalog.json --concurrency 1
+  host run --allow-private-network connector.wasm check --config local.json   (a local test server)";
 
 const EXIT_CODES: &str = "\
 Exit status: 0 when the command ran to the end (a check that reports FAILED included); \
@@ -152,7 +149,7 @@ pub struct CacheArgs {
     #[arg(long, global = true)]
     pub no_cache: bool,
 
-    /// Cache compiled components in DIR [default: $XDG_CACHE_HOME/stigg-host or ~/.cache/stigg-host]
+    /// Cache compiled components in DIR [default: $XDG_CACHE_HOME/component-host or ~/.cache/component-host]
     #[arg(long, value_name = "DIR", global = true, conflicts_with = "no_cache")]
     pub cache_dir: Option<PathBuf>,
 }
@@ -240,76 +237,7 @@ pub struct RunArgs {
     pub command: AirbyteCommand,
 }
 
-/// The Airbyte source commands.
-#[derive(Debug, Clone, Subcommand)]
-pub enum AirbyteCommand {
-    /// Print the connector's SPEC
-    Spec,
-    /// Test the config: prints a CONNECTION_STATUS (SUCCEEDED or FAILED)
-    Check {
-        /// Config JSON file
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
-    },
-    /// Print the CATALOG of streams
-    Discover {
-        /// Config JSON file
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
-    },
-    /// Read the configured streams: RECORD, STATE and TRACE messages
-    Read {
-        /// Config JSON file
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
-        /// Configured catalog JSON file
-        #[arg(long, value_name = "FILE")]
-        catalog: PathBuf,
-        /// State JSON file from an earlier read
-        #[arg(long, value_name = "FILE")]
-        state: Option<PathBuf>,
-        /// Streams read at once, each in its own component instance; 1 reads them one after another
-        #[arg(
-            long,
-            value_name = "N",
-            default_value_t = RunOptions::DEFAULT_CONCURRENCY,
-            value_parser = concurrency,
-        )]
-        concurrency: NonZeroUsize,
-    },
-}
-
-fn concurrency(text: &str) -> Result<NonZeroUsize, String> {
-    let max = RunOptions::MAX_CONCURRENCY;
-    text.parse::<NonZeroUsize>()
-        .ok()
-        .filter(|n| n.get() <= max)
-        .ok_or_else(|| format!("expected a whole number from 1 to {max}"))
-}
-
 impl RunArgs {
-    pub fn command(&self) -> Command {
-        match &self.command {
-            AirbyteCommand::Spec => Command::Spec,
-            AirbyteCommand::Check { config } => Command::Check {
-                config: config.clone(),
-            },
-            AirbyteCommand::Discover { config } => Command::Discover {
-                config: config.clone(),
-            },
-            AirbyteCommand::Read {
-                config,
-                catalog,
-                state,
-                ..
-            } => Command::Read {
-                config: config.clone(),
-                catalog: catalog.clone(),
-                state: state.clone(),
-            },
-        }
-    }
-
     pub fn options(&self) -> RunOptions {
         RunOptions {
             limits: Limits {
@@ -328,10 +256,7 @@ impl RunArgs {
             },
             cache: self.cache.policy(),
             verbose: self.verbose,
-            concurrency: match &self.command {
-                AirbyteCommand::Read { concurrency, .. } => *concurrency,
-                _ => RunOptions::DEFAULT_CONCURRENCY,
-            },
+            concurrency: self.command.concurrency(),
         }
     }
 }
@@ -340,6 +265,7 @@ impl RunArgs {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use host::Command;
 
     fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
         let cli = Cli::try_parse_from(std::iter::once("host").chain(args.iter().copied()))?;
@@ -360,7 +286,7 @@ mod tests {
     fn spec() {
         let run = parse(&["run", "c.wasm", "spec"]).expect("parse");
         assert_eq!(run.component, PathBuf::from("c.wasm"));
-        assert_eq!(run.command(), Command::Spec);
+        assert_eq!(run.command.command(), Command::Spec);
         assert_eq!(run.options(), RunOptions::default());
     }
 
@@ -379,7 +305,7 @@ mod tests {
             "--state",
             "state.json",
             "--allow-host",
-            "https://API.stigg.io",
+            "https://API.example.com",
             "--timeout-secs",
             "5",
             "--max-response-bytes",
@@ -394,7 +320,7 @@ mod tests {
         ])
         .expect("parse");
         assert_eq!(
-            run.command(),
+            run.command.command(),
             Command::Read {
                 config: "config.json".into(),
                 catalog: "catalog.json".into(),
@@ -411,14 +337,14 @@ mod tests {
         assert_eq!(options.concurrency, RunOptions::DEFAULT_CONCURRENCY);
         assert_eq!(
             options.origins.only[0].to_string(),
-            "https://api.stigg.io:443"
+            "https://api.example.com:443"
         );
         assert_eq!(options.origins.also[0].to_string(), "http://127.0.0.1:8080");
     }
 
     #[test]
     fn rejects_bad_origins_and_missing_files() {
-        assert!(parse(&["run", "c.wasm", "--allow-host", "stigg.io", "spec"]).is_err());
+        assert!(parse(&["run", "c.wasm", "--allow-host", "example.com", "spec"]).is_err());
         assert!(parse(&["run", "c.wasm", "--allow-host", "https://x.io/path", "spec"]).is_err());
         assert!(parse(&["run", "c.wasm", "check"]).is_err());
         assert!(parse(&["run", "c.wasm", "read", "--config", "c.json"]).is_err());

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{run_probe_under_policy, Server};
+use common::{run_probe_under_policy, ProbeOutput, Server};
 use serde_json::{json, Value};
 
 /// Sends one GET through the probe, with `url`'s origin on the allow-list.

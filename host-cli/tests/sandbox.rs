@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{response, run_probe, run_probe_with_env, Server};
+use common::{response, run_probe, run_probe_with_env, ProbeOutput, Server};
 use serde_json::{json, Value};
 
 #[test]

@@ -1,8 +1,13 @@
+//! `host`: the command line over the `host` library (`cli.rs` parses it;
+//! the library does the rest).
+
+mod cli;
+
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use host::cli::{Cli, InspectArgs, TopCommand};
+use cli::{Cli, InspectArgs, TopCommand};
 use host::{ComponentCache, ComponentSource, MessageWriter};
 
 fn main() -> ExitCode {
@@ -10,7 +15,7 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         TopCommand::Run(args) => host::run(
             ComponentSource::File(&args.component),
-            &args.command(),
+            &args.command.command(),
             &args.options(),
             MessageWriter::stdout(),
         )

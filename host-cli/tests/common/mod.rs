@@ -67,75 +67,48 @@ fn test_cache_home() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("host-tests-cache-home")
 }
 
-/// What one host run printed.
-#[derive(Debug)]
-pub struct Output {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub messages: Vec<Value>,
+pub use test_support::Output;
+
+/// What the guest probe reports: its LOG messages carry JSON results.
+pub trait ProbeOutput {
+    /// The results the probe reported, parsed.
+    fn probe_results(&self) -> Vec<Value>;
+
+    /// The single probe result.
+    fn probe_result(&self) -> Value {
+        let mut results = self.probe_results();
+        assert_eq!(results.len(), 1, "{results:#?}");
+        results.remove(0)
+    }
 }
 
-impl Output {
-    /// The results the probe reported (its LOG messages, parsed).
-    pub fn probe_results(&self) -> Vec<Value> {
-        self.messages
-            .iter()
-            .filter(|m| m["type"] == "LOG")
-            .filter_map(|m| m["log"]["message"].as_str())
+impl ProbeOutput for Output {
+    fn probe_results(&self) -> Vec<Value> {
+        self.logs()
             .filter_map(|text| serde_json::from_str(text).ok())
             .collect()
     }
-
-    /// The single probe result.
-    pub fn probe_result(&self) -> Value {
-        let mut results = self.probe_results();
-        assert_eq!(results.len(), 1, "{self:#?}");
-        results.remove(0)
-    }
-
-    /// The TRACE ERROR's `error` object.
-    pub fn trace_error(&self) -> &Value {
-        let traces: Vec<&Value> = self
-            .messages
-            .iter()
-            .filter(|m| m["type"] == "TRACE" && m["trace"]["type"] == "ERROR")
-            .collect();
-        assert_eq!(traces.len(), 1, "{self:#?}");
-        &traces[0]["trace"]["error"]
-    }
 }
 
-/// Runs `host` with these arguments; stdout must be Airbyte messages.
-/// `XDG_CACHE_HOME` points into the target directory unless `envs` sets it.
+/// Runs `host` with these arguments; every line of stdout must be a valid
+/// Airbyte message. `XDG_CACHE_HOME` points into the target directory unless
+/// `envs` sets it.
 pub fn host(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut out = run(args, envs);
-    out.messages = out
-        .stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
-        .collect();
-    out
+    Output::messages(run(args, envs))
 }
 
 /// Runs `host` with stdout of any form (`host inspect`).
 pub fn host_raw(args: &[&str]) -> Output {
-    run(args, &[])
+    Output::text(run(args, &[]))
 }
 
-fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let out = Command::new(HOST)
+fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    Command::new(HOST)
         .args(args)
         .env("XDG_CACHE_HOME", test_cache_home())
         .envs(envs.iter().copied())
         .output()
-        .expect("run host");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        messages: Vec::new(),
-    }
+        .expect("run host")
 }
 
 /// Runs the probe's `read` with this config (written to a temporary file),

@@ -1,0 +1,23 @@
+//! A connector as data: what it declares about its API; the engine does the rest.
+
+use crate::stream::StreamDef;
+
+/// Everything a connector declares; the engine does the rest.
+#[derive(Debug)]
+pub struct Api {
+    /// The service's name as messages say it ("<name> answered HTTP 503").
+    pub name: &'static str,
+    pub documentation_url: &'static str,
+    /// The GraphQL endpoint unless the config's `base_url` says otherwise.
+    pub default_base_url: &'static str,
+    /// The request header that carries the config's `api_key`.
+    pub key_header: &'static str,
+    /// What the spec tells users about `api_key`.
+    pub key_description: &'static str,
+    pub user_agent: &'static str,
+    /// What `check` sends: the cheapest authenticated query, and its root field.
+    pub check_query: &'static str,
+    pub check_root_field: &'static str,
+    /// Every stream, in discover order.
+    pub streams: &'static [&'static StreamDef],
+}

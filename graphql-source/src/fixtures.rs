@@ -1,0 +1,65 @@
+//! Streams and an API for the engine's own tests (unit and property tests):
+//! shaped like typical connections, named like nothing in particular.
+
+use crate::api::Api;
+use crate::stream::{opt, req, Incremental, StreamDef, Ty::*};
+
+/// Incremental on `updatedAt`; `createdAt` may be null.
+pub const CUSTOMERS: StreamDef = StreamDef {
+    name: "customers",
+    root_field: "customers",
+    filter_type: "CustomerFilter",
+    sort_type: "CustomerSort",
+    full_refresh_order: &["createdAt", "id"],
+    incremental: Some(Incremental {
+        cursor: "updatedAt",
+        tie_break: "id",
+    }),
+    primary_key: "id",
+    fields: &[
+        req("id", String),
+        req("customerId", String),
+        opt("name", String),
+        opt("createdAt", DateTime),
+        req("updatedAt", DateTime),
+        opt("additionalMetaData", Json),
+        req("totalActiveSubscription", Float),
+    ],
+};
+
+/// Full refresh only, ordered by creation time, then another key.
+pub const SUBSCRIPTIONS: StreamDef = StreamDef {
+    name: "subscriptions",
+    root_field: "subscriptions",
+    filter_type: "SubscriptionQueryFilter",
+    sort_type: "SubscriptionQuerySort",
+    full_refresh_order: &["createdAt", "subscriptionId"],
+    incremental: None,
+    primary_key: "id",
+    fields: &[
+        req("id", String),
+        req("subscriptionId", String),
+        opt("createdAt", DateTime),
+        req("plan", Object(&[req("id", String), req("refId", String)])),
+    ],
+};
+
+pub const ALL: &[&StreamDef] = &[&CUSTOMERS, &SUBSCRIPTIONS];
+
+/// An API of those streams.
+pub static API: Api = Api {
+    name: "Example",
+    documentation_url: "https://docs.example.com/graphql",
+    default_base_url: "https://api.example.com/graphql",
+    key_header: "x-api-key",
+    key_description: "An API key.",
+    user_agent: "graphql-source-tests",
+    check_query: "query Check { customers(paging: {first: 1}) \
+        { edges { node { id } } pageInfo { hasNextPage endCursor } } }",
+    check_root_field: "customers",
+    streams: ALL,
+};
+
+pub fn find(name: &str) -> Option<&'static StreamDef> {
+    ALL.iter().copied().find(|s| s.name == name)
+}
