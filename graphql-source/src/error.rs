@@ -45,6 +45,9 @@ pub enum Retry {
     RateLimited(Option<u64>),
     /// A malformed answer (truncated body, unexpected GraphQL error): a few times only.
     Malformed,
+    /// The server refused the page size (`paging.first`): the same request
+    /// with fewer rows may pass; the server's maximum, if it said one.
+    SmallerPage(Option<u32>),
 }
 
 impl Error {

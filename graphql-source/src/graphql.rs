@@ -357,7 +357,9 @@ fn graphql_errors(errors: &[GraphqlError], root_field: &str) -> Error {
         ));
     }
     let message = format!("the {root_field} query returned errors: {detail}");
-    if has(PERMANENT_CODES) {
+    if let Some(max) = page_size_refused(&messages) {
+        Error::system(message).retry(Retry::SmallerPage(max))
+    } else if has(PERMANENT_CODES) {
         Error::system(message)
     } else if has(RATE_LIMIT_CODES) {
         Error::transient(message).retry(Retry::RateLimited(None))
@@ -367,10 +369,60 @@ fn graphql_errors(errors: &[GraphqlError], root_field: &str) -> Error {
     }
 }
 
+/// Whether an error refuses the page size: nestjs-query answers a `first`
+/// over its limit with "Field paging.first max allowed value is `N`." Some(N)
+/// when the message states the limit, Some(None) when it only names
+/// `paging.first`; None for any other error.
+fn page_size_refused(messages: &[&str]) -> Option<Option<u32>> {
+    let message = messages.iter().find(|m| m.contains("paging.first"))?;
+    let max = message
+        .split_once("max allowed value is")
+        .and_then(|(_, rest)| {
+            let digits: String = rest
+                .trim_start_matches([' ', '`'])
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse::<u32>().ok()
+        })
+        .filter(|max| *max > 0);
+    Some(max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::FailureType;
+
+    #[test]
+    fn a_refused_page_size_asks_for_a_smaller_page() {
+        let refused = |message: &str, code: &str| {
+            let body = serde_json::json!({"data": null, "errors": [
+                {"message": message, "extensions": {"code": code}}]});
+            Page::parse(body.to_string(), "customers")
+                .expect_err("an error")
+                .retry
+        };
+        assert_eq!(
+            refused(
+                "Field paging.first max allowed value is `100`.",
+                "BAD_USER_INPUT"
+            ),
+            Retry::SmallerPage(Some(100))
+        );
+        assert_eq!(
+            refused("Invalid paging.first", "INTERNAL_SERVER_ERROR"),
+            Retry::SmallerPage(None)
+        );
+        assert_eq!(
+            refused(
+                "Field paging.first max allowed value is `0`.",
+                "BAD_USER_INPUT"
+            ),
+            Retry::SmallerPage(None)
+        );
+        assert_eq!(refused("Unknown field", "BAD_USER_INPUT"), Retry::No);
+    }
 
     #[test]
     fn parses_nodes_without_copying_them() {

@@ -6,16 +6,16 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::catalog::{Selected, SyncMode};
-use crate::error::{Error, FailureType, Result};
+use crate::error::{Error, FailureType, Result, Retry};
 use crate::graphql::{self, Page};
 use crate::io::{Http, Sink};
 use crate::messages::{self, Status};
 use crate::position::Position;
 use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy, Wait};
-use crate::settings::Settings;
+use crate::settings::{PageSize, Settings};
 use crate::state::StreamState;
-use crate::stream::StreamDef;
+use crate::stream::{StreamDef, TotalCount};
 use crate::time::now_ms;
 
 pub struct Reader<'a> {
@@ -68,28 +68,40 @@ impl Reader<'_> {
                 &format!("{name}: supports full refresh only; reading it in full"),
             );
         }
-        let page_size = self.settings.page_size;
+        let mut page_size = self.settings.page_size;
         let mut position = match (selection.mode, &stream.incremental) {
             (SyncMode::Incremental, Some(keys)) => {
                 Position::incremental(keys, saved, self.settings.start_date.as_deref())
             }
             _ => {
-                let (position, note) = Position::full_refresh(stream, saved, page_size);
+                let (position, note) = Position::full_refresh(stream, saved, page_size.rows());
                 if let Some(note) = note {
                     self.log("INFO", &format!("{name}: {note}"));
                 }
                 position
             }
         };
-        let query = stream.query();
+        let (first_query, next_query) = (
+            stream.query(TotalCount::Ask),
+            stream.query(TotalCount::Skip),
+        );
         let mut line = String::new();
-        let (mut pages, mut total) = (0u64, 0u64);
-        for round in 0.. {
-            let requests = position.requests(page_size);
-            let fetched = self
-                .fetch_round(stream, &query, &requests)
-                .map_err(|e| e.context(format_args!("{name}, after {total} records")))?;
-            if round == 0 {
+        let (mut pages, mut total, mut running) = (0u64, 0u64, false);
+        loop {
+            let requests = position.requests(page_size.rows());
+            let query = if running { &next_query } else { &first_query };
+            let fetched = match self.fetch_round(stream, query, &requests) {
+                Ok(fetched) => fetched,
+                Err(error) => {
+                    let Retry::SmallerPage(max) = error.retry else {
+                        return Err(error.context(format_args!("{name}, after {total} records")));
+                    };
+                    page_size = self.smaller(name, page_size, max, error)?;
+                    continue;
+                }
+            };
+            if !running {
+                running = true;
                 self.sink
                     .emit(&messages::stream_status(name, Status::Running));
                 if let Some(rows) = fetched.iter().map(|p| p.total_count).sum() {
@@ -164,6 +176,44 @@ impl Reader<'_> {
                 )
             })
             .collect()
+    }
+
+    /// The page size after the server refused `page_size` (`max`: the most it
+    /// said it accepts): the user's choice fails the stream with a config
+    /// error; the engine's is lowered, with a LOG saying so.
+    fn smaller(
+        &mut self,
+        stream: &str,
+        page_size: PageSize,
+        max: Option<u32>,
+        error: Error,
+    ) -> Result<PageSize> {
+        let api = self.settings.api.name;
+        let rows = page_size.rows();
+        let next = max.filter(|max| *max < rows).unwrap_or(rows / 2);
+        let refused = |why: String| {
+            Err(Error::config(why).with_internal(match &error.internal {
+                Some(internal) => format!("{}; {internal}", error.message),
+                None => error.message.clone(),
+            }))
+        };
+        match page_size {
+            PageSize::Chosen(_) => refused(format!(
+                "{api} refused pages of {rows} rows (`page_size`){}; lower `page_size`, or \
+                 leave it empty so the connector finds what {api} accepts",
+                max.map_or(String::new(), |max| format!(": it accepts at most {max}"))
+            )),
+            PageSize::Automatic(_) if next == 0 => {
+                refused(format!("{api} refused pages of a single row"))
+            }
+            PageSize::Automatic(_) => {
+                self.log(
+                    "WARN",
+                    &format!("{stream}: {api} refused pages of {rows} rows; asking for {next}"),
+                );
+                Ok(PageSize::Automatic(next))
+            }
+        }
     }
 
     fn log(&mut self, level: &str, message: &str) {

@@ -85,7 +85,8 @@ pub fn run_after<T>(
             Err(error) => error,
         };
         let (delay_ms, rate_limited) = match error.retry {
-            Retry::No => return Err(error),
+            // A smaller page is the read loop's to choose.
+            Retry::No | Retry::SmallerPage(_) => return Err(error),
             Retry::Malformed if malformed >= policy.max_malformed => {
                 return Err(error.context(format!("still failing after {number} attempts")))
             }

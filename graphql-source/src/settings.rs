@@ -6,9 +6,9 @@ use crate::api::Api;
 use crate::error::{Error, Result};
 use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
 
-pub const DEFAULT_PAGE_SIZE: u32 = 50;
-/// Our bound on `first`: larger pages only make the responses (and the host's
-/// size cap) the limit.
+/// Our bound on `first`, and where an unset `page_size` starts: the fewer
+/// requests the better under per-minute rate limits, and a server that
+/// refuses it says so (see [`PageSize::Automatic`]).
 pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Rate limits are commonly per minute: a budget of minutes outlasts a window.
 pub const DEFAULT_MAX_RETRY_SECONDS: u64 = 600;
@@ -23,11 +23,29 @@ pub struct Settings {
     pub api: &'static Api,
     pub api_key: ApiKey,
     pub endpoint: Endpoint,
-    pub page_size: u32,
+    pub page_size: PageSize,
     /// How long one request's retries may wait in all.
     pub max_retry_seconds: u64,
     /// Earliest `updatedAt` an incremental stream reads on its first sync (RFC 3339, UTC).
     pub start_date: Option<String>,
+}
+
+/// Rows per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageSize {
+    /// The user's `page_size`: a server that refuses it is a config error.
+    Chosen(u32),
+    /// No `page_size`: the engine's, lowered to what the server accepts
+    /// when it refuses a page as too large.
+    Automatic(u32),
+}
+
+impl PageSize {
+    pub fn rows(self) -> u32 {
+        match self {
+            Self::Chosen(rows) | Self::Automatic(rows) => rows,
+        }
+    }
 }
 
 /// The API key. Its `Debug` never shows it.
@@ -110,14 +128,14 @@ fn optional_str<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<Option
     }
 }
 
-fn page_size(fields: &Map<String, Value>) -> Result<u32> {
+fn page_size(fields: &Map<String, Value>) -> Result<PageSize> {
     let range = format!("an integer from 1 to {MAX_PAGE_SIZE}");
     match fields.get("page_size") {
-        None | Some(Value::Null) => Ok(DEFAULT_PAGE_SIZE),
+        None | Some(Value::Null) => Ok(PageSize::Automatic(MAX_PAGE_SIZE)),
         Some(Value::Number(n)) => n
             .as_u64()
             .filter(|n| (1..=u64::from(MAX_PAGE_SIZE)).contains(n))
-            .map(|n| n as u32)
+            .map(|n| PageSize::Chosen(n as u32))
             .ok_or_else(|| Error::config(format!("`page_size` must be {range}, not {n}"))),
         Some(other) => Err(Error::config(format!(
             "`page_size` must be {range}, not {}",
@@ -268,7 +286,7 @@ mod tests {
         assert_eq!(c.api_key.expose(), "k");
         assert_eq!(c.endpoint.url, "https://api.example.com/graphql");
         assert_eq!(c.endpoint.origin, "https://api.example.com:443");
-        assert_eq!(c.page_size, 50);
+        assert_eq!(c.page_size, PageSize::Automatic(1000));
         assert_eq!(c.start_date, None);
     }
 
@@ -279,6 +297,7 @@ mod tests {
             &API,
         )
         .unwrap();
+        assert_eq!(c.page_size, PageSize::Chosen(1000));
         assert_eq!(c.endpoint.url, "http://127.0.0.1:8080/graphql");
         assert_eq!(c.endpoint.origin, "http://127.0.0.1:8080");
         assert_eq!(c.start_date.as_deref(), Some("2024-01-31T00:00:00.000Z"));

@@ -11,9 +11,7 @@ use crate::messages;
 use crate::read::Reader;
 use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy};
-use crate::settings::{
-    Settings, DEFAULT_MAX_RETRY_SECONDS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_RETRY_SECONDS,
-};
+use crate::settings::{Settings, DEFAULT_MAX_RETRY_SECONDS, MAX_PAGE_SIZE, MAX_RETRY_SECONDS};
 use crate::state;
 
 /// What a failed command reports to its caller: the TRACE ERROR is already emitted.
@@ -55,8 +53,7 @@ impl Api {
                 "page_size": {
                     "type": "integer",
                     "title": "Page size",
-                    "description": "Rows per GraphQL request.",
-                    "default": DEFAULT_PAGE_SIZE,
+                    "description": format!("Rows per GraphQL request. Empty: as many as {} accepts, from {MAX_PAGE_SIZE} down (the connector lowers it when a page is refused as too large). A value set here that {} refuses fails the sync.", self.name, self.name),
                     "minimum": 1,
                     "maximum": MAX_PAGE_SIZE,
                     "order": 2,

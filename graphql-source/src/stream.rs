@@ -23,6 +23,15 @@ pub struct StreamDef {
     pub fields: &'static [Field],
 }
 
+/// Whether a page asks for the connection's `totalCount`: nestjs-query counts
+/// with a query of its own, so only a stream's first round asks (for the
+/// estimate and the partition plan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotalCount {
+    Ask,
+    Skip,
+}
+
 /// Incremental reads filter on `cursor >= state` and page by (cursor, tie_break) keyset.
 #[derive(Debug)]
 pub struct Incremental {
@@ -79,17 +88,21 @@ pub const fn opt(name: &'static str, ty: Ty) -> Field {
 
 impl StreamDef {
     /// The one GraphQL document this stream sends: paging, order and filter come as variables.
-    pub fn query(&self) -> String {
+    pub fn query(&self, total: TotalCount) -> String {
         let mut selection = String::new();
         select(self.fields, &mut selection);
         format!(
             "query {name}Page($paging: CursorPaging!, $sorting: [{sort}!], $filter: {filter}) \
              {{ {root}(paging: $paging, sorting: $sorting, filter: $filter) \
-             {{ edges {{ node {{ {selection} }} }} pageInfo {{ hasNextPage endCursor }} totalCount }} }}",
+             {{ edges {{ node {{ {selection} }} }} pageInfo {{ hasNextPage endCursor }}{total} }} }}",
             name = upper_camel(self.name),
             sort = self.sort_type,
             filter = self.filter_type,
             root = self.root_field,
+            total = match total {
+                TotalCount::Ask => " totalCount",
+                TotalCount::Skip => "",
+            },
         )
     }
 
@@ -190,12 +203,19 @@ mod tests {
 
     #[test]
     fn query_selects_every_field_and_the_page_info() {
-        let q = CUSTOMERS.query();
+        let q = CUSTOMERS.query(TotalCount::Ask);
         assert!(q.starts_with("query CustomersPage($paging: CursorPaging!, $sorting: [CustomerSort!], $filter: CustomerFilter)"));
         assert!(q.contains("customers(paging: $paging, sorting: $sorting, filter: $filter)"));
         assert!(q.contains("node { id customerId "));
-        assert!(q.contains("pageInfo { hasNextPage endCursor } totalCount"));
-        assert!(SUBSCRIPTIONS.query().contains(" plan { id refId } "));
+        assert!(q.contains("pageInfo { hasNextPage endCursor } totalCount } }"));
+        let next = CUSTOMERS.query(TotalCount::Skip);
+        assert!(
+            next.ends_with("pageInfo { hasNextPage endCursor } } }"),
+            "{next}"
+        );
+        assert!(SUBSCRIPTIONS
+            .query(TotalCount::Skip)
+            .contains(" plan { id refId } "));
     }
 
     #[test]

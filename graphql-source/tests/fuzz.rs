@@ -56,7 +56,7 @@ proptest! {
     #[test]
     fn config_parsing_never_panics(text in prop_oneof![".*", config_like()]) {
         if let Ok(config) = Settings::parse(&text, &API) {
-            prop_assert!((1..=1000).contains(&config.page_size));
+            prop_assert!((1..=1000).contains(&config.page_size.rows()));
             prop_assert!(config.endpoint.origin.starts_with("http"));
         }
     }

@@ -10,6 +10,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 use graphql_source::graphql::Page;
 use graphql_source::position::Position;
+use graphql_source::stream::TotalCount;
 use serde_json::{json, Value};
 use stigg::streams::ALL;
 
@@ -49,7 +50,11 @@ fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
     let Some(schema) = full_schema() else { return };
     assert_valid(&schema, stigg::CHECK_QUERY, &json!({}));
     for stream in ALL {
-        let query = stream.query();
+        // The first round asks for totalCount; later rounds do not.
+        let queries = [
+            stream.query(TotalCount::Ask),
+            stream.query(TotalCount::Skip),
+        ];
         // A full refresh: the first page and the newest row (planning), the
         // partitions it plans (ranges, null), and their later pages.
         let (mut full, _) = Position::full_refresh(stream, None, 50);
@@ -57,7 +62,9 @@ fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
         for r in 0..4 {
             let requests = full.requests(50);
             for variables in &requests {
-                assert_valid(&schema, &query, variables);
+                queries
+                    .iter()
+                    .for_each(|q| assert_valid(&schema, q, variables));
             }
             round.push(requests.len());
             // Planning reads the creation times of the oldest and newest rows.
@@ -81,7 +88,10 @@ fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
         assert!(round[2] > 2, "{}: no partitions: {round:?}", stream.name);
         if let Some(keys) = &stream.incremental {
             let mut keyset = Position::incremental(keys, None, Some("2024-01-01T00:00:00.000Z"));
-            assert_valid(&schema, &query, &keyset.requests(50)[0]);
+            let variables = &keyset.requests(50)[0];
+            queries
+                .iter()
+                .for_each(|q| assert_valid(&schema, q, variables));
             let node = format!(
                 r#"{{"{}":"2024-02-01T00:00:00.000Z","{}":"6c0f3ea3-2f63-4a4b-9b0e-111111111111"}}"#,
                 keys.cursor, keys.tie_break
@@ -89,7 +99,10 @@ fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
             keyset
                 .advance(&[Page::from_nodes(&[&node], true, None)])
                 .unwrap();
-            assert_valid(&schema, &query, &keyset.requests(50)[0]);
+            let variables = &keyset.requests(50)[0];
+            queries
+                .iter()
+                .for_each(|q| assert_valid(&schema, q, variables));
         }
     }
 }

@@ -1,0 +1,75 @@
+//! What the read loop asks the server, seen from a fake server: only the
+//! first round of a stream asks for `totalCount`.
+
+use graphql_source::fixtures::API;
+use graphql_source::io::{Http, HttpError, Request, Response};
+use serde_json::{json, Value};
+
+/// Serves `rows` customers, one page per request, and keeps every request body.
+struct Pages {
+    rows: usize,
+    bodies: Vec<Value>,
+}
+
+impl Http for Pages {
+    fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        let body: Value = serde_json::from_str(&request.body).expect("a JSON body");
+        let after = body["variables"]["paging"]["after"]
+            .as_str()
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(0);
+        let first = body["variables"]["paging"]["first"].as_u64().unwrap_or(1) as usize;
+        self.bodies.push(body);
+        let end = (after + first).min(self.rows);
+        let edges: Vec<Value> = (after..end)
+            .map(|i| {
+                json!({"node": {"id": format!("c{i}"), "createdAt": format!("2024-01-01T00:00:0{i}.000Z")}})
+            })
+            .collect();
+        let page = json!({"data": {"customers": {
+            "edges": edges,
+            "pageInfo": {"hasNextPage": end < self.rows, "endCursor": end.to_string()},
+            "totalCount": self.rows,
+        }}});
+        Ok(Response {
+            status: 200,
+            headers: Vec::new(),
+            body: page.to_string(),
+        })
+    }
+}
+
+#[test]
+fn only_the_first_round_asks_for_the_total() {
+    let mut server = Pages {
+        rows: 3,
+        bodies: Vec::new(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    let config = json!({"api_key": "test-key-123", "page_size": 1}).to_string();
+    let catalog = json!({"streams": [{"stream": {"name": "customers"},
+        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]})
+    .to_string();
+    API.read(&mut server, &mut out, &config, &catalog, None)
+        .expect("the read succeeds");
+    let asks: Vec<bool> = server
+        .bodies
+        .iter()
+        .map(|b| {
+            b["query"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("totalCount")
+        })
+        .collect();
+    assert_eq!(asks, [true, false, false]);
+    let records = out
+        .iter()
+        .filter(|m| m.contains(r#""type":"RECORD""#))
+        .count();
+    assert_eq!(records, 3);
+    assert!(
+        out.iter().any(|m| m.contains(r#""row_estimate":3"#)),
+        "{out:?}"
+    );
+}
