@@ -296,7 +296,11 @@ fn check_record(node: &str, index: usize, root_field: &str) -> Result<()> {
 fn nesting_exceeds(json: &[u8], limit: usize) -> bool {
     // Most records open fewer brackets than the limit in all: one fast
     // count settles them without walking the strings.
-    if memchr::memchr2_iter(b'{', b'[', json).take(limit + 1).count() <= limit {
+    if memchr::memchr2_iter(b'{', b'[', json)
+        .take(limit + 1)
+        .count()
+        <= limit
+    {
         return false;
     }
     let mut depth = 0usize;
