@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::allowlist::{AllowList, OriginOverrides};
 use crate::cache::ComponentCache;
+use crate::catalog_split;
 use crate::concurrent;
 use crate::http_client::HttpClient;
 use crate::messages::{self, FailureType};
@@ -159,7 +160,7 @@ pub fn run_with(
     } = invocation
     {
         if options.concurrency.get() > 1 {
-            if let Some(streams) = concurrent::split_catalog(catalog) {
+            if let Some(streams) = catalog_split::split_catalog(catalog) {
                 let inputs = (config.as_str(), catalog.as_str(), state.as_deref());
                 return concurrent::read(runtime, &streams, inputs, options, output);
             }

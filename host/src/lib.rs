@@ -17,6 +17,7 @@
 
 pub mod allowlist;
 pub mod cache;
+pub mod catalog_split;
 pub mod command;
 pub mod concurrent;
 pub mod contract;
