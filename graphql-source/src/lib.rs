@@ -19,6 +19,7 @@ pub mod messages;
 pub mod partition;
 pub mod position;
 pub mod read;
+pub mod record_check;
 pub mod redact;
 pub mod retry;
 pub mod settings;
