@@ -157,7 +157,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// The non-public range `ip` is in, named for error messages; None for a
 /// public address. (IANA's special-purpose registries, RFC 6890.)
-pub fn special_range(ip: IpAddr) -> Option<&'static str> {
+fn special_range(ip: IpAddr) -> Option<&'static str> {
     match canonical(ip) {
         IpAddr::V4(v4) => V4_RANGES
             .iter()

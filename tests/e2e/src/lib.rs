@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 use stigg_standin::Standin;
-pub use test_support::{check_protocol, Output};
+pub use test_support::Output;
 
 /// The API key the stand-in accepts in tests. Distinctive, so a leak is easy to grep.
 pub const API_KEY: &str = "e2e-secret-key-5f3a9c";
