@@ -1,6 +1,6 @@
 //! A connector as data: what it declares about its API; the engine does the rest.
 
-use crate::stream::StreamDef;
+use crate::stream::{ChildDef, StreamDef};
 
 /// Everything a connector declares; the engine does the rest.
 #[derive(Debug)]
@@ -20,4 +20,7 @@ pub struct Api {
     pub check_root_field: &'static str,
     /// Every stream, in discover order.
     pub streams: &'static [&'static StreamDef],
+    /// Streams read from lists inside other streams' records, discovered
+    /// after `streams`.
+    pub children: &'static [&'static ChildDef],
 }

@@ -4,20 +4,71 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
+use crate::api::Api;
 use crate::error::{Error, Result};
+use crate::schema;
 use crate::settings::kind;
-use crate::stream::StreamDef;
+use crate::stream::{ChildDef, StreamDef};
+
+/// A stream of the API: read from its own connection, or from lists inside
+/// its parents' records.
+#[derive(Debug, Clone, Copy)]
+pub enum Stream {
+    Root(&'static StreamDef),
+    Child(&'static ChildDef),
+}
+
+impl Stream {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Root(s) => s.name,
+            Stream::Child(c) => c.name,
+        }
+    }
+
+    /// Child streams are read in full: their rows carry no cursor of their own.
+    pub fn supports_incremental(self) -> bool {
+        matches!(self, Stream::Root(s) if s.supports_incremental())
+    }
+
+    pub fn primary_key(self) -> Vec<&'static str> {
+        match self {
+            Stream::Root(s) => vec![s.primary_key],
+            Stream::Child(c) => c.primary_key.to_vec(),
+        }
+    }
+
+    pub fn json_schema(self) -> Value {
+        match self {
+            Stream::Root(s) => schema::of_stream(s),
+            Stream::Child(c) => schema::of_child(c),
+        }
+    }
+}
+
+impl Api {
+    /// Every stream, in discover order: roots, then children.
+    pub fn all_streams(&self) -> impl Iterator<Item = Stream> + '_ {
+        let roots = self.streams.iter().map(|s| Stream::Root(s));
+        roots.chain(self.children.iter().map(|c| Stream::Child(c)))
+    }
+}
 
 /// The catalog entry of one stream.
-pub fn airbyte_stream(stream: &StreamDef) -> Value {
+pub fn airbyte_stream(stream: Stream) -> Value {
+    let keys: Vec<Vec<&str>> = stream.primary_key().into_iter().map(|k| vec![k]).collect();
     let mut entry = json!({
-        "name": stream.name,
+        "name": stream.name(),
         "json_schema": stream.json_schema(),
         "supported_sync_modes": ["full_refresh"],
-        "source_defined_primary_key": [[stream.primary_key]],
+        "source_defined_primary_key": keys,
         "is_resumable": true,
     });
-    if let Some(incremental) = &stream.incremental {
+    if let Stream::Root(StreamDef {
+        incremental: Some(incremental),
+        ..
+    }) = stream
+    {
         entry["supported_sync_modes"] = json!(["full_refresh", "incremental"]);
         entry["source_defined_cursor"] = json!(true);
         entry["default_cursor_field"] = json!([incremental.cursor]);
@@ -34,16 +85,19 @@ pub enum SyncMode {
 /// A stream the configured catalog selects, and how to read it.
 #[derive(Debug)]
 pub struct Selected {
-    pub stream: &'static StreamDef,
+    pub stream: Stream,
     pub mode: SyncMode,
     /// Set when the runner asked for incremental on a full-refresh-only stream
     /// (PyAirbyte does): the stream is read in full, and a LOG says so.
     pub downgraded: bool,
+    /// The columns the runner selected (the properties of the configured
+    /// stream's `json_schema`); `None`: every column.
+    pub columns: Option<Vec<String>>,
 }
 
 /// Parses the configured catalog. Unknown or duplicate streams and invalid sync
 /// modes are config errors that name the entry.
-pub fn parse_configured(text: &str, streams: &[&'static StreamDef]) -> Result<Vec<Selected>> {
+pub fn parse_configured(text: &str, api: &Api) -> Result<Vec<Selected>> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| Error::config(format!("the catalog is not valid JSON ({e})")))?;
     let Some(entries) = value.get("streams").and_then(Value::as_array) else {
@@ -59,12 +113,12 @@ pub fn parse_configured(text: &str, streams: &[&'static StreamDef]) -> Result<Ve
         .iter()
         .enumerate()
         .map(|(i, entry)| {
-            let selected = parse_entry(entry, streams)
+            let selected = parse_entry(entry, api)
                 .map_err(|e| e.context(format!("catalog stream #{}", i + 1)))?;
-            if !seen.insert(selected.stream.name) {
+            if !seen.insert(selected.stream.name()) {
                 return Err(Error::config(format!(
                     "the catalog selects stream `{}` twice",
-                    selected.stream.name
+                    selected.stream.name()
                 )));
             }
             Ok(selected)
@@ -72,7 +126,7 @@ pub fn parse_configured(text: &str, streams: &[&'static StreamDef]) -> Result<Ve
         .collect()
 }
 
-fn parse_entry(entry: &Value, streams: &[&'static StreamDef]) -> Result<Selected> {
+fn parse_entry(entry: &Value, api: &Api) -> Result<Selected> {
     let name = match entry.pointer("/stream/name") {
         Some(Value::String(name)) => name,
         Some(other) => {
@@ -83,12 +137,11 @@ fn parse_entry(entry: &Value, streams: &[&'static StreamDef]) -> Result<Selected
         }
         None => return Err(Error::config("has no `stream.name`")),
     };
-    let stream = streams
-        .iter()
-        .copied()
-        .find(|s| s.name == *name)
+    let stream = api
+        .all_streams()
+        .find(|s| s.name() == *name)
         .ok_or_else(|| {
-            let known: Vec<&str> = streams.iter().map(|s| s.name).collect();
+            let known: Vec<&str> = api.all_streams().map(Stream::name).collect();
             Error::config(format!(
                 "unknown stream `{name}`; this connector has: {}",
                 known.join(", ")
@@ -120,7 +173,21 @@ fn parse_entry(entry: &Value, streams: &[&'static StreamDef]) -> Result<Selected
         stream,
         mode,
         downgraded,
+        columns: columns(entry, name)?,
     })
+}
+
+/// The selected columns: the keys of `stream.json_schema.properties`, when
+/// the runner narrowed them (Airbyte's column selection).
+fn columns(entry: &Value, name: &str) -> Result<Option<Vec<String>>> {
+    match entry.pointer("/stream/json_schema/properties") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(properties)) => Ok(Some(properties.keys().cloned().collect())),
+        Some(other) => Err(Error::config(format!(
+            "stream `{name}`: `json_schema.properties` must be an object, not {}",
+            kind(other)
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -138,8 +205,8 @@ mod tests {
             r#"{"stream":{"name":"subscriptions"},"sync_mode":"incremental","destination_sync_mode":"overwrite"},
                {"stream":{"name":"customers"},"sync_mode":"incremental"}"#,
         );
-        let selected = parse_configured(&text, streams::ALL).unwrap();
-        assert_eq!(selected[0].stream.name, "subscriptions");
+        let selected = parse_configured(&text, &streams::API).unwrap();
+        assert_eq!(selected[0].stream.name(), "subscriptions");
         assert_eq!(
             (selected[0].mode, selected[0].downgraded),
             (SyncMode::FullRefresh, true)
@@ -184,22 +251,45 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
-            let err = parse_configured(text, streams::ALL).unwrap_err();
+            let err = parse_configured(text, &streams::API).unwrap_err();
             assert!(err.message.contains(expected), "{text}: {}", err.message);
         }
     }
 
     #[test]
     fn discover_entry_declares_modes_and_keys() {
-        let entry = airbyte_stream(streams::find("customers").unwrap());
+        let entry = airbyte_stream(Stream::Root(&streams::CUSTOMERS));
         assert_eq!(
             entry["supported_sync_modes"],
             json!(["full_refresh", "incremental"])
         );
         assert_eq!(entry["default_cursor_field"], json!(["updatedAt"]));
         assert_eq!(entry["source_defined_primary_key"], json!([["id"]]));
-        let subs = airbyte_stream(streams::find("subscriptions").unwrap());
+        let subs = airbyte_stream(Stream::Root(&streams::SUBSCRIPTIONS));
         assert_eq!(subs["supported_sync_modes"], json!(["full_refresh"]));
         assert!(subs.get("default_cursor_field").is_none());
+        let prices = airbyte_stream(Stream::Child(&streams::PRICES));
+        assert_eq!(prices["supported_sync_modes"], json!(["full_refresh"]));
+        assert_eq!(prices["source_defined_primary_key"], json!([["id"]]));
+    }
+
+    #[test]
+    fn reads_the_selected_columns() {
+        let text = catalog(
+            r#"{"stream":{"name":"plans","json_schema":{"properties":{"id":{},"name":{}}}},"sync_mode":"full_refresh"},
+               {"stream":{"name":"plan_prices","json_schema":{}},"sync_mode":"incremental"}"#,
+        );
+        let selected = parse_configured(&text, &streams::API).unwrap();
+        assert_eq!(selected[0].columns, Some(vec!["id".into(), "name".into()]));
+        assert_eq!(selected[1].columns, None);
+        assert_eq!(
+            (selected[1].mode, selected[1].downgraded),
+            (SyncMode::FullRefresh, true)
+        );
+        let bad = catalog(
+            r#"{"stream":{"name":"plans","json_schema":{"properties":[]}},"sync_mode":"full_refresh"}"#,
+        );
+        let err = parse_configured(&bad, &streams::API).unwrap_err();
+        assert!(err.message.contains("must be an object, not an array"), "{}", err.message);
     }
 }

@@ -2,7 +2,7 @@
 //! shaped like typical connections, named like nothing in particular.
 
 use crate::api::Api;
-use crate::stream::{opt, req, Incremental, StreamDef, Ty::*};
+use crate::stream::{opt, req, ChildDef, ChildSource, Field, Incremental, Member, StreamDef, Ty::*};
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
 pub const CUSTOMERS: StreamDef = StreamDef {
@@ -44,7 +44,61 @@ pub const SUBSCRIPTIONS: StreamDef = StreamDef {
     ],
 };
 
-pub const ALL: &[&StreamDef] = &[&CUSTOMERS, &SUBSCRIPTIONS];
+const MONEY: &[Field] = &[req("amount", Float), req("currency", Enum)];
+const PRICE: &[Field] = &[req("id", String), opt("amount", Object(MONEY))];
+
+/// Full refresh only, with lists of objects and of a union.
+pub const PLANS: StreamDef = StreamDef {
+    name: "plans",
+    root_field: "plans",
+    filter_type: "PlanFilter",
+    sort_type: "PlanSort",
+    full_refresh_order: &["createdAt", "id"],
+    incremental: None,
+    primary_key: "id",
+    fields: &[
+        req("id", String),
+        opt("createdAt", DateTime),
+        opt("name", String),
+        opt("prices", List(&Object(PRICE))).with_args("(filter: {})"),
+        opt("overagePrices", List(&Object(PRICE))),
+        opt(
+            "grants",
+            List(&Union(&[
+                Member {
+                    type_name: "UnitGrant",
+                    fields: &[req("id", String), req("units", Float)],
+                },
+                Member {
+                    type_name: "CreditGrant",
+                    fields: &[req("id", String), req("credits", Float)],
+                },
+            ])),
+        ),
+    ],
+};
+
+/// The plans' prices, base and overage.
+pub const PRICES: ChildDef = ChildDef {
+    name: "plan_prices",
+    parent_key: "plan_id",
+    primary_key: &["id"],
+    sources: &[
+        ChildSource {
+            parent: &PLANS,
+            list: "prices",
+            tags: &[("price_group", "BASE")],
+        },
+        ChildSource {
+            parent: &PLANS,
+            list: "overagePrices",
+            tags: &[("price_group", "OVERAGE")],
+        },
+    ],
+};
+
+pub const ALL: &[&StreamDef] = &[&CUSTOMERS, &SUBSCRIPTIONS, &PLANS];
+pub const CHILDREN: &[&ChildDef] = &[&PRICES];
 
 /// An API of those streams.
 pub static API: Api = Api {
@@ -58,6 +112,7 @@ pub static API: Api = Api {
         { edges { node { id } } pageInfo { hasNextPage endCursor } } }",
     check_root_field: "customers",
     streams: ALL,
+    children: CHILDREN,
 };
 
 pub fn find(name: &str) -> Option<&'static StreamDef> {

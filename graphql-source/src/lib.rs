@@ -11,17 +11,23 @@
 
 pub mod api;
 pub mod catalog;
+pub mod child;
+pub mod emit;
 pub mod error;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod graphql;
 pub mod messages;
 pub mod partition;
+pub mod plan;
 pub mod position;
+pub mod query;
+pub mod raw_json;
 pub mod read;
 pub mod record_check;
 pub mod redact;
 pub mod retry;
+pub mod schema;
 pub mod settings;
 pub mod source;
 pub mod state;

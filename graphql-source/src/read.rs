@@ -1,16 +1,20 @@
-//! The generic read loop: one stream at a time, a round of pages at a time
-//! (one per partition, sent at once), checkpointing after each round.
+//! The generic read loop: one group of streams (a connection and the child
+//! streams it feeds) at a time, a round of pages at a time (one per
+//! partition, sent at once), checkpointing every stream after each round.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
 use crate::catalog::{Selected, SyncMode};
+use crate::emit::Emitter;
 use crate::error::{Error, FailureType, Result, Retry};
 use crate::graphql::{self, Page};
 use crate::io::{Http, Sink};
 use crate::messages::{self, Status};
+use crate::plan::{self, Group};
 use crate::position::Position;
+use crate::query;
 use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy, Wait};
 use crate::settings::{PageSize, Settings};
@@ -25,30 +29,73 @@ pub struct Reader<'a> {
     pub redactor: &'a Redactor,
 }
 
+/// Where each selected stream stands across the groups that feed it.
+struct Progress<'s> {
+    selected: &'s [Selected],
+    saved: &'s HashMap<String, StreamState>,
+    /// Groups still to read per stream: COMPLETE after its last.
+    left: HashMap<&'static str, usize>,
+    started: Vec<&'static str>,
+    failed: Vec<&'static str>,
+    /// Child streams' states, one entry per parent.
+    by_parent: HashMap<&'static str, BTreeMap<String, StreamState>>,
+}
+
 impl Reader<'_> {
-    /// Reads every selected stream. A stream that fails is reported (TRACE ERROR,
-    /// INCOMPLETE) and the others still run, except after a config error, which
-    /// every later stream would hit too.
+    /// Reads every selected stream, a group (one connection and the streams
+    /// it feeds) at a time. A stream that fails is reported (TRACE ERROR,
+    /// INCOMPLETE) and the others still run, except after a config error,
+    /// which every later stream would hit too.
     pub fn read_all(
         &mut self,
         selected: &[Selected],
         states: &HashMap<String, StreamState>,
     ) -> Result<()> {
-        let mut failed = Vec::new();
-        for selection in selected {
-            let name = selection.stream.name;
-            if let Err(error) = self.read_stream(selection, states.get(name)) {
-                self.sink
-                    .emit(&messages::stream_status(name, Status::Incomplete));
-                self.sink
-                    .emit(&messages::error(&self.redactor.error(&error), Some(name)));
-                failed.push(name);
+        let groups = plan::groups(selected);
+        let mut progress = Progress {
+            selected,
+            saved: states,
+            left: HashMap::new(),
+            started: Vec::new(),
+            failed: Vec::new(),
+            by_parent: HashMap::new(),
+        };
+        for name in groups.iter().flat_map(Group::members) {
+            *progress.left.entry(name).or_default() += 1;
+            if let Some(StreamState::ByParent { parents }) = states.get(name) {
+                progress.by_parent.insert(name, parents.clone());
+            }
+        }
+        for group in &groups {
+            let members = group.members();
+            for name in &members {
+                self.start(&mut progress, name);
+            }
+            let result = self.read_group(group, &mut progress);
+            for name in members {
+                let left = progress.left.entry(name).or_default();
+                *left -= 1;
+                let failed = progress.failed.contains(&name);
+                if let Err(error) = &result {
+                    if !failed {
+                        self.sink
+                            .emit(&messages::stream_status(name, Status::Incomplete));
+                        self.sink
+                            .emit(&messages::error(&self.redactor.error(error), Some(name)));
+                        progress.failed.push(name);
+                    }
+                } else if *left == 0 && !failed {
+                    self.sink
+                        .emit(&messages::stream_status(name, Status::Complete));
+                }
+            }
+            if let Err(error) = result {
                 if error.failure_type == FailureType::Config {
                     return Err(error);
                 }
             }
         }
-        match failed.as_slice() {
+        match progress.failed.as_slice() {
             [] => Ok(()),
             names => Err(Error::system(format!(
                 "streams failed: {}",
@@ -57,24 +104,67 @@ impl Reader<'_> {
         }
     }
 
-    fn read_stream(&mut self, selection: &Selected, saved: Option<&StreamState>) -> Result<()> {
-        let stream = selection.stream;
-        let name = stream.name;
+    /// STARTED, once per stream, and why a stream is read in full.
+    fn start(&mut self, progress: &mut Progress, name: &'static str) {
+        if progress.started.contains(&name) {
+            return;
+        }
+        progress.started.push(name);
         self.sink
             .emit(&messages::stream_status(name, Status::Started));
-        if selection.downgraded {
+        let downgraded = progress
+            .selected
+            .iter()
+            .any(|s| s.stream.name() == name && s.downgraded);
+        if downgraded {
             self.log(
                 "WARN",
                 &format!("{name}: supports full refresh only; reading it in full"),
             );
         }
+    }
+
+    /// Where the group resumes: the state its streams saved, when they all
+    /// saved the same; otherwise (a stream added since, or a parent read
+    /// alone) from the start, which loses nothing.
+    fn saved<'p>(&mut self, group: &Group, progress: &'p Progress) -> Option<&'p StreamState> {
+        let parent = group
+            .parent
+            .as_ref()
+            .map(|_| progress.saved.get(group.stream.name));
+        let children = group.children.iter().map(|c| {
+            progress
+                .by_parent
+                .get(c.child.name)
+                .and_then(|parents| parents.get(group.stream.name))
+        });
+        let saved: Vec<Option<&StreamState>> = parent.into_iter().chain(children).collect();
+        if saved.windows(2).all(|pair| pair[0] == pair[1]) {
+            return saved.first().copied().flatten();
+        }
+        self.log(
+            "INFO",
+            &format!(
+                "{}: {} saved different positions; reading them from the start",
+                group.stream.name,
+                group.members().join(", ")
+            ),
+        );
+        None
+    }
+
+    fn read_group(&mut self, group: &Group, progress: &mut Progress) -> Result<()> {
+        let stream = group.stream;
+        let name = stream.name;
+        let saved = self.saved(group, progress).cloned();
         let mut page_size = self.settings.page_size;
-        let mut position = match (selection.mode, &stream.incremental) {
+        let mut position = match (group.mode, &stream.incremental) {
             (SyncMode::Incremental, Some(keys)) => {
-                Position::incremental(keys, saved, self.settings.start_date.as_deref())
+                Position::incremental(keys, saved.as_ref(), self.settings.start_date.as_deref())
             }
             _ => {
-                let (position, note) = Position::full_refresh(stream, saved, page_size.rows());
+                let (position, note) =
+                    Position::full_refresh(stream, saved.as_ref(), page_size.rows());
                 if let Some(note) = note {
                     self.log("INFO", &format!("{name}: {note}"));
                 }
@@ -82,10 +172,10 @@ impl Reader<'_> {
             }
         };
         let (first_query, next_query) = (
-            stream.query(TotalCount::Ask),
-            stream.query(TotalCount::Skip),
+            query::document(stream, &group.picks, TotalCount::Ask),
+            query::document(stream, &group.picks, TotalCount::Skip),
         );
-        let mut line = String::new();
+        let mut emitter = Emitter::new(group);
         let (mut pages, mut total, mut running) = (0u64, 0u64, false);
         loop {
             let requests = position.requests(page_size.rows());
@@ -102,9 +192,14 @@ impl Reader<'_> {
             };
             if !running {
                 running = true;
-                self.sink
-                    .emit(&messages::stream_status(name, Status::Running));
-                if let Some(rows) = fetched.iter().map(|p| p.total_count).sum() {
+                for member in group.members() {
+                    self.sink
+                        .emit(&messages::stream_status(member, Status::Running));
+                }
+                if let (Some(rows), Some(_)) = (
+                    fetched.iter().map(|p| p.total_count).sum::<Option<u64>>(),
+                    &group.parent,
+                ) {
                     self.sink.emit(&messages::estimate(name, rows));
                 }
             }
@@ -113,9 +208,7 @@ impl Reader<'_> {
             let mut count = 0;
             for page in &fetched[..with_rows] {
                 for node in page.nodes() {
-                    line.clear();
-                    messages::record(&mut line, name, node, emitted_at);
-                    self.sink.emit(&line);
+                    emitter.node(&mut *self.sink, node, emitted_at)?;
                 }
                 count += page.nodes().len() as u64;
             }
@@ -133,19 +226,44 @@ impl Reader<'_> {
                 n => format!("{name}: {n} pages at once, {count} records ({total} in all)"),
             };
             self.log("INFO", &summary);
-            let state = position.state().to_value();
-            self.sink.emit(&messages::stream_state(name, &state, count));
+            self.checkpoint(group, &position.state(), &mut emitter, progress);
             if position.done() {
                 break;
             }
         }
-        self.sink
-            .emit(&messages::stream_status(name, Status::Complete));
         self.log(
             "INFO",
             &format!("{name}: done, {total} records in {pages} pages"),
         );
         Ok(())
+    }
+
+    /// A STATE per stream of the group, with the records it emitted since the last.
+    fn checkpoint(
+        &mut self,
+        group: &Group,
+        state: &StreamState,
+        emitter: &mut Emitter,
+        progress: &mut Progress,
+    ) {
+        let counts = emitter.take_counts();
+        if group.parent.is_some() {
+            self.sink.emit(&messages::stream_state(
+                group.stream.name,
+                &state.to_value(),
+                counts[0],
+            ));
+        }
+        for (child, count) in group.children.iter().zip(&counts[1..]) {
+            let name = child.child.name;
+            let parents = progress.by_parent.entry(name).or_default();
+            parents.insert(group.stream.name.to_owned(), state.clone());
+            let state = StreamState::ByParent {
+                parents: parents.clone(),
+            };
+            self.sink
+                .emit(&messages::stream_state(name, &state.to_value(), *count));
+        }
     }
 
     /// Sends a round's requests at once, then retries each that failed until it

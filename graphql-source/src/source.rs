@@ -128,11 +128,7 @@ impl Api {
         if let Err(e) = Settings::parse(config, self) {
             return fail(sink, &e);
         }
-        let streams = self
-            .streams
-            .iter()
-            .map(|s| catalog::airbyte_stream(s))
-            .collect();
+        let streams = self.all_streams().map(catalog::airbyte_stream).collect();
         sink.emit(&messages::catalog(streams));
         Ok(())
     }
@@ -151,7 +147,7 @@ impl Api {
             Err(e) => return fail(sink, &e),
         };
         let redactor = Redactor::new(&settings);
-        let inputs = catalog::parse_configured(configured, self.streams)
+        let inputs = catalog::parse_configured(configured, self)
             .and_then(|selected| Ok((selected, state::parse_input(state)?)));
         let (selected, states) = match inputs {
             Ok(inputs) => inputs,

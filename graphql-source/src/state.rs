@@ -1,6 +1,6 @@
 //! Stream state: what the runner hands back (input) and what a stream checkpoints.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -25,6 +25,10 @@ pub enum StreamState {
     Incremental {
         cursor_field: String,
         cursor: Option<String>,
+    },
+    /// A child stream: where the read of each parent it comes from stands.
+    ByParent {
+        parents: BTreeMap<String, StreamState>,
     },
 }
 
@@ -106,20 +110,27 @@ fn parse_entry(entry: &Value) -> Result<(String, StreamState)> {
         ))
     };
     let state: StreamState = serde_json::from_value(raw).map_err(|e| unusable(e.to_string()))?;
-    if let StreamState::FullRefresh { partitions, .. } = &state {
-        if partitions.is_empty() {
-            return Err(unusable(
-                "a full refresh under way with no partition left".into(),
-            ));
-        }
-        for partition in partitions {
-            partition
-                .range
-                .validate()
-                .map_err(|e| unusable(e.message))?;
-        }
-    }
+    validate(&state, true).map_err(unusable)?;
     Ok((name.to_owned(), state))
+}
+
+fn validate(state: &StreamState, top: bool) -> Result<(), String> {
+    match state {
+        StreamState::FullRefresh { partitions, .. } => {
+            if partitions.is_empty() {
+                return Err("a full refresh under way with no partition left".into());
+            }
+            for partition in partitions {
+                partition.range.validate().map_err(|e| e.message)?;
+            }
+            Ok(())
+        }
+        StreamState::ByParent { parents } if top => {
+            parents.values().try_for_each(|state| validate(state, false))
+        }
+        StreamState::ByParent { .. } => Err("a parent's state is itself by parent".into()),
+        _ => Ok(()),
+    }
 }
 
 /// Reads a full refresh state written by 0.1.0 (one offset cursor, `after`) as
@@ -184,6 +195,28 @@ mod tests {
             states["customers"],
             StreamState::Incremental { .. }
         ));
+    }
+
+    #[test]
+    fn child_states_hold_each_parent_s_state() {
+        let text = r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"package_prices"},
+            "stream_state":{"mode":"by_parent","parents":{"plans":{"mode":"full_refresh_complete"},
+            "addons":{"mode":"full_refresh","order":"createdAt,id","partitions":[{"range":"null"}]}}}}}]"#;
+        let StreamState::ByParent { parents } = &parse_input(Some(text)).unwrap()["package_prices"]
+        else {
+            panic!("a by-parent state");
+        };
+        assert_eq!(parents["plans"], StreamState::FullRefreshComplete);
+        for bad in [
+            r#"{"mode":"by_parent","parents":{"plans":{"mode":"by_parent","parents":{}}}}"#,
+            r#"{"mode":"by_parent","parents":{"plans":{"mode":"full_refresh","order":"a","partitions":[]}}}"#,
+        ] {
+            let text = format!(
+                r#"[{{"type":"STREAM","stream":{{"stream_descriptor":{{"name":"p"}},"stream_state":{bad}}}}}]"#
+            );
+            let error = parse_input(Some(&text)).expect_err(bad);
+            assert!(error.message.contains("not one this connector wrote"), "{}", error.message);
+        }
     }
 
     #[test]

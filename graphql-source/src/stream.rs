@@ -1,7 +1,8 @@
 //! Streams as data: each stream is a small declarative definition (its GraphQL
 //! connection, fields, key, order and cursor); the read loop does the rest.
-
-use serde_json::{json, Map, Value};
+//! A [`ChildDef`] is a stream whose rows are the elements of a list inside the
+//! records of one or more parent streams: read from the parents' pages, with
+//! no request of its own.
 
 /// One Airbyte stream read from one GraphQL connection.
 #[derive(Debug)]
@@ -23,6 +24,29 @@ pub struct StreamDef {
     pub fields: &'static [Field],
 }
 
+/// A stream made of the elements of lists inside parent records.
+#[derive(Debug)]
+pub struct ChildDef {
+    pub name: &'static str,
+    /// The column that holds the parent record's primary key.
+    pub parent_key: &'static str,
+    /// Columns of the element (or `parent_key`) that identify a row.
+    pub primary_key: &'static [&'static str],
+    /// Where rows come from, in order; every source's list holds the same
+    /// element type and carries the same tag columns.
+    pub sources: &'static [ChildSource],
+}
+
+/// One list field of a parent stream's records.
+#[derive(Debug)]
+pub struct ChildSource {
+    pub parent: &'static StreamDef,
+    /// A field of the parent of type [`Ty::List`] of objects or unions.
+    pub list: &'static str,
+    /// Constant string columns that tell sources apart (e.g. `package_type`).
+    pub tags: &'static [(&'static str, &'static str)],
+}
+
 /// Whether a page asks for the connection's `totalCount`: nestjs-query counts
 /// with a query of its own, so only a stream's first round asks (for the
 /// estimate and the partition plan).
@@ -42,15 +66,18 @@ pub struct Incremental {
 }
 
 /// A selected field, typed as the API's schema types it.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Field {
     pub name: &'static str,
     pub ty: Ty,
     /// Whether the schema allows null here.
     pub nullable: bool,
+    /// Arguments sent with the field, e.g. `(filter: {})` to override a
+    /// default filter that would hide rows; empty for none.
+    pub args: &'static str,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum Ty {
     String,
     /// A GraphQL enum: a string on the wire.
@@ -62,10 +89,19 @@ pub enum Ty {
     /// A `JSON` scalar holding key-value data: typed as an object, so
     /// warehouses give it a JSON column, not text.
     Json,
-    /// A list of strings (`[String!]`).
-    StringList,
+    /// A list of non-null items (`[T!]`).
+    List(&'static Ty),
     /// A nested object and the fields selected from it.
     Object(&'static [Field]),
+    /// A union (selected with `__typename` and one fragment per member).
+    Union(&'static [Member]),
+}
+
+/// One object type of a union and the fields selected from it.
+#[derive(Debug)]
+pub struct Member {
+    pub type_name: &'static str,
+    pub fields: &'static [Field],
 }
 
 /// A field that is never null.
@@ -74,6 +110,7 @@ pub const fn req(name: &'static str, ty: Ty) -> Field {
         name,
         ty,
         nullable: false,
+        args: "",
     }
 }
 
@@ -83,149 +120,64 @@ pub const fn opt(name: &'static str, ty: Ty) -> Field {
         name,
         ty,
         nullable: true,
+        args: "",
+    }
+}
+
+impl Field {
+    /// The field sent with `args`, e.g. `"(filter: {})"`.
+    pub const fn with_args(self, args: &'static str) -> Field {
+        Field { args, ..self }
     }
 }
 
 impl StreamDef {
-    /// The one GraphQL document this stream sends: paging, order and filter come as variables.
-    pub fn query(&self, total: TotalCount) -> String {
-        let mut selection = String::new();
-        select(self.fields, &mut selection);
-        format!(
-            "query {name}Page($paging: CursorPaging!, $sorting: [{sort}!], $filter: {filter}) \
-             {{ {root}(paging: $paging, sorting: $sorting, filter: $filter) \
-             {{ edges {{ node {{ {selection} }} }} pageInfo {{ hasNextPage endCursor }}{total} }} }}",
-            name = upper_camel(self.name),
-            sort = self.sort_type,
-            filter = self.filter_type,
-            root = self.root_field,
-            total = match total {
-                TotalCount::Ask => " totalCount",
-                TotalCount::Skip => "",
-            },
-        )
-    }
-
-    /// The record's JSON Schema (draft-07).
-    pub fn json_schema(&self) -> Value {
-        let mut schema = object_schema(self.fields, false);
-        if let Value::Object(map) = &mut schema {
-            map.insert(
-                "$schema".into(),
-                json!("http://json-schema.org/draft-07/schema#"),
-            );
-        }
-        schema
-    }
-
     pub fn supports_incremental(&self) -> bool {
         self.incremental.is_some()
     }
+
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Fields every read of this stream needs, whatever columns are selected:
+    /// its key, order and cursor.
+    pub fn key_fields(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let cursor = self.incremental.iter().flat_map(|i| [i.cursor, i.tie_break]);
+        std::iter::once(self.primary_key)
+            .chain(self.full_refresh_order.iter().copied())
+            .chain(cursor)
+    }
 }
 
-fn select(fields: &[Field], out: &mut String) {
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
+impl ChildDef {
+    /// The element type of the first source's list (all sources share it).
+    pub fn element(&self) -> &'static Ty {
+        match self.sources.first().and_then(ChildSource::element) {
+            Some(ty) => ty,
+            None => &Ty::Object(&[]),
         }
-        out.push_str(field.name);
-        if let Ty::Object(inner) = field.ty {
-            out.push_str(" { ");
-            select(inner, out);
-            out.push_str(" }");
+    }
+
+    /// The parents this stream's rows come from, each once, in source order.
+    pub fn parents(&self) -> Vec<&'static StreamDef> {
+        let mut parents: Vec<&'static StreamDef> = Vec::new();
+        for source in self.sources {
+            if !parents.iter().any(|p| p.name == source.parent.name) {
+                parents.push(source.parent);
+            }
         }
+        parents
     }
 }
 
-fn object_schema(fields: &[Field], nullable: bool) -> Value {
-    let properties: Map<String, Value> = fields
-        .iter()
-        .map(|f| (f.name.to_owned(), field_schema(f)))
-        .collect();
-    let required: Vec<&str> = fields
-        .iter()
-        .filter(|f| !f.nullable)
-        .map(|f| f.name)
-        .collect();
-    json!({
-        "type": types(&["object"], nullable),
-        "additionalProperties": true,
-        "required": required,
-        "properties": properties,
-    })
-}
-
-fn field_schema(field: &Field) -> Value {
-    let n = field.nullable;
-    match field.ty {
-        Ty::String | Ty::Enum => json!({ "type": types(&["string"], n) }),
-        Ty::DateTime => json!({
-            "type": types(&["string"], n),
-            "format": "date-time",
-            "airbyte_type": "timestamp_with_timezone",
-        }),
-        Ty::Int => json!({ "type": types(&["integer"], n) }),
-        Ty::Float => json!({ "type": types(&["number"], n) }),
-        Ty::Boolean => json!({ "type": types(&["boolean"], n) }),
-        Ty::Json => json!({ "type": types(&["object"], n) }),
-        Ty::StringList => json!({ "type": types(&["array"], n), "items": { "type": "string" } }),
-        Ty::Object(inner) => object_schema(inner, n),
-    }
-}
-
-fn types(base: &[&str], nullable: bool) -> Value {
-    let mut list: Vec<&str> = base.to_vec();
-    if nullable {
-        list.push("null");
-    }
-    match list.as_slice() {
-        [one] => json!(one),
-        _ => json!(list),
-    }
-}
-
-fn upper_camel(snake: &str) -> String {
-    snake
-        .split('_')
-        .map(|word| {
-            let mut chars = word.chars();
-            chars.next().map_or(String::new(), |c| {
-                c.to_ascii_uppercase().to_string() + chars.as_str()
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fixtures::{CUSTOMERS, SUBSCRIPTIONS};
-
-    #[test]
-    fn query_selects_every_field_and_the_page_info() {
-        let q = CUSTOMERS.query(TotalCount::Ask);
-        assert!(q.starts_with("query CustomersPage($paging: CursorPaging!, $sorting: [CustomerSort!], $filter: CustomerFilter)"));
-        assert!(q.contains("customers(paging: $paging, sorting: $sorting, filter: $filter)"));
-        assert!(q.contains("node { id customerId "));
-        assert!(q.contains("pageInfo { hasNextPage endCursor } totalCount } }"));
-        let next = CUSTOMERS.query(TotalCount::Skip);
-        assert!(
-            next.ends_with("pageInfo { hasNextPage endCursor } } }"),
-            "{next}"
-        );
-        assert!(SUBSCRIPTIONS
-            .query(TotalCount::Skip)
-            .contains(" plan { id refId } "));
-    }
-
-    #[test]
-    fn schema_types_follow_nullability() {
-        let s = CUSTOMERS.json_schema();
-        let p = &s["properties"];
-        assert_eq!(p["id"]["type"], json!("string"));
-        assert_eq!(p["name"]["type"], json!(["string", "null"]));
-        assert_eq!(p["totalActiveSubscription"]["type"], json!("number"));
-        assert_eq!(p["updatedAt"]["format"], json!("date-time"));
-        assert!(s["required"].as_array().unwrap().contains(&json!("id")));
+impl ChildSource {
+    /// The item type of the parent's list field; `None` when the field is
+    /// missing or not a list of objects or unions (a declaration error).
+    pub fn element(&self) -> Option<&'static Ty> {
+        match self.parent.field(self.list)?.ty {
+            Ty::List(item @ (Ty::Object(_) | Ty::Union(_))) => Some(item),
+            _ => None,
+        }
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Full refresh only: `updatedAt` is nullable in Stigg's schema.
 
+use super::shapes::{PACKAGE_ENTITLEMENT, PRICE, REF};
 use super::{opt, req, StreamDef, Ty::*};
 
 pub const ADDONS: StreamDef = StreamDef {
@@ -30,9 +31,11 @@ pub const ADDONS: StreamDef = StreamDef {
         opt("createdAt", DateTime),
         opt("updatedAt", DateTime),
         opt("additionalMetaData", Json),
-        opt(
-            "product",
-            Object(&[req("id", String), req("refId", String)]),
-        ),
+        opt("product", Object(REF)),
+        opt("prices", List(&Object(PRICE))),
+        opt("overagePrices", List(&Object(PRICE))),
+        opt("overageBillingPeriod", Enum),
+        opt("packageEntitlements", List(&Union(PACKAGE_ENTITLEMENT))),
+        opt("dependencies", List(&Object(REF))),
     ],
 };

@@ -6,12 +6,20 @@ mod addons;
 mod coupons;
 mod customers;
 mod features;
+mod package_entitlements;
+mod package_prices;
 mod plans;
 mod products;
 mod promotional_entitlements;
+mod shapes;
+mod subscription_addons;
+mod subscription_coupons;
+mod subscription_prices;
 mod subscriptions;
 
-pub use graphql_source::stream::{opt, req, Field, Incremental, StreamDef, Ty};
+pub use graphql_source::stream::{
+    opt, req, ChildDef, ChildSource, Field, Incremental, Member, StreamDef, Ty,
+};
 
 /// Every stream, in discover order.
 pub const ALL: &[&StreamDef] = &[
@@ -23,6 +31,16 @@ pub const ALL: &[&StreamDef] = &[
     &products::PRODUCTS,
     &coupons::COUPONS,
     &promotional_entitlements::PROMOTIONAL_ENTITLEMENTS,
+];
+
+/// Streams read from lists inside other streams' records (no request of
+/// their own), in discover order after [`ALL`].
+pub const CHILDREN: &[&ChildDef] = &[
+    &subscription_prices::SUBSCRIPTION_PRICES,
+    &subscription_addons::SUBSCRIPTION_ADDONS,
+    &subscription_coupons::SUBSCRIPTION_COUPONS,
+    &package_prices::PACKAGE_PRICES,
+    &package_entitlements::PACKAGE_ENTITLEMENTS,
 ];
 
 pub fn find(name: &str) -> Option<&'static StreamDef> {
@@ -54,9 +72,41 @@ mod tests {
     }
 
     #[test]
-    fn subscriptions_select_the_plan_link() {
-        assert!(subscriptions::SUBSCRIPTIONS
-            .query(graphql_source::stream::TotalCount::Skip)
-            .contains(" plan { id refId } "));
+    fn child_sources_agree_and_columns_do_not_collide() {
+        for (i, child) in CHILDREN.iter().enumerate() {
+            assert!(ALL.iter().all(|s| s.name != child.name));
+            assert!(CHILDREN[..i].iter().all(|c| c.name != child.name));
+            let element = child.element();
+            let names = |ty: &Ty| -> Vec<&str> {
+                match ty {
+                    Ty::Object(fields) => fields.iter().map(|f| f.name).collect(),
+                    Ty::Union(members) => members
+                        .iter()
+                        .flat_map(|m| m.fields.iter().map(|f| f.name))
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            };
+            let tags: Vec<&str> = child.sources[0].tags.iter().map(|t| t.0).collect();
+            for source in child.sources {
+                let ty = source.element().unwrap_or_else(|| {
+                    panic!("{}: {} is not a list of objects", child.name, source.list)
+                });
+                assert_eq!(names(ty), names(element), "{}", child.name);
+                let these: Vec<&str> = source.tags.iter().map(|t| t.0).collect();
+                assert_eq!(these, tags, "{}", child.name);
+            }
+            let element_names = names(element);
+            for column in tags.iter().chain([&child.parent_key]) {
+                assert!(!element_names.contains(column), "{}: {column}", child.name);
+            }
+            for key in child.primary_key {
+                assert!(
+                    element_names.contains(key) || *key == child.parent_key,
+                    "{}: key {key}",
+                    child.name
+                );
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! Full refresh only: `updatedAt` is nullable in Stigg's schema, and a filter on
 //! it would never return the rows where it is null.
 
+use super::shapes::{BUDGET, MONEY, PACKAGE_ENTITLEMENT, PRICE, REF};
 use super::{opt, req, StreamDef, Ty::*};
 
 pub const PLANS: StreamDef = StreamDef {
@@ -32,13 +33,28 @@ pub const PLANS: StreamDef = StreamDef {
         opt("createdAt", DateTime),
         opt("updatedAt", DateTime),
         opt("additionalMetaData", Json),
-        req(
-            "product",
-            Object(&[req("id", String), req("refId", String)]),
+        req("product", Object(REF)),
+        opt("basePlan", Object(REF)),
+        opt("prices", List(&Object(PRICE))),
+        opt("overagePrices", List(&Object(PRICE))),
+        opt("overageBillingPeriod", Enum),
+        opt(
+            "minimumSpend",
+            List(&Object(&[
+                req("billingPeriod", Enum),
+                req("minimum", Object(MONEY)),
+            ])),
         ),
         opt(
-            "basePlan",
-            Object(&[req("id", String), req("refId", String)]),
+            "defaultTrialConfig",
+            Object(&[
+                req("duration", Float),
+                req("units", Enum),
+                opt("trialEndBehavior", Enum),
+                opt("budget", Object(BUDGET)),
+            ]),
         ),
+        opt("packageEntitlements", List(&Union(PACKAGE_ENTITLEMENT))),
+        opt("compatibleAddons", List(&Object(REF))),
     ],
 };

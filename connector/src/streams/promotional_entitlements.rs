@@ -26,7 +26,7 @@ pub const PROMOTIONAL_ENTITLEMENTS: StreamDef = StreamDef {
         opt("hasUnlimitedUsage", Boolean),
         opt("hasSoftLimit", Boolean),
         opt("resetPeriod", Enum),
-        opt("enumValues", StringList),
+        opt("enumValues", List(&String)),
         req("isVisible", Boolean),
         req("environmentId", String),
         opt("createdAt", DateTime),

@@ -4,7 +4,99 @@
 //! timestamps is bound to move on every change, so an incremental cursor would
 //! miss updates.
 
-use super::{opt, req, StreamDef, Ty::*};
+use super::shapes::{BUDGET, CUSTOMER_REF, MONEY, PRICE, REF};
+use super::{opt, req, Field, StreamDef, Ty::*};
+
+/// `SubscriptionPrice`: a price the subscription pays, with its usage limit.
+pub const SUBSCRIPTION_PRICE: &[Field] = &[
+    req("id", String),
+    opt("billingModel", Enum),
+    opt("featureId", String),
+    opt("usageLimit", Float),
+    opt("hasSoftLimit", Boolean),
+    opt("creditsQuantity", Float),
+    opt("creditGrantCadence", Enum),
+    opt("nextGrantDate", DateTime),
+    opt("createdAt", DateTime),
+    req("updatedAt", DateTime),
+    opt("price", Object(PRICE)),
+];
+
+/// `SubscriptionAddon`: an add-on on the subscription, with its quantity.
+pub const SUBSCRIPTION_ADDON: &[Field] = &[
+    req("id", String),
+    req("addonId", String),
+    req("addon", Object(REF)),
+    req("quantity", Float),
+    opt("price", Object(PRICE)),
+    opt("createdAt", DateTime),
+    req("updatedAt", DateTime),
+];
+
+/// `SubscriptionCoupon`: a discount applied to the subscription.
+pub const SUBSCRIPTION_COUPON: &[Field] = &[
+    req("id", String),
+    req("refId", String),
+    req("name", String),
+    req("type", Enum),
+    req("status", Enum),
+    req("discountValue", Float),
+    opt("percentOff", Float),
+    opt("amountsOff", List(&Object(MONEY))),
+    opt("durationInMonths", Float),
+    opt("startDate", DateTime),
+    opt("expirationDate", DateTime),
+    req("environmentId", String),
+];
+
+/// `SubscriptionInvoice` without its payment secret and payment page URL.
+const INVOICE: &[Field] = &[
+    req("billingId", String),
+    req("status", Enum),
+    opt("billingReason", Enum),
+    opt("currency", String),
+    opt("subTotal", Float),
+    opt("subTotalExcludingTax", Float),
+    opt("tax", Float),
+    opt("total", Float),
+    opt("totalExcludingTax", Float),
+    opt("amountDue", Float),
+    opt("appliedBalance", Float),
+    opt("startingBalance", Float),
+    opt("endingBalance", Float),
+    opt("attemptCount", Float),
+    req("requiresAction", Boolean),
+    opt("errorMessage", String),
+    opt("pdfUrl", String),
+    opt("dueDate", DateTime),
+    req("createdAt", DateTime),
+    req("updatedAt", DateTime),
+    opt(
+        "lines",
+        List(&Object(&[
+            req("amount", Float),
+            req("currency", String),
+            opt("description", String),
+            req("proration", Boolean),
+            opt("quantity", Int),
+        ])),
+    ),
+];
+
+/// `SubscriptionScheduledUpdate`: a change due later (e.g. a downgrade at
+/// period end). Only the kind of its variables is selected (see docs).
+const SCHEDULED_UPDATE: &[Field] = &[
+    req("subscriptionScheduleType", Enum),
+    req("scheduleStatus", Enum),
+    req("scheduledExecutionTime", DateTime),
+    opt("createdAt", DateTime),
+    opt("billingId", String),
+    opt(
+        "targetPackage",
+        Object(&[req("id", String), req("refId", String), req("type", String)]),
+    ),
+    opt("scheduleVariables", Union(&[])),
+];
 
 pub const SUBSCRIPTIONS: StreamDef = StreamDef {
     name: "subscriptions",
@@ -44,6 +136,48 @@ pub const SUBSCRIPTIONS: StreamDef = StreamDef {
         opt("wasInTrial", Boolean),
         opt("budgetExceeded", Boolean),
         opt("additionalMetaData", Json),
-        req("plan", Object(&[req("id", String), req("refId", String)])),
+        opt("paymentCollectionMethod", Enum),
+        opt("billingSyncError", String),
+        req("plan", Object(REF)),
+        req("customer", Object(CUSTOMER_REF)),
+        opt("payingCustomer", Object(CUSTOMER_REF)),
+        opt("resource", Object(&[req("resourceId", String)])),
+        opt(
+            "totalPrice",
+            Object(&[
+                req("subTotal", Object(MONEY)),
+                req("addonsTotal", Object(MONEY)),
+                req("total", Object(MONEY)),
+            ]),
+        ),
+        // An explicit filter: the default one hides MINIMUM_SPEND prices.
+        opt("prices", List(&Object(SUBSCRIPTION_PRICE))).with_args("(filter: {})"),
+        opt("addons", List(&Object(SUBSCRIPTION_ADDON))),
+        opt("coupons", List(&Object(SUBSCRIPTION_COUPON))),
+        opt(
+            "trialConfiguration",
+            Object(&[req("trialEndBehavior", Enum)]),
+        ),
+        opt(
+            "minimumSpend",
+            Object(&[opt("isOverride", Boolean), opt("minimum", Object(MONEY))]),
+        ),
+        opt("budget", Object(BUDGET)),
+        opt(
+            "freeItems",
+            List(&Object(&[req("addonId", String), req("quantity", Float)])),
+        ),
+        opt("latestInvoice", Object(INVOICE)),
+        opt("scheduledUpdates", List(&Object(SCHEDULED_UPDATE))),
+        opt(
+            "experimentInfo",
+            Object(&[
+                req("id", String),
+                req("name", String),
+                req("groupName", String),
+                req("groupType", Enum),
+                req("status", Enum),
+            ]),
+        ),
     ],
 };

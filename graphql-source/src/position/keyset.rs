@@ -6,7 +6,8 @@ use std::fmt;
 
 use serde_json::{json, Value};
 
-use super::{asc, string_fields};
+use super::asc;
+use crate::raw_json::string_fields;
 use crate::error::{Error, Result};
 use crate::graphql::Page;
 use crate::state::StreamState;

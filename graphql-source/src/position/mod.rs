@@ -4,9 +4,6 @@
 mod keyset;
 mod partitioned;
 
-use std::fmt;
-
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::{json, Value};
 
 use crate::error::Result;
@@ -100,46 +97,6 @@ impl Position {
 
 fn asc(field: &str) -> Value {
     json!({ "field": field, "direction": "ASC" })
-}
-
-/// Reads the named string fields of a JSON object (`None`: absent or null),
-/// skipping the rest without building it.
-fn string_fields<const N: usize>(
-    node: &str,
-    names: [&str; N],
-) -> serde_json::Result<[Option<String>; N]> {
-    StringFields(names).deserialize(&mut serde_json::Deserializer::from_str(node))
-}
-
-struct StringFields<'n, const N: usize>([&'n str; N]);
-
-impl<'de, const N: usize> DeserializeSeed<'de> for StringFields<'_, N> {
-    type Value = [Option<String>; N];
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
-        de.deserialize_map(self)
-    }
-}
-
-impl<'de, const N: usize> Visitor<'de> for StringFields<'_, N> {
-    type Value = [Option<String>; N];
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "an object with string fields {}", self.0.join(", "))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut values = std::array::from_fn(|_| None);
-        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match self.0.iter().position(|wanted| *wanted == name) {
-                Some(i) => values[i] = map.next_value::<Option<String>>()?,
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(values)
-    }
 }
 
 #[cfg(test)]

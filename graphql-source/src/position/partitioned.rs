@@ -5,7 +5,8 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use super::{asc, string_fields};
+use super::asc;
+use crate::raw_json::string_fields;
 use crate::error::{Error, Result};
 use crate::graphql::Page;
 use crate::partition::{self, Range};

@@ -8,11 +8,15 @@ use apollo_compiler::request::coerce_variable_values;
 use apollo_compiler::response::JsonMap;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
+use apollo_compiler::executable::{Selection, SelectionSet};
+use graphql_source::catalog::parse_configured;
 use graphql_source::graphql::Page;
+use graphql_source::plan;
 use graphql_source::position::Position;
+use graphql_source::query::{all_fields, document};
 use graphql_source::stream::TotalCount;
 use serde_json::{json, Value};
-use stigg::streams::ALL;
+use stigg::streams::{ALL, CHILDREN};
 
 fn full_schema() -> Option<Valid<Schema>> {
     let path = std::env::var_os("STIGG_FULL_SCHEMA").map_or_else(
@@ -52,8 +56,8 @@ fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
     for stream in ALL {
         // The first round asks for totalCount; later rounds do not.
         let queries = [
-            stream.query(TotalCount::Ask),
-            stream.query(TotalCount::Skip),
+            document(stream, &all_fields(stream), TotalCount::Ask),
+            document(stream, &all_fields(stream), TotalCount::Skip),
         ];
         // A full refresh: the first page and the newest row (planning), the
         // partitions it plans (ranges, null), and their later pages.
@@ -105,4 +109,88 @@ fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
                 .for_each(|q| assert_valid(&schema, q, variables));
         }
     }
+}
+
+/// Every query a read can send: each stream alone (all columns), each
+/// child stream alone (its parents asked only for keys and its lists).
+fn every_query() -> Vec<String> {
+    let mut queries: Vec<String> = ALL
+        .iter()
+        .map(|s| document(s, &all_fields(s), TotalCount::Ask))
+        .collect();
+    for child in CHILDREN {
+        let catalog = json!({"streams": [{"stream": {"name": child.name}, "sync_mode": "full_refresh"}]});
+        let selected = parse_configured(&catalog.to_string(), &stigg::STIGG).expect("a catalog");
+        for group in plan::groups(&selected) {
+            queries.push(document(group.stream, &group.picks, TotalCount::Ask));
+        }
+    }
+    queries.push(stigg::CHECK_QUERY.to_owned());
+    queries
+}
+
+#[test]
+fn child_stream_queries_are_valid_against_stiggs_full_schema() {
+    let Some(schema) = full_schema() else { return };
+    for query in every_query() {
+        assert_valid(&schema, &query, &json!({"paging": {"first": 10}}));
+    }
+}
+
+/// Words that mark a credential in a field's name or type.
+const SECRET_WORDS: &[&str] = &[
+    "credential",
+    "password",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "privatekey",
+    "signingkey",
+];
+
+fn looks_secret(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// Every selected field as `Type.field: FieldType`, walking into fragments.
+fn selected_fields(set: &SelectionSet, out: &mut Vec<(String, String, String)>) {
+    for selection in &set.selections {
+        match selection {
+            Selection::Field(field) => {
+                out.push((
+                    set.ty.to_string(),
+                    field.name.to_string(),
+                    field.definition.ty.inner_named_type().to_string(),
+                ));
+                selected_fields(&field.selection_set, out);
+            }
+            Selection::InlineFragment(fragment) => selected_fields(&fragment.selection_set, out),
+            Selection::FragmentSpread(_) => panic!("the connector sends no named fragments"),
+        }
+    }
+}
+
+#[test]
+fn no_query_selects_a_secret() {
+    let Some(schema) = full_schema() else { return };
+    assert!(looks_secret("paymentSecret") && looks_secret("StripeCredentials"));
+    assert!(!looks_secret("billingId"));
+    let mut checked = 0;
+    for query in every_query() {
+        let doc = ExecutableDocument::parse_and_validate(&schema, &query, "q.graphql")
+            .expect("a valid query");
+        let operation = doc.operations.get(None).expect("one operation");
+        let mut fields = Vec::new();
+        selected_fields(&operation.selection_set, &mut fields);
+        for (parent, name, ty) in &fields {
+            assert!(
+                !looks_secret(name) && !looks_secret(ty),
+                "a query selects {parent}.{name}: {ty}, which looks like a secret:\n{query}"
+            );
+        }
+        checked += fields.len();
+    }
+    assert!(checked > 300, "only {checked} fields checked");
 }

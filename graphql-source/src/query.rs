@@ -1,0 +1,150 @@
+//! The GraphQL document a read sends: the connection with paging, order and
+//! filter as variables, and the selection set of the columns it needs.
+
+use crate::stream::{Field, StreamDef, TotalCount, Ty};
+
+/// A top-level field to select, whole or with only some of its element's
+/// fields (a list read for a child stream whose columns were narrowed).
+#[derive(Debug, Clone)]
+pub struct Pick {
+    pub field: &'static Field,
+    /// `None`: every declared sub-field.
+    pub only: Option<Vec<&'static str>>,
+}
+
+impl Pick {
+    pub fn whole(field: &'static Field) -> Pick {
+        Pick { field, only: None }
+    }
+}
+
+/// The document of one page of `stream`, selecting `picks` in each node.
+pub fn document(stream: &StreamDef, picks: &[Pick], total: TotalCount) -> String {
+    let mut selection = String::new();
+    for (i, pick) in picks.iter().enumerate() {
+        if i > 0 {
+            selection.push(' ');
+        }
+        select_field(pick.field, pick.only.as_deref(), &mut selection);
+    }
+    format!(
+        "query {name}Page($paging: CursorPaging!, $sorting: [{sort}!], $filter: {filter}) \
+         {{ {root}(paging: $paging, sorting: $sorting, filter: $filter) \
+         {{ edges {{ node {{ {selection} }} }} pageInfo {{ hasNextPage endCursor }}{total} }} }}",
+        name = upper_camel(stream.name),
+        sort = stream.sort_type,
+        filter = stream.filter_type,
+        root = stream.root_field,
+        total = match total {
+            TotalCount::Ask => " totalCount",
+            TotalCount::Skip => "",
+        },
+    )
+}
+
+/// Every field of the stream.
+pub fn all_fields(stream: &'static StreamDef) -> Vec<Pick> {
+    stream.fields.iter().map(Pick::whole).collect()
+}
+
+fn select_field(field: &Field, only: Option<&[&str]>, out: &mut String) {
+    out.push_str(field.name);
+    out.push_str(field.args);
+    select_ty(&field.ty, only, out);
+}
+
+/// The sub-selection of a type (nothing for a scalar).
+fn select_ty(ty: &Ty, only: Option<&[&str]>, out: &mut String) {
+    let wanted = |f: &&Field| only.is_none_or(|names| names.contains(&f.name));
+    match ty {
+        Ty::List(item) => select_ty(item, only, out),
+        Ty::Object(fields) => {
+            out.push_str(" {");
+            for field in fields.iter().filter(wanted) {
+                out.push(' ');
+                select_field(field, None, out);
+            }
+            out.push_str(" }");
+        }
+        Ty::Union(members) => {
+            out.push_str(" { __typename");
+            for member in members.iter() {
+                let fields: Vec<&Field> = member.fields.iter().filter(wanted).collect();
+                if fields.is_empty() {
+                    continue;
+                }
+                out.push_str(" ... on ");
+                out.push_str(member.type_name);
+                out.push_str(" {");
+                for field in fields {
+                    out.push(' ');
+                    select_field(field, None, out);
+                }
+                out.push_str(" }");
+            }
+            out.push_str(" }");
+        }
+        _ => {}
+    }
+}
+
+fn upper_camel(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or(String::new(), |c| {
+                c.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{CUSTOMERS, PLANS, SUBSCRIPTIONS};
+
+    #[test]
+    fn query_selects_every_field_and_the_page_info() {
+        let q = document(&CUSTOMERS, &all_fields(&CUSTOMERS), TotalCount::Ask);
+        assert!(q.starts_with("query CustomersPage($paging: CursorPaging!, $sorting: [CustomerSort!], $filter: CustomerFilter)"));
+        assert!(q.contains("customers(paging: $paging, sorting: $sorting, filter: $filter)"));
+        assert!(q.contains("node { id customerId "));
+        assert!(q.contains("pageInfo { hasNextPage endCursor } totalCount } }"));
+        let next = document(&CUSTOMERS, &all_fields(&CUSTOMERS), TotalCount::Skip);
+        assert!(
+            next.ends_with("pageInfo { hasNextPage endCursor } } }"),
+            "{next}"
+        );
+        let subs = document(&SUBSCRIPTIONS, &all_fields(&SUBSCRIPTIONS), TotalCount::Skip);
+        assert!(subs.contains(" plan { id refId } "), "{subs}");
+    }
+
+    #[test]
+    fn lists_unions_and_arguments_are_selected() {
+        let q = document(&PLANS, &all_fields(&PLANS), TotalCount::Skip);
+        assert!(
+            q.contains(" prices(filter: {}) { id amount { amount currency } }"),
+            "{q}"
+        );
+        assert!(
+            q.contains(" grants { __typename ... on UnitGrant { id units } ... on CreditGrant { id credits } }"),
+            "{q}"
+        );
+    }
+
+    #[test]
+    fn a_narrowed_pick_selects_only_its_sub_fields() {
+        let prices = PLANS.field("prices").unwrap();
+        let picks = [
+            Pick::whole(PLANS.field("id").unwrap()),
+            Pick {
+                field: prices,
+                only: Some(vec!["id"]),
+            },
+        ];
+        let q = document(&PLANS, &picks, TotalCount::Skip);
+        assert!(q.contains("node { id prices(filter: {}) { id } }"), "{q}");
+    }
+}
