@@ -290,6 +290,10 @@ mod tests {
             r#"{"stream":{"name":"plans","json_schema":{"properties":[]}},"sync_mode":"full_refresh"}"#,
         );
         let err = parse_configured(&bad, &streams::API).unwrap_err();
-        assert!(err.message.contains("must be an object, not an array"), "{}", err.message);
+        assert!(
+            err.message.contains("must be an object, not an array"),
+            "{}",
+            err.message
+        );
     }
 }

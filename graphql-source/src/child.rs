@@ -107,7 +107,11 @@ mod tests {
             (r#"{"id":"p","prices":[1]}"#, "a list holding a non-object"),
         ] {
             let error = rows_of(node, 0, None).expect_err(node);
-            assert!(error.message.contains(expected), "{node}: {}", error.message);
+            assert!(
+                error.message.contains(expected),
+                "{node}: {}",
+                error.message
+            );
         }
     }
 }

@@ -39,7 +39,10 @@ impl<'g> Emitter<'g> {
         let parsed = match (group.children.is_empty(), &group.parent) {
             (true, Some(parent)) if parent.strip.is_none() => None,
             _ => Some(members(node).map_err(|e| {
-                Error::system(format!("a {} record is not a JSON object ({e})", stream.name))
+                Error::system(format!(
+                    "a {} record is not a JSON object ({e})",
+                    stream.name
+                ))
             })?),
         };
         if let Some(parent) = &group.parent {

@@ -2,7 +2,9 @@
 //! shaped like typical connections, named like nothing in particular.
 
 use crate::api::Api;
-use crate::stream::{opt, req, ChildDef, ChildSource, Field, Incremental, Member, StreamDef, Ty::*};
+use crate::stream::{
+    opt, req, ChildDef, ChildSource, Field, Incremental, Member, StreamDef, Ty::*,
+};
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
 pub const CUSTOMERS: StreamDef = StreamDef {

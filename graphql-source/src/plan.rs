@@ -81,12 +81,8 @@ pub fn groups(selected: &[Selected]) -> Vec<Group> {
     }
     for group in &mut groups {
         group.picks = picks(group);
-        let selects_more = |keep: &Vec<&str>| {
-            group
-                .picks
-                .iter()
-                .any(|p| !keep.contains(&p.field.name))
-        };
+        let selects_more =
+            |keep: &Vec<&str>| group.picks.iter().any(|p| !keep.contains(&p.field.name));
         if let Some(parent) = &mut group.parent {
             if !parent.strip.as_ref().is_some_and(selects_more) {
                 parent.strip = None;
@@ -180,9 +176,11 @@ fn picks(group: &Group) -> Vec<Pick> {
         let mut only: Option<Vec<&'static str>> = Some(Vec::new());
         for reader in readers {
             match (&mut only, &reader.keep) {
-                (Some(names), Some(keep)) => {
-                    names.extend(keep.iter().filter(|n| !names.contains(n)).collect::<Vec<_>>())
-                }
+                (Some(names), Some(keep)) => names.extend(
+                    keep.iter()
+                        .filter(|n| !names.contains(n))
+                        .collect::<Vec<_>>(),
+                ),
                 _ => only = None,
             }
         }
@@ -223,7 +221,14 @@ mod tests {
         assert_eq!(groups[0].members(), ["plans", "plan_prices"]);
         assert_eq!(
             picked(&groups[0]),
-            ["id", "createdAt", "name", "prices", "overagePrices", "grants"]
+            [
+                "id",
+                "createdAt",
+                "name",
+                "prices",
+                "overagePrices",
+                "grants"
+            ]
         );
         assert!(groups[0].parent.as_ref().unwrap().strip.is_none());
         assert_eq!(groups[0].children[0].sources.len(), 2);
@@ -239,7 +244,12 @@ mod tests {
         assert_eq!(groups[0].members(), ["plan_prices"]);
         assert_eq!(
             picked(&groups[0]),
-            ["id", "createdAt", "prices(id,amount)", "overagePrices(id,amount)"]
+            [
+                "id",
+                "createdAt",
+                "prices(id,amount)",
+                "overagePrices(id,amount)"
+            ]
         );
     }
 

@@ -117,7 +117,11 @@ mod tests {
             next.ends_with("pageInfo { hasNextPage endCursor } } }"),
             "{next}"
         );
-        let subs = document(&SUBSCRIPTIONS, &all_fields(&SUBSCRIPTIONS), TotalCount::Skip);
+        let subs = document(
+            &SUBSCRIPTIONS,
+            &all_fields(&SUBSCRIPTIONS),
+            TotalCount::Skip,
+        );
         assert!(subs.contains(" plan { id refId } "), "{subs}");
     }
 

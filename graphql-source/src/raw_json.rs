@@ -77,10 +77,7 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
 }
 
 /// Writes the object `members` keeps, in order.
-pub fn write_object<'m>(
-    members: impl IntoIterator<Item = (&'m str, &'m str)>,
-    out: &mut String,
-) {
+pub fn write_object<'m>(members: impl IntoIterator<Item = (&'m str, &'m str)>, out: &mut String) {
     out.push('{');
     for (i, (key, value)) in members.into_iter().enumerate() {
         if i > 0 {

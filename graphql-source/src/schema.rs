@@ -139,8 +139,14 @@ mod tests {
         );
         let grant = &p["grants"]["items"];
         assert_eq!(grant["required"], json!(["__typename"]));
-        assert_eq!(grant["properties"]["units"]["type"], json!(["number", "null"]));
-        assert_eq!(grant["properties"]["credits"]["type"], json!(["number", "null"]));
+        assert_eq!(
+            grant["properties"]["units"]["type"],
+            json!(["number", "null"])
+        );
+        assert_eq!(
+            grant["properties"]["credits"]["type"],
+            json!(["number", "null"])
+        );
     }
 
     #[test]
@@ -150,6 +156,9 @@ mod tests {
         assert_eq!(s["properties"]["price_group"]["type"], json!("string"));
         assert_eq!(s["properties"]["amount"]["type"], json!(["object", "null"]));
         let required = s["required"].as_array().unwrap();
-        assert_eq!(required[..3], [json!("plan_id"), json!("price_group"), json!("id")]);
+        assert_eq!(
+            required[..3],
+            [json!("plan_id"), json!("price_group"), json!("id")]
+        );
     }
 }

@@ -125,9 +125,9 @@ fn validate(state: &StreamState, top: bool) -> Result<(), String> {
             }
             Ok(())
         }
-        StreamState::ByParent { parents } if top => {
-            parents.values().try_for_each(|state| validate(state, false))
-        }
+        StreamState::ByParent { parents } if top => parents
+            .values()
+            .try_for_each(|state| validate(state, false)),
         StreamState::ByParent { .. } => Err("a parent's state is itself by parent".into()),
         _ => Ok(()),
     }
@@ -215,7 +215,11 @@ mod tests {
                 r#"[{{"type":"STREAM","stream":{{"stream_descriptor":{{"name":"p"}},"stream_state":{bad}}}}}]"#
             );
             let error = parse_input(Some(&text)).expect_err(bad);
-            assert!(error.message.contains("not one this connector wrote"), "{}", error.message);
+            assert!(
+                error.message.contains("not one this connector wrote"),
+                "{}",
+                error.message
+            );
         }
     }
 

@@ -143,7 +143,10 @@ impl StreamDef {
     /// Fields every read of this stream needs, whatever columns are selected:
     /// its key, order and cursor.
     pub fn key_fields(&self) -> impl Iterator<Item = &'static str> + '_ {
-        let cursor = self.incremental.iter().flat_map(|i| [i.cursor, i.tie_break]);
+        let cursor = self
+            .incremental
+            .iter()
+            .flat_map(|i| [i.cursor, i.tie_break]);
         std::iter::once(self.primary_key)
             .chain(self.full_refresh_order.iter().copied())
             .chain(cursor)

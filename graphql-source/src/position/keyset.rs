@@ -7,9 +7,9 @@ use std::fmt;
 use serde_json::{json, Value};
 
 use super::asc;
-use crate::raw_json::string_fields;
 use crate::error::{Error, Result};
 use crate::graphql::Page;
+use crate::raw_json::string_fields;
 use crate::state::StreamState;
 use crate::stream::Incremental;
 use crate::time::parse_rfc3339_ms;

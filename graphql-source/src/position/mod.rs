@@ -2,7 +2,9 @@
 //! next round of pages, the advance over them, and the state that checkpoints it.
 
 mod keyset;
+mod offset;
 mod partitioned;
+mod planning;
 
 use serde_json::{json, Value};
 

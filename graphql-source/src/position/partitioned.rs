@@ -1,18 +1,17 @@
-//! Full refresh: a stream paged by the server's offset cursors in creation order,
-//! split into creation-time partitions when it is large (see `crate::partition`).
-
-use std::collections::HashSet;
+//! Full refresh: a stream paged by the server's offset cursors in creation order
+//! (`offset`), split into creation-time partitions when it is large
+//! (`planning`, `crate::partition`), and checkpointed as the partitions left.
 
 use serde_json::{json, Value};
 
 use super::asc;
-use crate::raw_json::string_fields;
+use super::offset::Part;
+use super::planning::{Planning, Step};
 use crate::error::{Error, Result};
 use crate::graphql::Page;
 use crate::partition::{self, Range};
 use crate::state::{PartitionState, StreamState};
 use crate::stream::StreamDef;
-use crate::time::parse_rfc3339_ms;
 
 /// The unfinished partitions of a full refresh.
 #[derive(Debug)]
@@ -21,30 +20,6 @@ pub struct Partitions {
     parts: Vec<Part>,
     /// Set for a fresh read until it knows whether to split the stream.
     planning: Option<Planning>,
-}
-
-#[derive(Debug)]
-struct Part {
-    range: Range,
-    after: Option<String>,
-    /// Every cursor followed so far: a repeat would loop forever.
-    seen: HashSet<String>,
-}
-
-/// Deciding whether to split a fresh read: its first page says whether the
-/// stream is large (then that page is read again in its partition), the
-/// newest row how far its creation times reach.
-#[derive(Debug, Clone, Copy)]
-enum Planning {
-    /// The first round reads the first page.
-    FirstPage { page_size: u32, nullable: bool },
-    /// The stream is large: the second round asks for the newest row.
-    Newest {
-        rows: u64,
-        page_size: u32,
-        oldest_ms: i64,
-        nullable: bool,
-    },
 }
 
 impl Partitions {
@@ -190,86 +165,19 @@ impl Partitions {
     /// page served planning only: then its rows are read again in their
     /// partition, and none is emitted now.
     fn plan(&mut self, planning: Planning, page: &Page) -> bool {
-        match planning {
-            Planning::FirstPage {
-                page_size,
-                nullable,
-            } => {
-                let rows = page.total_count.unwrap_or(0);
-                let large = page.has_next_page && partition::worth_splitting(rows, page_size);
-                let Some(oldest_ms) = self.created_ms(page).filter(|_| large) else {
-                    return false;
-                };
-                self.planning = Some(Planning::Newest {
-                    rows,
-                    page_size,
-                    oldest_ms,
-                    nullable,
-                });
+        match planning.next(page, self.field()) {
+            Step::ReadWhole => false,
+            Step::AskNewest(next) => {
+                self.planning = Some(next);
                 true
             }
-            Planning::Newest {
-                rows,
-                page_size,
-                oldest_ms,
-                nullable,
-            } => {
-                let ranges = self.created_ms(page).and_then(|newest_ms| {
-                    partition::plan(rows, page_size, oldest_ms, newest_ms, nullable)
-                });
+            Step::Split(ranges) => {
                 if let Some(ranges) = ranges {
                     self.parts = ranges.into_iter().map(|r| Part::new(r, None)).collect();
                 }
                 true
             }
         }
-    }
-
-    /// The creation time of a page's first row, if it has a usable one.
-    fn created_ms(&self, page: &Page) -> Option<i64> {
-        let node = page.nodes().next()?;
-        let [value] = string_fields(node, [self.field()]).ok()?;
-        parse_rfc3339_ms(&value?)
-    }
-}
-
-impl Part {
-    fn new(range: Range, after: Option<String>) -> Part {
-        let seen = after.iter().cloned().collect();
-        Part { range, after, seen }
-    }
-
-    /// Moves past `page`; returns whether another page follows. Its rows must
-    /// be in the partition's range (sorted, so the first and last tell): a
-    /// server that ignored the filter would send every partition the same rows.
-    fn advance(&mut self, page: &Page, field: &str) -> Result<bool> {
-        let ends = [page.nodes().next(), page.nodes().last()];
-        for node in ends.into_iter().flatten() {
-            let created = string_fields(node, [field]).ok().and_then(|[c]| c);
-            if !self.range.holds(created.as_deref()) {
-                return Err(Error::system(format!(
-                    "the server returned a row with {field} {} for the partition {}: the filter \
-                     was not applied; stopping rather than emitting rows twice",
-                    created.as_deref().unwrap_or("null"),
-                    serde_json::to_string(&self.range).unwrap_or_default(),
-                )));
-            }
-        }
-        if !page.has_next_page {
-            return Ok(false);
-        }
-        let next = page.end_cursor.clone().ok_or_else(|| {
-            Error::system(
-                "the server said another page follows (hasNextPage) but gave no endCursor",
-            )
-        })?;
-        if !self.seen.insert(next.clone()) {
-            return Err(Error::system(format!(
-                "the server returned endCursor {next:?} a second time; stopping rather than looping"
-            )));
-        }
-        self.after = Some(next);
-        Ok(true)
     }
 }
 

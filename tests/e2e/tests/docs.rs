@@ -44,11 +44,13 @@ fn readme_stream_table_matches_discover() {
     for (row, stream) in rows.iter().zip(&streams) {
         let name = stream["name"].as_str().unwrap();
         assert_eq!(row[0], name);
-        assert_eq!(
-            row[2],
-            stream["source_defined_primary_key"][0][0].as_str().unwrap(),
-            "{name}: key"
-        );
+        let key: Vec<&str> = stream["source_defined_primary_key"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k[0].as_str().unwrap())
+            .collect();
+        assert_eq!(row[2], key.join(", "), "{name}: key");
         let modes = stream["supported_sync_modes"].as_array().unwrap();
         assert!(
             row[3].starts_with("yes") && modes.contains(&json!("full_refresh")),

@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
+use apollo_compiler::executable::{Selection, SelectionSet};
 use apollo_compiler::request::coerce_variable_values;
 use apollo_compiler::response::JsonMap;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
-use apollo_compiler::executable::{Selection, SelectionSet};
 use graphql_source::catalog::parse_configured;
 use graphql_source::graphql::Page;
 use graphql_source::plan;
@@ -119,7 +119,8 @@ fn every_query() -> Vec<String> {
         .map(|s| document(s, &all_fields(s), TotalCount::Ask))
         .collect();
     for child in CHILDREN {
-        let catalog = json!({"streams": [{"stream": {"name": child.name}, "sync_mode": "full_refresh"}]});
+        let catalog =
+            json!({"streams": [{"stream": {"name": child.name}, "sync_mode": "full_refresh"}]});
         let selected = parse_configured(&catalog.to_string(), &stigg::STIGG).expect("a catalog");
         for group in plan::groups(&selected) {
             queries.push(document(group.stream, &group.picks, TotalCount::Ask));

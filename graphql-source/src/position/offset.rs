@@ -1,0 +1,57 @@
+//! One partition's offset paging: the server's `endCursor` after each page,
+//! rows checked against the partition's range, and no cursor followed twice.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+use crate::graphql::Page;
+use crate::partition::Range;
+use crate::raw_json::string_fields;
+
+#[derive(Debug)]
+pub(super) struct Part {
+    pub range: Range,
+    pub after: Option<String>,
+    /// Every cursor followed so far: a repeat would loop forever.
+    seen: HashSet<String>,
+}
+
+impl Part {
+    pub fn new(range: Range, after: Option<String>) -> Part {
+        let seen = after.iter().cloned().collect();
+        Part { range, after, seen }
+    }
+
+    /// Moves past `page`; returns whether another page follows. Its rows must
+    /// be in the partition's range (sorted, so the first and last tell): a
+    /// server that ignored the filter would send every partition the same rows.
+    pub fn advance(&mut self, page: &Page, field: &str) -> Result<bool> {
+        let ends = [page.nodes().next(), page.nodes().last()];
+        for node in ends.into_iter().flatten() {
+            let created = string_fields(node, [field]).ok().and_then(|[c]| c);
+            if !self.range.holds(created.as_deref()) {
+                return Err(Error::system(format!(
+                    "the server returned a row with {field} {} for the partition {}: the filter \
+                     was not applied; stopping rather than emitting rows twice",
+                    created.as_deref().unwrap_or("null"),
+                    serde_json::to_string(&self.range).unwrap_or_default(),
+                )));
+            }
+        }
+        if !page.has_next_page {
+            return Ok(false);
+        }
+        let next = page.end_cursor.clone().ok_or_else(|| {
+            Error::system(
+                "the server said another page follows (hasNextPage) but gave no endCursor",
+            )
+        })?;
+        if !self.seen.insert(next.clone()) {
+            return Err(Error::system(format!(
+                "the server returned endCursor {next:?} a second time; stopping rather than looping"
+            )));
+        }
+        self.after = Some(next);
+        Ok(true)
+    }
+}

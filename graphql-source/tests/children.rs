@@ -1,0 +1,246 @@
+//! Child streams through the whole read, against a fake server of plans
+//! whose records hold lists of prices: one query per page feeds the parent
+//! and its children, a child alone queries only what it needs, deselected
+//! columns leave the query and the records, and states resume.
+
+use graphql_source::fixtures::API;
+use graphql_source::io::{Http, HttpError, Request, Response};
+use serde_json::{json, Value};
+
+/// Serves `rows` plans, `page` per request, each with two prices and one
+/// overage price; keeps every request body.
+struct Plans {
+    rows: usize,
+    bodies: Vec<Value>,
+}
+
+fn plan(i: usize) -> Value {
+    let price = |n: usize| json!({"id": format!("pr{i}-{n}"), "amount": {"amount": (i * 10 + n) as f64, "currency": "USD"}});
+    json!({
+        "id": format!("plan{i}"),
+        "createdAt": format!("2024-01-01T00:00:{i:02}.000Z"),
+        "name": format!("Plan {i}"),
+        "prices": [price(1), price(2)],
+        "overagePrices": [price(3)],
+        "grants": [{"__typename": "UnitGrant", "id": format!("g{i}"), "units": 5.0}],
+    })
+}
+
+impl Http for Plans {
+    fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        let body: Value = serde_json::from_str(&request.body).expect("a JSON body");
+        let after = body["variables"]["paging"]["after"]
+            .as_str()
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(0);
+        let first = body["variables"]["paging"]["first"].as_u64().unwrap_or(1) as usize;
+        self.bodies.push(body);
+        let end = (after + first).min(self.rows);
+        let edges: Vec<Value> = (after..end).map(|i| json!({ "node": plan(i) })).collect();
+        let page = json!({"data": {"plans": {
+            "edges": edges,
+            "pageInfo": {"hasNextPage": end < self.rows, "endCursor": end.to_string()},
+            "totalCount": self.rows,
+        }}});
+        Ok(Response {
+            status: 200,
+            headers: Vec::new(),
+            body: page.to_string(),
+        })
+    }
+}
+
+struct Run {
+    queries: Vec<String>,
+    messages: Vec<Value>,
+}
+
+impl Run {
+    fn records(&self, stream: &str) -> Vec<&Value> {
+        self.messages
+            .iter()
+            .filter(|m| m["type"] == "RECORD" && m["record"]["stream"] == stream)
+            .map(|m| &m["record"]["data"])
+            .collect()
+    }
+
+    fn states(&self, stream: &str) -> Vec<&Value> {
+        self.messages
+            .iter()
+            .filter(|m| {
+                m["type"] == "STATE" && m["state"]["stream"]["stream_descriptor"]["name"] == stream
+            })
+            .map(|m| &m["state"]["stream"]["stream_state"])
+            .collect()
+    }
+
+    fn statuses(&self, stream: &str) -> Vec<&str> {
+        self.messages
+            .iter()
+            .filter(|m| {
+                m["type"] == "TRACE"
+                    && m["trace"]["stream_status"]["stream_descriptor"]["name"] == stream
+            })
+            .filter_map(|m| m["trace"]["stream_status"]["status"].as_str())
+            .collect()
+    }
+}
+
+fn read(rows: usize, streams: Value, state: Option<&str>) -> Run {
+    let mut server = Plans {
+        rows,
+        bodies: Vec::new(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    let config = json!({"api_key": "test-key-123", "page_size": 2}).to_string();
+    let catalog = json!({ "streams": streams }).to_string();
+    API.read(&mut server, &mut out, &config, &catalog, state)
+        .expect("the read succeeds");
+    Run {
+        queries: server
+            .bodies
+            .iter()
+            .map(|b| b["query"].as_str().unwrap_or_default().to_owned())
+            .collect(),
+        messages: out
+            .iter()
+            .map(|m| serde_json::from_str(m).expect("JSON messages"))
+            .collect(),
+    }
+}
+
+fn entry(name: &str, properties: Option<&[&str]>) -> Value {
+    let mut stream = json!({ "name": name });
+    if let Some(properties) = properties {
+        let props: serde_json::Map<String, Value> = properties
+            .iter()
+            .map(|p| (p.to_string(), json!({})))
+            .collect();
+        stream["json_schema"] = json!({ "properties": props });
+    }
+    json!({"stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"})
+}
+
+#[test]
+fn a_parent_and_its_child_share_each_page() {
+    let run = read(
+        3,
+        json!([entry("plans", None), entry("plan_prices", None)]),
+        None,
+    );
+    assert_eq!(run.queries.len(), 2, "two pages of 2, one query each");
+    assert_eq!(run.records("plans").len(), 3);
+    let prices = run.records("plan_prices");
+    assert_eq!(prices.len(), 9, "two base and one overage price per plan");
+    let plan_ids: Vec<&Value> = run.records("plans").iter().map(|p| &p["id"]).collect();
+    assert!(prices.iter().all(|p| plan_ids.contains(&&p["plan_id"])));
+    assert_eq!(
+        prices[2],
+        &json!({"plan_id": "plan0", "price_group": "OVERAGE", "id": "pr0-3", "amount": {"amount": 3.0, "currency": "USD"}})
+    );
+    // The parent record keeps its lists too, as sent.
+    assert_eq!(run.records("plans")[1]["prices"][1]["id"], "pr1-2");
+    for stream in ["plans", "plan_prices"] {
+        assert_eq!(
+            run.statuses(stream),
+            ["STARTED", "RUNNING", "COMPLETE"],
+            "{stream}"
+        );
+        assert_eq!(run.states(stream).len(), 2, "{stream}: a state per round");
+    }
+    assert_eq!(
+        run.states("plans")[1],
+        &json!({"mode": "full_refresh_complete"})
+    );
+    assert_eq!(
+        run.states("plan_prices")[1],
+        &json!({"mode": "by_parent", "parents": {"plans": {"mode": "full_refresh_complete"}}})
+    );
+}
+
+#[test]
+fn a_child_alone_asks_only_for_keys_and_its_lists() {
+    let run = read(
+        3,
+        json!([entry("plan_prices", Some(&["plan_id", "amount"]))]),
+        None,
+    );
+    assert!(run.records("plans").is_empty(), "no parent record");
+    assert_eq!(run.records("plan_prices").len(), 9);
+    let query = &run.queries[0];
+    assert!(
+        query.contains("node { id createdAt prices(filter: {}) { id amount { amount currency } } overagePrices { id amount { amount currency } } }"),
+        "{query}"
+    );
+    assert!(run.statuses("plans").is_empty());
+}
+
+#[test]
+fn deselected_columns_leave_the_query_and_the_records() {
+    let run = read(
+        2,
+        json!([
+            entry("plans", Some(&["name"])),
+            entry("plan_prices", Some(&["id"])),
+        ]),
+        None,
+    );
+    let query = &run.queries[0];
+    assert!(
+        !query.contains("grants") && !query.contains("amount"),
+        "{query}"
+    );
+    let plan = run.records("plans")[0];
+    let mut keys: Vec<&str> = plan
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["createdAt", "id", "name"],
+        "the lists read for plan_prices are stripped"
+    );
+    assert_eq!(
+        run.records("plan_prices")[0],
+        &json!({"plan_id": "plan0", "price_group": "BASE", "id": "pr0-1"})
+    );
+}
+
+#[test]
+fn an_interrupted_group_resumes_where_all_its_streams_stood() {
+    let first = read(
+        5,
+        json!([entry("plans", None), entry("plan_prices", None)]),
+        None,
+    );
+    let state_after_first_round = |stream: &str| first.states(stream)[0].clone();
+    let state = json!([
+        {"type": "STREAM", "stream": {"stream_descriptor": {"name": "plans"}, "stream_state": state_after_first_round("plans")}},
+        {"type": "STREAM", "stream": {"stream_descriptor": {"name": "plan_prices"}, "stream_state": state_after_first_round("plan_prices")}},
+    ])
+    .to_string();
+    let resumed = read(
+        5,
+        json!([entry("plans", None), entry("plan_prices", None)]),
+        Some(&state),
+    );
+    let ids: Vec<&Value> = resumed.records("plans").iter().map(|p| &p["id"]).collect();
+    assert_eq!(ids, ["plan2", "plan3", "plan4"]);
+    assert_eq!(resumed.records("plan_prices").len(), 9);
+
+    // A stream added since (no state of its own): the group starts over.
+    let only_parent = json!([
+        {"type": "STREAM", "stream": {"stream_descriptor": {"name": "plans"}, "stream_state": state_after_first_round("plans")}},
+    ])
+    .to_string();
+    let restarted = read(
+        5,
+        json!([entry("plans", None), entry("plan_prices", None)]),
+        Some(&only_parent),
+    );
+    assert_eq!(restarted.records("plans").len(), 5);
+    assert_eq!(restarted.records("plan_prices").len(), 15);
+}
