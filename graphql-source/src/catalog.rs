@@ -33,7 +33,7 @@ impl Stream {
 
     pub fn primary_key(self) -> Vec<&'static str> {
         match self {
-            Stream::Root(s) => vec![s.primary_key],
+            Stream::Root(s) => s.primary_key.to_vec(),
             Stream::Child(c) => c.primary_key.to_vec(),
         }
     }
@@ -56,7 +56,11 @@ impl Api {
 
 /// The catalog entry of one stream.
 pub fn airbyte_stream(stream: Stream) -> Value {
-    let keys: Vec<Vec<&str>> = stream.primary_key().into_iter().map(|k| vec![k]).collect();
+    let keys: Vec<Vec<&str>> = stream
+        .primary_key()
+        .into_iter()
+        .map(|k| k.split('.').collect())
+        .collect();
     let mut entry = json!({
         "name": stream.name(),
         "json_schema": stream.json_schema(),
@@ -64,11 +68,10 @@ pub fn airbyte_stream(stream: Stream) -> Value {
         "source_defined_primary_key": keys,
         "is_resumable": true,
     });
-    if let Stream::Root(StreamDef {
-        incremental: Some(incremental),
-        ..
-    }) = stream
-    {
+    if let Some(incremental) = match stream {
+        Stream::Root(s) => s.incremental(),
+        Stream::Child(_) => None,
+    } {
         entry["supported_sync_modes"] = json!(["full_refresh", "incremental"]);
         entry["source_defined_cursor"] = json!(true);
         entry["default_cursor_field"] = json!([incremental.cursor]);
@@ -271,6 +274,15 @@ mod tests {
         let prices = airbyte_stream(Stream::Child(&streams::PRICES));
         assert_eq!(prices["supported_sync_modes"], json!(["full_refresh"]));
         assert_eq!(prices["source_defined_primary_key"], json!([["id"]]));
+    }
+
+    #[test]
+    fn a_nested_key_is_a_path() {
+        let entry = airbyte_stream(Stream::Root(&streams::RESOURCES));
+        assert_eq!(
+            entry["source_defined_primary_key"],
+            json!([["resourceId"], ["customer", "id"]])
+        );
     }
 
     #[test]

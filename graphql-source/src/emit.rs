@@ -76,7 +76,7 @@ impl<'g> Emitter<'g> {
             for source in &out.sources {
                 self.counts[1 + i] += child::rows(
                     &parsed,
-                    stream.primary_key,
+                    stream.primary_key.first().copied().unwrap_or("id"),
                     out.child,
                     source,
                     out.keep.as_deref(),

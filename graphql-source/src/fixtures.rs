@@ -3,21 +3,23 @@
 
 use crate::api::Api;
 use crate::stream::{
-    opt, req, ChildDef, ChildSource, Field, Incremental, Member, StreamDef, Ty::*,
+    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, Member, Read, StreamDef, Ty::*,
 };
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
 pub const CUSTOMERS: StreamDef = StreamDef {
     name: "customers",
     root_field: "customers",
-    filter_type: "CustomerFilter",
-    sort_type: "CustomerSort",
-    full_refresh_order: &["createdAt", "id"],
-    incremental: Some(Incremental {
-        cursor: "updatedAt",
-        tie_break: "id",
+    read: Read::Connection(Connection {
+        filter_type: "CustomerFilter",
+        sort_type: "CustomerSort",
+        full_refresh_order: &["createdAt", "id"],
+        incremental: Some(Incremental {
+            cursor: "updatedAt",
+            tie_break: "id",
+        }),
     }),
-    primary_key: "id",
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         req("customerId", String),
@@ -33,11 +35,13 @@ pub const CUSTOMERS: StreamDef = StreamDef {
 pub const SUBSCRIPTIONS: StreamDef = StreamDef {
     name: "subscriptions",
     root_field: "subscriptions",
-    filter_type: "SubscriptionQueryFilter",
-    sort_type: "SubscriptionQuerySort",
-    full_refresh_order: &["createdAt", "subscriptionId"],
-    incremental: None,
-    primary_key: "id",
+    read: Read::Connection(Connection {
+        filter_type: "SubscriptionQueryFilter",
+        sort_type: "SubscriptionQuerySort",
+        full_refresh_order: &["createdAt", "subscriptionId"],
+        incremental: None,
+    }),
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         req("subscriptionId", String),
@@ -53,11 +57,13 @@ const PRICE: &[Field] = &[req("id", String), opt("amount", Object(MONEY))];
 pub const PLANS: StreamDef = StreamDef {
     name: "plans",
     root_field: "plans",
-    filter_type: "PlanFilter",
-    sort_type: "PlanSort",
-    full_refresh_order: &["createdAt", "id"],
-    incremental: None,
-    primary_key: "id",
+    read: Read::Connection(Connection {
+        filter_type: "PlanFilter",
+        sort_type: "PlanSort",
+        full_refresh_order: &["createdAt", "id"],
+        incremental: None,
+    }),
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         opt("createdAt", DateTime),
@@ -99,7 +105,36 @@ pub const PRICES: ChildDef = ChildDef {
     ],
 };
 
-pub const ALL: &[&StreamDef] = &[&CUSTOMERS, &SUBSCRIPTIONS, &PLANS];
+/// A plain list, archived rows asked for explicitly.
+pub const CURRENCIES: StreamDef = StreamDef {
+    name: "currencies",
+    root_field: "currencies",
+    read: Read::List {
+        args: "(input: {status: [ACTIVE, ARCHIVED]})",
+    },
+    primary_key: &["id"],
+    fields: &[req("id", String), opt("symbol", String)],
+};
+
+/// Keyed by a field and a nested field: no id of its own.
+pub const RESOURCES: StreamDef = StreamDef {
+    name: "resources",
+    root_field: "resources",
+    read: Read::Connection(Connection {
+        filter_type: "ResourceFilter",
+        sort_type: "ResourceSort",
+        full_refresh_order: &["createdAt", "resourceId"],
+        incremental: None,
+    }),
+    primary_key: &["resourceId", "customer.id"],
+    fields: &[
+        req("resourceId", String),
+        req("createdAt", DateTime),
+        req("customer", Object(&[req("id", String)])),
+    ],
+};
+
+pub const ALL: &[&StreamDef] = &[&CUSTOMERS, &SUBSCRIPTIONS, &PLANS, &CURRENCIES, &RESOURCES];
 pub const CHILDREN: &[&ChildDef] = &[&PRICES];
 
 /// An API of those streams.

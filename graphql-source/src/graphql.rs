@@ -101,10 +101,18 @@ pub fn fetch_page(
     settings: &Settings,
     query: &str,
     variables: &Value,
-    root_field: &str,
+    root: Root,
 ) -> Result<Page> {
     let response = http.send(&request(settings, query, variables));
-    Page::parse(checked(response, settings)?.body, root_field)
+    Page::parse_root(checked(response, settings)?.body, root)
+}
+
+/// The root field a query reads and what it returns.
+#[derive(Debug, Clone, Copy)]
+pub struct Root<'a> {
+    pub field: &'a str,
+    /// A plain list (`[T!]!`) rather than a connection.
+    pub list: bool,
 }
 
 /// Sends one query per `variables` at once (as the host allows) and parses each
@@ -114,7 +122,7 @@ pub fn fetch_pages(
     settings: &Settings,
     query: &str,
     variables: &[Value],
-    root_field: &str,
+    root: Root,
 ) -> Vec<Result<Page>> {
     let requests: Vec<Request> = variables
         .iter()
@@ -122,7 +130,7 @@ pub fn fetch_pages(
         .collect();
     http.send_all(&requests)
         .into_iter()
-        .map(|response| Page::parse(checked(response, settings)?.body, root_field))
+        .map(|response| Page::parse_root(checked(response, settings)?.body, root))
         .collect()
 }
 
@@ -204,16 +212,63 @@ struct Extensions {
     code: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct ListEnvelope<'a> {
+    #[serde(borrow, default)]
+    data: Option<HashMap<Cow<'a, str>, Option<Vec<&'a RawValue>>>>,
+    #[serde(default)]
+    errors: Option<Vec<GraphqlError>>,
+}
+
 impl Page {
+    /// Parses a 2xx body holding `root`'s rows.
+    pub fn parse_root(body: String, root: Root) -> Result<Page> {
+        match root.list {
+            true => Page::parse_list(body, root.field),
+            false => Page::parse(body, root.field),
+        }
+    }
+
+    /// Parses a 2xx body holding a plain list under `data.<root_field>`: one
+    /// page with every row.
+    pub fn parse_list(body: String, root_field: &str) -> Result<Page> {
+        let body = compact_lines(body);
+        let envelope: ListEnvelope<'_> = serde_json::from_str(&body).map_err(|e| {
+            Error::system(format!(
+                "the response to the {root_field} query is not the JSON expected ({e})"
+            ))
+            .with_internal(excerpt(&body))
+            .retry(Retry::Malformed)
+        })?;
+        if let Some(errors) = envelope.errors.filter(|e| !e.is_empty()) {
+            return Err(graphql_errors(&errors, root_field).with_internal(excerpt(&body)));
+        }
+        let Some(items) = envelope
+            .data
+            .and_then(|mut d| d.remove(root_field))
+            .flatten()
+        else {
+            return Err(Error::system(format!(
+                "the response has no `data.{root_field}` and no errors"
+            ))
+            .with_internal(excerpt(&body))
+            .retry(Retry::Malformed));
+        };
+        let nodes = node_ranges(&body, &items, root_field)?;
+        Ok(Page {
+            body,
+            nodes,
+            has_next_page: false,
+            end_cursor: None,
+            total_count: None,
+        })
+    }
+
     /// Parses a 2xx body holding one connection under `data.<root_field>`.
     /// GraphQL errors, a missing `data` and a malformed shape are errors, never an
     /// empty page. A pretty-printed body is compacted first, so every node is one line.
     pub fn parse(body: String, root_field: &str) -> Result<Page> {
-        let body = if memchr::memchr2(b'\n', b'\r', body.as_bytes()).is_some() {
-            compact(body)
-        } else {
-            body
-        };
+        let body = compact_lines(body);
         let envelope: Envelope<'_> = serde_json::from_str(&body).map_err(|e| {
             Error::system(format!(
                 "the response to the {root_field} query is not the JSON expected ({e})"
@@ -235,18 +290,8 @@ impl Page {
                 .with_internal(excerpt(&body))
                 .retry(Retry::Malformed)
             })?;
-        let start = body.as_ptr() as usize;
-        let nodes = connection
-            .edges
-            .iter()
-            .enumerate()
-            .map(|(index, edge)| {
-                let node = edge.node.get();
-                check_record(node, index, root_field)?;
-                let offset = node.as_ptr() as usize - start;
-                Ok(offset..offset + node.len())
-            })
-            .collect::<Result<_>>()?;
+        let nodes: Vec<&RawValue> = connection.edges.iter().map(|e| e.node).collect();
+        let nodes = node_ranges(&body, &nodes, root_field)?;
         // Nullable in GraphQL's connection spec; guessing `false` would end the stream silently.
         let Some(has_next_page) = connection.page_info.has_next_page else {
             return Err(Error::system(format!(
@@ -264,6 +309,30 @@ impl Page {
             end_cursor,
             total_count,
         })
+    }
+}
+
+/// Where each node lies in `body`, each checked to be a record.
+fn node_ranges(body: &str, nodes: &[&RawValue], root_field: &str) -> Result<Vec<Range<usize>>> {
+    let start = body.as_ptr() as usize;
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(index, node)| {
+            let node = node.get();
+            check_record(node, index, root_field)?;
+            let offset = node.as_ptr() as usize - start;
+            Ok(offset..offset + node.len())
+        })
+        .collect()
+}
+
+/// A pretty-printed body compacted, so every node is one line.
+fn compact_lines(body: String) -> String {
+    if memchr::memchr2(b'\n', b'\r', body.as_bytes()).is_some() {
+        compact(body)
+    } else {
+        body
     }
 }
 
@@ -474,6 +543,36 @@ mod tests {
         );
         let error = page_of(&deep(100_000)).expect_err("far too deep");
         assert!(error.message.contains("edge 1"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_plain_list_is_one_last_page_and_bad_shapes_fail() {
+        let page = Page::parse_list(
+            r#"{"data":{"currencies":[{"id":"a"},{"id":"b"}]}}"#.into(),
+            "currencies",
+        )
+        .unwrap();
+        assert_eq!(
+            page.nodes().collect::<Vec<_>>(),
+            [r#"{"id":"a"}"#, r#"{"id":"b"}"#]
+        );
+        assert!(!page.has_next_page);
+        for (body, expected) in [
+            (r#"{"data":{"currencies":null}}"#, "no `data.currencies`"),
+            (
+                r#"{"data":{"currencies":{"edges":[]}}}"#,
+                "not the JSON expected",
+            ),
+            (r#"{"data":{"currencies":[1]}}"#, "not a JSON object"),
+            (r#"{"errors":[{"message":"boom"}]}"#, "boom"),
+        ] {
+            let error = Page::parse_list(body.into(), "currencies").expect_err(body);
+            assert!(
+                error.message.contains(expected),
+                "{body}: {}",
+                error.message
+            );
+        }
     }
 
     #[test]

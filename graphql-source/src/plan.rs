@@ -121,7 +121,7 @@ fn parent_keep(stream: &'static StreamDef, columns: Option<&[String]>) -> Vec<&'
         .map(|f| f.name)
         .filter(|name| {
             columns.is_none_or(|c| c.iter().any(|c| c == name))
-                || stream.key_fields().any(|k| k == *name)
+                || stream.key_fields().contains(name)
         })
         .collect()
 }
@@ -157,7 +157,7 @@ fn picks(group: &Group) -> Vec<Pick> {
     let parent_keeps = |name: &str| match &group.parent {
         Some(ParentOut { strip: Some(keep) }) => keep.contains(&name),
         Some(ParentOut { strip: None }) => true,
-        None => stream.key_fields().any(|k| k == name),
+        None => stream.key_fields().contains(&name),
     };
     let mut picks = Vec::new();
     for field in stream.fields {

@@ -1,7 +1,7 @@
 //! The GraphQL document a read sends: the connection with paging, order and
 //! filter as variables, and the selection set of the columns it needs.
 
-use crate::stream::{Field, StreamDef, TotalCount, Ty};
+use crate::stream::{Field, Read, StreamDef, TotalCount, Ty};
 
 /// A top-level field to select, whole or with only some of its element's
 /// fields (a list read for a child stream whose columns were narrowed).
@@ -27,18 +27,34 @@ pub fn document(stream: &StreamDef, picks: &[Pick], total: TotalCount) -> String
         }
         select_field(pick.field, pick.only.as_deref(), &mut selection);
     }
+    let Read::Connection(connection) = &stream.read else {
+        return list_document(stream, &selection);
+    };
     format!(
         "query {name}Page($paging: CursorPaging!, $sorting: [{sort}!], $filter: {filter}) \
          {{ {root}(paging: $paging, sorting: $sorting, filter: $filter) \
          {{ edges {{ node {{ {selection} }} }} pageInfo {{ hasNextPage endCursor }}{total} }} }}",
         name = upper_camel(stream.name),
-        sort = stream.sort_type,
-        filter = stream.filter_type,
+        sort = connection.sort_type,
+        filter = connection.filter_type,
         root = stream.root_field,
         total = match total {
             TotalCount::Ask => " totalCount",
             TotalCount::Skip => "",
         },
+    )
+}
+
+/// The document of a plain list: no paging, one response.
+fn list_document(stream: &StreamDef, selection: &str) -> String {
+    let args = match &stream.read {
+        Read::List { args } => args,
+        Read::Connection(_) => "",
+    };
+    format!(
+        "query {name}List {{ {root}{args} {{ {selection} }} }}",
+        name = upper_camel(stream.name),
+        root = stream.root_field,
     )
 }
 
@@ -103,7 +119,7 @@ fn upper_camel(snake: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{CUSTOMERS, PLANS, SUBSCRIPTIONS};
+    use crate::fixtures::{CURRENCIES, CUSTOMERS, PLANS, SUBSCRIPTIONS};
 
     #[test]
     fn query_selects_every_field_and_the_page_info() {
@@ -135,6 +151,15 @@ mod tests {
         assert!(
             q.contains(" grants { __typename ... on UnitGrant { id units } ... on CreditGrant { id credits } }"),
             "{q}"
+        );
+    }
+
+    #[test]
+    fn a_plain_list_is_one_query_with_its_arguments() {
+        let q = document(&CURRENCIES, &all_fields(&CURRENCIES), TotalCount::Ask);
+        assert_eq!(
+            q,
+            "query CurrenciesList { currencies(input: {status: [ACTIVE, ARCHIVED]}) { id symbol } }"
         );
     }
 

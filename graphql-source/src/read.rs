@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::catalog::{Selected, SyncMode};
 use crate::emit::Emitter;
 use crate::error::{Error, FailureType, Result, Retry};
-use crate::graphql::{self, Page};
+use crate::graphql::{self, Page, Root};
 use crate::io::{Http, Sink};
 use crate::messages::{self, Status};
 use crate::plan::{self, Group};
@@ -158,7 +158,7 @@ impl Reader<'_> {
         let name = stream.name;
         let saved = self.saved(group, progress).cloned();
         let mut page_size = self.settings.page_size;
-        let mut position = match (group.mode, &stream.incremental) {
+        let mut position = match (group.mode, stream.incremental()) {
             (SyncMode::Incremental, Some(keys)) => {
                 Position::incremental(keys, saved.as_ref(), self.settings.start_date.as_deref())
             }
@@ -281,7 +281,11 @@ impl Reader<'_> {
             self.settings,
             self.redactor,
         );
-        let firsts = graphql::fetch_pages(http, settings, query, requests, stream.root_field);
+        let root = Root {
+            field: stream.root_field,
+            list: stream.connection().is_none(),
+        };
+        let firsts = graphql::fetch_pages(http, settings, query, requests, root);
         firsts
             .into_iter()
             .zip(requests)
@@ -289,7 +293,7 @@ impl Reader<'_> {
                 retry::run_after(
                     &policy,
                     first,
-                    || graphql::fetch_page(http, settings, query, variables, stream.root_field),
+                    || graphql::fetch_page(http, settings, query, variables, root),
                     |wait| report_wait(sink, redactor, stream.name, wait),
                 )
             })

@@ -17,7 +17,7 @@ pub fn of_child(child: &ChildDef) -> Value {
     let key_type = child
         .sources
         .first()
-        .and_then(|s| s.parent.field(s.parent.primary_key))
+        .and_then(|s| s.parent.field(s.parent.primary_key.first()?))
         .map_or(json!({ "type": "string" }), |f| {
             ty_schema(&f.ty, f.nullable)
         });

@@ -113,7 +113,10 @@ impl Api {
                 settings,
                 self.check_query,
                 &json!({}),
-                self.check_root_field,
+                graphql::Root {
+                    field: self.check_root_field,
+                    list: false,
+                },
             )
         };
         let pause = |wait: &retry::Wait<'_>| {

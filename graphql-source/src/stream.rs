@@ -4,13 +4,33 @@
 //! records of one or more parent streams: read from the parents' pages, with
 //! no request of its own.
 
-/// One Airbyte stream read from one GraphQL connection.
+/// One Airbyte stream read from one `Query` field.
 #[derive(Debug)]
 pub struct StreamDef {
     /// The Airbyte stream name.
     pub name: &'static str,
-    /// The `Query` field that returns the connection, e.g. `customers`.
+    /// The `Query` field that returns the rows, e.g. `customers`.
     pub root_field: &'static str,
+    pub read: Read,
+    /// The fields that identify a row; a nested one as a dotted path
+    /// (`customer.id`).
+    pub primary_key: &'static [&'static str],
+    pub fields: &'static [Field],
+}
+
+/// How the rows of a root field are read.
+#[derive(Debug)]
+pub enum Read {
+    /// A cursor connection (`edges { node }`, `pageInfo`), paged, sorted and
+    /// filtered through nestjs-query's arguments.
+    Connection(Connection),
+    /// A plain list (`[T!]!`) answered in one response, sent with `args`
+    /// (e.g. a filter that includes archived rows).
+    List { args: &'static str },
+}
+
+#[derive(Debug)]
+pub struct Connection {
     /// GraphQL input types of the field's `filter` and `sorting` arguments.
     pub filter_type: &'static str,
     pub sort_type: &'static str,
@@ -20,8 +40,6 @@ pub struct StreamDef {
     pub full_refresh_order: &'static [&'static str],
     /// Set when the stream can be read incrementally.
     pub incremental: Option<Incremental>,
-    pub primary_key: &'static str,
-    pub fields: &'static [Field],
 }
 
 /// A stream made of the elements of lists inside parent records.
@@ -132,25 +150,44 @@ impl Field {
 }
 
 impl StreamDef {
+    pub fn connection(&self) -> Option<&Connection> {
+        match &self.read {
+            Read::Connection(connection) => Some(connection),
+            Read::List { .. } => None,
+        }
+    }
+
+    pub fn incremental(&self) -> Option<&Incremental> {
+        self.connection()?.incremental.as_ref()
+    }
+
     pub fn supports_incremental(&self) -> bool {
-        self.incremental.is_some()
+        self.incremental().is_some()
     }
 
     pub fn field(&self, name: &str) -> Option<&'static Field> {
         self.fields.iter().find(|f| f.name == name)
     }
 
-    /// Fields every read of this stream needs, whatever columns are selected:
-    /// its key, order and cursor.
-    pub fn key_fields(&self) -> impl Iterator<Item = &'static str> + '_ {
+    /// The top-level fields every read of this stream needs, whatever
+    /// columns are selected: those of its key, order and cursor.
+    pub fn key_fields(&self) -> Vec<&'static str> {
+        let keys = self.primary_key.iter().map(|k| top_level(k));
+        let order = self
+            .connection()
+            .into_iter()
+            .flat_map(|c| c.full_refresh_order.iter().copied());
         let cursor = self
-            .incremental
-            .iter()
+            .incremental()
+            .into_iter()
             .flat_map(|i| [i.cursor, i.tie_break]);
-        std::iter::once(self.primary_key)
-            .chain(self.full_refresh_order.iter().copied())
-            .chain(cursor)
+        keys.chain(order).chain(cursor).collect()
     }
+}
+
+/// The top-level field of a dotted path.
+fn top_level(path: &'static str) -> &'static str {
+    path.split('.').next().unwrap_or(path)
 }
 
 impl ChildDef {

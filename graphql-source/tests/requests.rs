@@ -73,3 +73,53 @@ fn only_the_first_round_asks_for_the_total() {
         "{out:?}"
     );
 }
+
+/// Answers a plain list query with `rows` currencies.
+struct Currencies {
+    rows: usize,
+    bodies: Vec<Value>,
+}
+
+impl Http for Currencies {
+    fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        self.bodies
+            .push(serde_json::from_str(&request.body).expect("a JSON body"));
+        let items: Vec<Value> = (0..self.rows)
+            .map(|i| json!({"id": format!("cur{i}"), "symbol": null}))
+            .collect();
+        Ok(Response {
+            status: 200,
+            headers: Vec::new(),
+            body: json!({"data": {"currencies": items}}).to_string(),
+        })
+    }
+}
+
+#[test]
+fn a_plain_list_is_read_in_one_request() {
+    let mut server = Currencies {
+        rows: 3,
+        bodies: Vec::new(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    let config = json!({"api_key": "test-key-123"}).to_string();
+    let catalog = json!({"streams": [{"stream": {"name": "currencies"},
+        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]})
+    .to_string();
+    API.read(&mut server, &mut out, &config, &catalog, None)
+        .expect("the read succeeds");
+    assert_eq!(server.bodies.len(), 1);
+    assert_eq!(server.bodies[0]["variables"], json!({}));
+    let records: Vec<&String> = out
+        .iter()
+        .filter(|m| m.contains(r#""type":"RECORD""#))
+        .collect();
+    assert_eq!(records.len(), 3);
+    assert!(records[2].contains(r#"{"id":"cur2","symbol":null}"#));
+    let states: Vec<&String> = out
+        .iter()
+        .filter(|m| m.contains(r#""type":"STATE""#))
+        .collect();
+    assert_eq!(states.len(), 1);
+    assert!(states[0].contains(r#""stream_state":{"mode":"full_refresh_complete"}"#));
+}

@@ -3,16 +3,18 @@
 //! Full refresh only: `updatedAt` is nullable in Stigg's schema.
 
 use super::shapes::{PACKAGE_ENTITLEMENT, PRICE, REF};
-use super::{opt, req, StreamDef, Ty::*};
+use super::{opt, req, Connection, Read, StreamDef, Ty::*};
 
 pub const ADDONS: StreamDef = StreamDef {
     name: "addons",
     root_field: "addons",
-    filter_type: "AddonFilter",
-    sort_type: "AddonSort",
-    full_refresh_order: &["createdAt", "id"],
-    incremental: None,
-    primary_key: "id",
+    read: Read::Connection(Connection {
+        filter_type: "AddonFilter",
+        sort_type: "AddonSort",
+        full_refresh_order: &["createdAt", "id"],
+        incremental: None,
+    }),
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         req("refId", String),

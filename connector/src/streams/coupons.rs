@@ -1,18 +1,20 @@
 //! Stigg coupons (`Query.coupons`, type `Coupon`).
 
-use super::{opt, req, Incremental, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, Read, StreamDef, Ty::*};
 
 pub const COUPONS: StreamDef = StreamDef {
     name: "coupons",
     root_field: "coupons",
-    filter_type: "CouponFilter",
-    sort_type: "CouponSort",
-    full_refresh_order: &["createdAt", "id"],
-    incremental: Some(Incremental {
-        cursor: "updatedAt",
-        tie_break: "id",
+    read: Read::Connection(Connection {
+        filter_type: "CouponFilter",
+        sort_type: "CouponSort",
+        full_refresh_order: &["createdAt", "id"],
+        incremental: Some(Incremental {
+            cursor: "updatedAt",
+            tie_break: "id",
+        }),
     }),
-    primary_key: "id",
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         req("refId", String),

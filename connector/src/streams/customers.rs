@@ -1,18 +1,20 @@
 //! Stigg customers (`Query.customers`, type `Customer`).
 
-use super::{opt, req, Incremental, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, Read, StreamDef, Ty::*};
 
 pub const CUSTOMERS: StreamDef = StreamDef {
     name: "customers",
     root_field: "customers",
-    filter_type: "CustomerFilter",
-    sort_type: "CustomerSort",
-    full_refresh_order: &["createdAt", "id"],
-    incremental: Some(Incremental {
-        cursor: "updatedAt",
-        tie_break: "id",
+    read: Read::Connection(Connection {
+        filter_type: "CustomerFilter",
+        sort_type: "CustomerSort",
+        full_refresh_order: &["createdAt", "id"],
+        incremental: Some(Incremental {
+            cursor: "updatedAt",
+            tie_break: "id",
+        }),
     }),
-    primary_key: "id",
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         req("customerId", String),

@@ -1,18 +1,20 @@
 //! Stigg features (`Query.features`, type `Feature`).
 
-use super::{opt, req, Incremental, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, Read, StreamDef, Ty::*};
 
 pub const FEATURES: StreamDef = StreamDef {
     name: "features",
     root_field: "features",
-    filter_type: "FeatureFilter",
-    sort_type: "FeatureSort",
-    full_refresh_order: &["createdAt", "id"],
-    incremental: Some(Incremental {
-        cursor: "updatedAt",
-        tie_break: "id",
+    read: Read::Connection(Connection {
+        filter_type: "FeatureFilter",
+        sort_type: "FeatureSort",
+        full_refresh_order: &["createdAt", "id"],
+        incremental: Some(Incremental {
+            cursor: "updatedAt",
+            tie_break: "id",
+        }),
     }),
-    primary_key: "id",
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         req("refId", String),

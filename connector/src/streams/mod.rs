@@ -4,9 +4,15 @@
 
 mod addons;
 mod coupons;
+mod custom_currencies;
+mod customer_resources;
 mod customers;
+mod experiments;
+mod feature_groups;
 mod features;
+mod offers;
 mod package_entitlements;
+mod package_groups;
 mod package_prices;
 mod plans;
 mod products;
@@ -18,7 +24,7 @@ mod subscription_prices;
 mod subscriptions;
 
 pub use graphql_source::stream::{
-    opt, req, ChildDef, ChildSource, Field, Incremental, Member, StreamDef, Ty,
+    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, Member, Read, StreamDef, Ty,
 };
 
 /// Every stream, in discover order.
@@ -31,6 +37,12 @@ pub const ALL: &[&StreamDef] = &[
     &products::PRODUCTS,
     &coupons::COUPONS,
     &promotional_entitlements::PROMOTIONAL_ENTITLEMENTS,
+    &customer_resources::CUSTOMER_RESOURCES,
+    &experiments::EXPERIMENTS,
+    &feature_groups::FEATURE_GROUPS,
+    &package_groups::PACKAGE_GROUPS,
+    &offers::OFFERS,
+    &custom_currencies::CUSTOM_CURRENCIES,
 ];
 
 /// Streams read from lists inside other streams' records (no request of
@@ -56,12 +68,11 @@ mod tests {
         for (i, stream) in ALL.iter().enumerate() {
             assert!(ALL[..i].iter().all(|s| s.name != stream.name));
             let selected = |name: &str| stream.fields.iter().any(|f| f.name == name && !f.nullable);
-            assert!(
-                selected(stream.primary_key),
-                "{}: primary key not selected",
-                stream.name
-            );
-            if let Some(inc) = &stream.incremental {
+            for key in stream.primary_key {
+                let top = key.split('.').next().unwrap_or(key);
+                assert!(selected(top), "{}: key {key} not selected", stream.name);
+            }
+            if let Some(inc) = stream.incremental() {
                 assert!(
                     selected(inc.cursor) && selected(inc.tie_break),
                     "{}",
@@ -76,6 +87,14 @@ mod tests {
         for (i, child) in CHILDREN.iter().enumerate() {
             assert!(ALL.iter().all(|s| s.name != child.name));
             assert!(CHILDREN[..i].iter().all(|c| c.name != child.name));
+            for source in child.sources {
+                assert_eq!(
+                    source.parent.primary_key,
+                    ["id"],
+                    "{}: a parent is keyed by its id",
+                    child.name
+                );
+            }
             let element = child.element();
             let names = |ty: &Ty| -> Vec<&str> {
                 match ty {

@@ -4,16 +4,18 @@
 //! it would never return the rows where it is null.
 
 use super::shapes::{BUDGET, MONEY, PACKAGE_ENTITLEMENT, PRICE, REF};
-use super::{opt, req, StreamDef, Ty::*};
+use super::{opt, req, Connection, Read, StreamDef, Ty::*};
 
 pub const PLANS: StreamDef = StreamDef {
     name: "plans",
     root_field: "plans",
-    filter_type: "PlanFilter",
-    sort_type: "PlanSort",
-    full_refresh_order: &["createdAt", "id"],
-    incremental: None,
-    primary_key: "id",
+    read: Read::Connection(Connection {
+        filter_type: "PlanFilter",
+        sort_type: "PlanSort",
+        full_refresh_order: &["createdAt", "id"],
+        incremental: None,
+    }),
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         req("refId", String),

@@ -1,18 +1,20 @@
 //! Stigg products (`Query.products`, type `Product`).
 
-use super::{opt, req, Incremental, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, Read, StreamDef, Ty::*};
 
 pub const PRODUCTS: StreamDef = StreamDef {
     name: "products",
     root_field: "products",
-    filter_type: "ProductFilter",
-    sort_type: "ProductSort",
-    full_refresh_order: &["createdAt", "id"],
-    incremental: Some(Incremental {
-        cursor: "updatedAt",
-        tie_break: "id",
+    read: Read::Connection(Connection {
+        filter_type: "ProductFilter",
+        sort_type: "ProductSort",
+        full_refresh_order: &["createdAt", "id"],
+        incremental: Some(Incremental {
+            cursor: "updatedAt",
+            tie_break: "id",
+        }),
     }),
-    primary_key: "id",
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         req("refId", String),

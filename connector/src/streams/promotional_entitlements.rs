@@ -3,16 +3,18 @@
 //!
 //! Full refresh only: `updatedAt` is nullable in Stigg's schema.
 
-use super::{opt, req, StreamDef, Ty::*};
+use super::{opt, req, Connection, Read, StreamDef, Ty::*};
 
 pub const PROMOTIONAL_ENTITLEMENTS: StreamDef = StreamDef {
     name: "promotional_entitlements",
     root_field: "promotionalEntitlements",
-    filter_type: "PromotionalEntitlementFilter",
-    sort_type: "PromotionalEntitlementSort",
-    full_refresh_order: &["createdAt", "id"],
-    incremental: None,
-    primary_key: "id",
+    read: Read::Connection(Connection {
+        filter_type: "PromotionalEntitlementFilter",
+        sort_type: "PromotionalEntitlementSort",
+        full_refresh_order: &["createdAt", "id"],
+        incremental: None,
+    }),
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         req("status", Enum),

@@ -5,7 +5,7 @@
 //! miss updates.
 
 use super::shapes::{BUDGET, CUSTOMER_REF, MONEY, PRICE, REF};
-use super::{opt, req, Field, StreamDef, Ty::*};
+use super::{opt, req, Connection, Field, Read, StreamDef, Ty::*};
 
 /// `SubscriptionPrice`: a price the subscription pays, with its usage limit.
 pub const SUBSCRIPTION_PRICE: &[Field] = &[
@@ -101,11 +101,13 @@ const SCHEDULED_UPDATE: &[Field] = &[
 pub const SUBSCRIPTIONS: StreamDef = StreamDef {
     name: "subscriptions",
     root_field: "subscriptions",
-    filter_type: "SubscriptionQueryFilter",
-    sort_type: "SubscriptionQuerySort",
-    full_refresh_order: &["createdAt", "subscriptionId"],
-    incremental: None,
-    primary_key: "id",
+    read: Read::Connection(Connection {
+        filter_type: "SubscriptionQueryFilter",
+        sort_type: "SubscriptionQuerySort",
+        full_refresh_order: &["createdAt", "subscriptionId"],
+        incremental: None,
+    }),
+    primary_key: &["id"],
     fields: &[
         req("id", String),
         req("subscriptionId", String),

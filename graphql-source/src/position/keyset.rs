@@ -144,7 +144,7 @@ mod tests {
 
     fn customers() -> &'static Incremental {
         streams::find("customers")
-            .and_then(|s| s.incremental.as_ref())
+            .and_then(|s| s.incremental())
             .expect("customers are incremental")
     }
 

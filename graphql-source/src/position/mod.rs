@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::error::Result;
 use crate::graphql::Page;
 use crate::state::StreamState;
-use crate::stream::{Incremental, StreamDef};
+use crate::stream::{Incremental, Read, StreamDef};
 
 pub use keyset::Keyset;
 pub use partitioned::Partitions;
@@ -24,6 +24,8 @@ pub enum Position {
     FullRefresh(Partitions),
     /// Incremental: keyset paging on (cursor, tie_break), ascending.
     Incremental(Keyset),
+    /// A plain list: one request answers it all; `true` once read.
+    Once(bool),
 }
 
 impl Position {
@@ -34,7 +36,11 @@ impl Position {
         saved: Option<&StreamState>,
         page_size: u32,
     ) -> (Position, Option<String>) {
-        let (partitions, note) = Partitions::new(stream, saved, page_size);
+        let Read::Connection(connection) = &stream.read else {
+            return (Position::Once(false), None);
+        };
+        let (partitions, note) =
+            Partitions::new(stream, connection.full_refresh_order, saved, page_size);
         (Position::FullRefresh(partitions), note)
     }
 
@@ -51,6 +57,7 @@ impl Position {
         match self {
             Position::FullRefresh(p) => p.done(),
             Position::Incremental(k) => k.done(),
+            Position::Once(done) => *done,
         }
     }
 
@@ -62,6 +69,7 @@ impl Position {
         match self {
             Position::FullRefresh(p) => p.requests(page_size),
             Position::Incremental(k) => vec![k.request(page_size)],
+            Position::Once(_) => vec![json!({})],
         }
     }
 
@@ -74,7 +82,7 @@ impl Position {
     pub fn partitions(&self) -> usize {
         match self {
             Position::FullRefresh(p) => p.remaining(),
-            Position::Incremental(_) => 1,
+            Position::Incremental(_) | Position::Once(_) => 1,
         }
     }
 
@@ -85,6 +93,10 @@ impl Position {
         match self {
             Position::FullRefresh(p) => p.advance(pages),
             Position::Incremental(k) => k.advance(pages),
+            Position::Once(done) => {
+                *done = true;
+                Ok(pages.len())
+            }
         }
     }
 
@@ -93,6 +105,7 @@ impl Position {
         match self {
             Position::FullRefresh(p) => p.state(),
             Position::Incremental(k) => k.state(),
+            Position::Once(_) => StreamState::FullRefreshComplete,
         }
     }
 }

@@ -27,15 +27,14 @@ impl Partitions {
     /// order. The note says what became of a saved position.
     pub fn new(
         stream: &'static StreamDef,
+        order: &'static [&'static str],
         saved: Option<&StreamState>,
         page_size: u32,
     ) -> (Partitions, Option<String>) {
-        let order = stream.full_refresh_order;
         let fresh = || {
-            let nullable = stream
-                .fields
-                .iter()
-                .find(|f| f.name == order[0])
+            let nullable = order
+                .first()
+                .and_then(|created| stream.field(created))
                 .is_none_or(|f| f.nullable);
             let planning = Some(Planning::FirstPage {
                 page_size,
@@ -187,13 +186,20 @@ mod tests {
     use super::*;
     use crate::fixtures as streams;
 
+    fn order(stream: &StreamDef) -> &'static [&'static str] {
+        stream
+            .connection()
+            .expect("a connection")
+            .full_refresh_order
+    }
+
     const OLD: &str = r#"{"id":"a","createdAt":"2024-01-01T00:00:00.000Z"}"#;
     const NEW: &str = r#"{"createdAt":"2024-01-05T00:00:00.000Z","id":"z"}"#;
 
     #[test]
     fn a_small_stream_is_one_offset_read_that_refuses_repeated_cursors() {
         let stream = streams::find("subscriptions").unwrap();
-        let (mut pos, note) = Partitions::new(stream, None, 50);
+        let (mut pos, note) = Partitions::new(stream, order(stream), None, 50);
         assert!(note.is_none());
         let first = pos.requests(50);
         assert_eq!(
@@ -239,7 +245,7 @@ mod tests {
     #[test]
     fn a_large_stream_is_split_by_creation_time_and_resumes_per_partition() {
         let stream = streams::find("customers").unwrap();
-        let (mut pos, _) = Partitions::new(stream, None, 50);
+        let (mut pos, _) = Partitions::new(stream, order(stream), None, 50);
         let first = [with_total(page(&[OLD], true, Some("a")), 1_000)];
         assert_eq!(
             pos.advance(&first).unwrap(),
@@ -282,7 +288,7 @@ mod tests {
         let afters: Vec<_> = partitions.iter().map(|p| p.after.as_deref()).collect();
         assert_eq!(afters, [Some("b1"), Some("c1"), Some("d1")]);
         // A new run resumes exactly there, without planning again.
-        let (resumed, note) = Partitions::new(stream, Some(&state), 50);
+        let (resumed, note) = Partitions::new(stream, order(stream), Some(&state), 50);
         assert!(note.unwrap().contains("3 partition(s) left"));
         assert_eq!(resumed.requests(50), pos.requests(50));
         assert_eq!(resumed.requests(50).len(), 3);
@@ -291,7 +297,7 @@ mod tests {
     #[test]
     fn a_row_outside_its_partition_stops_the_read() {
         let stream = streams::find("customers").unwrap();
-        let (mut pos, _) = Partitions::new(stream, None, 50);
+        let (mut pos, _) = Partitions::new(stream, order(stream), None, 50);
         pos.advance(&[with_total(page(&[OLD], true, Some("a")), 1_000)])
             .unwrap();
         pos.advance(&[page(&[NEW], false, None)]).unwrap();
@@ -321,12 +327,12 @@ mod tests {
         let stream = streams::find("customers").unwrap();
         let no_time = r#"{"id":"a","createdAt":null}"#;
         // The first row has no creation time: no split.
-        let (mut pos, _) = Partitions::new(stream, None, 50);
+        let (mut pos, _) = Partitions::new(stream, order(stream), None, 50);
         let first = [with_total(page(&[no_time], true, Some("a")), 1_000)];
         assert_eq!(pos.advance(&first).unwrap(), 1);
         assert_eq!(pos.remaining(), 1);
         // The newest row is as old as the first: no split, read from the start.
-        let (mut pos, _) = Partitions::new(stream, None, 50);
+        let (mut pos, _) = Partitions::new(stream, order(stream), None, 50);
         let first = [with_total(page(&[OLD], true, Some("a")), 1_000)];
         assert_eq!(pos.advance(&first).unwrap(), 0);
         assert_eq!(pos.advance(&[page(&[OLD], false, None)]).unwrap(), 0);
@@ -337,7 +343,7 @@ mod tests {
     #[test]
     fn a_round_must_match_its_requests() {
         let stream = streams::find("customers").unwrap();
-        let (mut pos, _) = Partitions::new(stream, None, 50);
+        let (mut pos, _) = Partitions::new(stream, order(stream), None, 50);
         assert!(pos.advance(&[]).is_err());
         let two = [page(&[], false, None), page(&[], false, None)];
         assert!(pos.advance(&two).is_err());
@@ -353,10 +359,10 @@ mod tests {
                 after: Some("c9".into()),
             }],
         };
-        let (pos, note) = Partitions::new(stream, Some(&saved("createdAt,id")), 50);
+        let (pos, note) = Partitions::new(stream, order(stream), Some(&saved("createdAt,id")), 50);
         assert_eq!(pos.requests(1)[0]["paging"]["after"], "c9");
         assert!(note.unwrap().contains("resuming"));
-        let (pos, note) = Partitions::new(stream, Some(&saved("createdAt")), 50);
+        let (pos, note) = Partitions::new(stream, order(stream), Some(&saved("createdAt")), 50);
         assert!(pos.requests(1)[0]["paging"].get("after").is_none());
         assert!(note.unwrap().contains("starting over"));
     }

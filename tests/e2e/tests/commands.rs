@@ -172,11 +172,29 @@ fn discover_lists_every_stream_with_keys_and_modes() {
             "features",
             "products",
             "coupons",
-            "promotional_entitlements"
+            "promotional_entitlements",
+            "customer_resources",
+            "experiments",
+            "feature_groups",
+            "package_groups",
+            "offers",
+            "custom_currencies",
+            "subscription_prices",
+            "subscription_addons",
+            "subscription_coupons",
+            "package_prices",
+            "package_entitlements",
         ]
     );
+    let keys = |name: &str| match name {
+        "customer_resources" => json!([["resourceId"], ["customer", "id"]]),
+        "package_groups" => json!([["packageGroupId"], ["versionNumber"]]),
+        "subscription_coupons" => json!([["subscription_id"], ["id"]]),
+        _ => json!([["id"]]),
+    };
     for stream in streams.as_array().unwrap() {
-        assert_eq!(stream["source_defined_primary_key"], json!([["id"]]));
+        let name = stream["name"].as_str().unwrap();
+        assert_eq!(stream["source_defined_primary_key"], keys(name), "{name}");
         assert_eq!(stream["is_resumable"], json!(true));
         let incremental = stream["supported_sync_modes"]
             .as_array()

@@ -44,11 +44,19 @@ fn readme_stream_table_matches_discover() {
     for (row, stream) in rows.iter().zip(&streams) {
         let name = stream["name"].as_str().unwrap();
         assert_eq!(row[0], name);
-        let key: Vec<&str> = stream["source_defined_primary_key"]
+        let key: Vec<String> = stream["source_defined_primary_key"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|k| k[0].as_str().unwrap())
+            .map(|path| {
+                let parts: Vec<&str> = path
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_str().unwrap())
+                    .collect();
+                parts.join(".")
+            })
             .collect();
         assert_eq!(row[2], key.join(", "), "{name}: key");
         let modes = stream["supported_sync_modes"].as_array().unwrap();

@@ -1,0 +1,27 @@
+//! Stigg customer resources (`Query.customerResources`, type
+//! `CustomerResource`): the resources (sites, workspaces) a customer's
+//! subscriptions can be scoped to.
+//!
+//! Full refresh only: the type has no `updatedAt`. It has no `id` either:
+//! a row is keyed by its `resourceId` and its customer's `id`.
+
+use super::shapes::CUSTOMER_REF;
+use super::{req, Connection, Read, StreamDef, Ty::*};
+
+pub const CUSTOMER_RESOURCES: StreamDef = StreamDef {
+    name: "customer_resources",
+    root_field: "customerResources",
+    read: Read::Connection(Connection {
+        filter_type: "CustomerResourceFilter",
+        sort_type: "CustomerResourceSort",
+        full_refresh_order: &["createdAt", "resourceId"],
+        incremental: None,
+    }),
+    primary_key: &["resourceId", "customer.id"],
+    fields: &[
+        req("resourceId", String),
+        req("customer", Object(CUSTOMER_REF)),
+        req("environmentId", String),
+        req("createdAt", DateTime),
+    ],
+};
