@@ -24,6 +24,7 @@ pub static STIGG: Api = Api {
     check_root_field: "customers",
     streams: streams::ALL,
     children: streams::CHILDREN,
+    per_parent: streams::PER_PARENT,
 };
 
 #[cfg(target_family = "wasm")]

@@ -1,6 +1,6 @@
 //! A connector as data: what it declares about its API; the engine does the rest.
 
-use crate::stream::{ChildDef, StreamDef};
+use crate::stream::{ChildDef, PerParentDef, StreamDef};
 
 /// Everything a connector declares; the engine does the rest.
 #[derive(Debug)]
@@ -23,4 +23,6 @@ pub struct Api {
     /// Streams read from lists inside other streams' records, discovered
     /// after `streams`.
     pub children: &'static [&'static ChildDef],
+    /// Streams answered one parent at a time, discovered last.
+    pub per_parent: &'static [&'static PerParentDef],
 }

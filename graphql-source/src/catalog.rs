@@ -8,14 +8,15 @@ use crate::api::Api;
 use crate::error::{Error, Result};
 use crate::schema;
 use crate::settings::kind;
-use crate::stream::{ChildDef, StreamDef};
+use crate::stream::{ChildDef, PerParentDef, StreamDef};
 
-/// A stream of the API: read from its own connection, or from lists inside
-/// its parents' records.
+/// A stream of the API: read from its own root field, from lists inside
+/// its parents' records, or one parent at a time.
 #[derive(Debug, Clone, Copy)]
 pub enum Stream {
     Root(&'static StreamDef),
     Child(&'static ChildDef),
+    PerParent(&'static PerParentDef),
 }
 
 impl Stream {
@@ -23,10 +24,11 @@ impl Stream {
         match self {
             Stream::Root(s) => s.name,
             Stream::Child(c) => c.name,
+            Stream::PerParent(p) => p.name,
         }
     }
 
-    /// Child streams are read in full: their rows carry no cursor of their own.
+    /// Child and per-parent streams are read in full.
     pub fn supports_incremental(self) -> bool {
         matches!(self, Stream::Root(s) if s.supports_incremental())
     }
@@ -35,6 +37,7 @@ impl Stream {
         match self {
             Stream::Root(s) => s.primary_key.to_vec(),
             Stream::Child(c) => c.primary_key.to_vec(),
+            Stream::PerParent(p) => p.primary_key.to_vec(),
         }
     }
 
@@ -42,15 +45,18 @@ impl Stream {
         match self {
             Stream::Root(s) => schema::of_stream(s),
             Stream::Child(c) => schema::of_child(c),
+            Stream::PerParent(p) => schema::of_per_parent(p),
         }
     }
 }
 
 impl Api {
-    /// Every stream, in discover order: roots, then children.
+    /// Every stream, in discover order: roots, children, per-parent.
     pub fn all_streams(&self) -> impl Iterator<Item = Stream> + '_ {
         let roots = self.streams.iter().map(|s| Stream::Root(s));
-        roots.chain(self.children.iter().map(|c| Stream::Child(c)))
+        let children = self.children.iter().map(|c| Stream::Child(c));
+        let per_parent = self.per_parent.iter().map(|p| Stream::PerParent(p));
+        roots.chain(children).chain(per_parent)
     }
 }
 
@@ -70,7 +76,7 @@ pub fn airbyte_stream(stream: Stream) -> Value {
     });
     if let Some(incremental) = match stream {
         Stream::Root(s) => s.incremental(),
-        Stream::Child(_) => None,
+        Stream::Child(_) | Stream::PerParent(_) => None,
     } {
         entry["supported_sync_modes"] = json!(["full_refresh", "incremental"]);
         entry["source_defined_cursor"] = json!(true);

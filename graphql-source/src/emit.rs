@@ -7,7 +7,43 @@ use crate::error::{Error, Result};
 use crate::io::Sink;
 use crate::messages;
 use crate::plan::Group;
-use crate::raw_json::{members, write_object};
+use crate::raw_json::{members, push_string, write_object};
+use crate::stream::PerParentDef;
+
+/// Writes the RECORD of a per-parent stream's node: as sent, or led by its
+/// key column when it has one.
+pub fn keyed_record(
+    out: &mut String,
+    stream: &PerParentDef,
+    node: &str,
+    emitted_at: u64,
+) -> Result<()> {
+    let Some(key) = &stream.key_column else {
+        messages::record(out, stream.name, node, emitted_at);
+        return Ok(());
+    };
+    let fields = members(node)
+        .map_err(|e| Error::system(format!("a {} record is not an object ({e})", stream.name)))?;
+    let parts: Vec<String> = key
+        .from
+        .iter()
+        .map(|name| {
+            let raw = fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.get());
+            match raw {
+                None | Some("null") => String::new(),
+                Some(raw) => serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_owned()),
+            }
+        })
+        .collect();
+    let mut value = String::new();
+    push_string(&parts.join("|"), &mut value);
+    let mut row = String::new();
+    let head = std::iter::once((key.name, value.as_str()));
+    let rest = fields.iter().map(|(k, v)| (k.as_ref(), v.get()));
+    write_object(head.chain(rest), &mut row);
+    messages::record(out, stream.name, &row, emitted_at);
+    Ok(())
+}
 
 pub struct Emitter<'g> {
     group: &'g Group,
@@ -85,5 +121,28 @@ impl<'g> Emitter<'g> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{GRANTS, LEDGER};
+
+    #[test]
+    fn a_key_column_joins_its_fields_and_leads_the_record() {
+        let mut out = String::new();
+        let node = r#"{"grantId":"g1","at":"2024-01-01T00:00:00Z","eventId":null,"amount":-2.5}"#;
+        keyed_record(&mut out, &LEDGER, node, 7).unwrap();
+        let message: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            message["record"]["data"],
+            serde_json::json!({"entry_key": "g1|2024-01-01T00:00:00Z|", "grantId": "g1",
+                "at": "2024-01-01T00:00:00Z", "eventId": null, "amount": -2.5})
+        );
+        out.clear();
+        keyed_record(&mut out, &GRANTS, r#"{"id":"a"}"#, 7).unwrap();
+        assert!(out.contains(r#""data":{"id":"a"}"#), "{out}");
+        assert!(keyed_record(&mut out, &LEDGER, "[1]", 7).is_err());
     }
 }

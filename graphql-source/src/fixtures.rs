@@ -3,7 +3,8 @@
 
 use crate::api::Api;
 use crate::stream::{
-    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, Member, Read, StreamDef, Ty::*,
+    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, KeyColumn, Member,
+    PerParentDef, Read, StreamDef, Ty::*,
 };
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
@@ -137,6 +138,46 @@ pub const RESOURCES: StreamDef = StreamDef {
 pub const ALL: &[&StreamDef] = &[&CUSTOMERS, &SUBSCRIPTIONS, &PLANS, &CURRENCIES, &RESOURCES];
 pub const CHILDREN: &[&ChildDef] = &[&PRICES];
 
+/// Answered one customer at a time.
+pub const GRANTS: PerParentDef = PerParentDef {
+    name: "grants",
+    root_field: "grants",
+    input_type: "GrantsInput",
+    parent: &CUSTOMERS,
+    parent_field: "customerId",
+    input_key: "customerId",
+    primary_key: &["id"],
+    key_column: None,
+    fields: &[
+        req("id", String),
+        req("customerId", String),
+        req("amount", Float),
+    ],
+};
+
+/// No id: keyed by a column made of its fields.
+pub const LEDGER: PerParentDef = PerParentDef {
+    name: "ledger",
+    root_field: "ledger",
+    input_type: "LedgerInput",
+    parent: &CUSTOMERS,
+    parent_field: "customerId",
+    input_key: "customerId",
+    primary_key: &["entry_key"],
+    key_column: Some(KeyColumn {
+        name: "entry_key",
+        from: &["grantId", "at", "eventId"],
+    }),
+    fields: &[
+        req("grantId", String),
+        req("at", String),
+        opt("eventId", String),
+        req("amount", Float),
+    ],
+};
+
+pub const PER_PARENT: &[&PerParentDef] = &[&GRANTS, &LEDGER];
+
 /// An API of those streams.
 pub static API: Api = Api {
     name: "Example",
@@ -150,6 +191,7 @@ pub static API: Api = Api {
     check_root_field: "customers",
     streams: ALL,
     children: CHILDREN,
+    per_parent: PER_PARENT,
 };
 
 pub fn find(name: &str) -> Option<&'static StreamDef> {

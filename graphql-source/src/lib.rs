@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod child;
 pub mod emit;
 pub mod error;
+pub mod fetch;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod graphql;
@@ -24,6 +25,7 @@ pub mod position;
 pub mod query;
 pub mod raw_json;
 pub mod read;
+pub mod read_per_parent;
 pub mod record_check;
 pub mod redact;
 pub mod retry;

@@ -1,7 +1,7 @@
 //! The GraphQL document a read sends: the connection with paging, order and
 //! filter as variables, and the selection set of the columns it needs.
 
-use crate::stream::{Field, Read, StreamDef, TotalCount, Ty};
+use crate::stream::{Field, PerParentDef, Read, StreamDef, TotalCount, Ty};
 
 /// A top-level field to select, whole or with only some of its element's
 /// fields (a list read for a child stream whose columns were narrowed).
@@ -42,6 +42,25 @@ pub fn document(stream: &StreamDef, picks: &[Pick], total: TotalCount) -> String
             TotalCount::Ask => " totalCount",
             TotalCount::Skip => "",
         },
+    )
+}
+
+/// The document of one page of a per-parent stream: the parent and the
+/// paging travel in `$input`.
+pub fn per_parent_document(stream: &PerParentDef) -> String {
+    let mut selection = String::new();
+    for (i, field) in stream.fields.iter().enumerate() {
+        if i > 0 {
+            selection.push(' ');
+        }
+        select_field(field, None, &mut selection);
+    }
+    format!(
+        "query {name}Page($input: {input}!) {{ {root}(input: $input) \
+         {{ edges {{ node {{ {selection} }} }} pageInfo {{ hasNextPage endCursor }} }} }}",
+        name = upper_camel(stream.name),
+        input = stream.input_type,
+        root = stream.root_field,
     )
 }
 

@@ -4,30 +4,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::Value;
-
 use crate::catalog::{Selected, SyncMode};
 use crate::emit::Emitter;
 use crate::error::{Error, FailureType, Result, Retry};
-use crate::graphql::{self, Page, Root};
-use crate::io::{Http, Sink};
+use crate::fetch::Client;
+use crate::graphql::Root;
 use crate::messages::{self, Status};
 use crate::plan::{self, Group};
 use crate::position::Position;
 use crate::query;
-use crate::redact::Redactor;
-use crate::retry::{self, RetryPolicy, Wait};
-use crate::settings::{PageSize, Settings};
+use crate::read_per_parent;
 use crate::state::StreamState;
-use crate::stream::{StreamDef, TotalCount};
+use crate::stream::TotalCount;
 use crate::time::now_ms;
-
-pub struct Reader<'a> {
-    pub http: &'a mut dyn Http,
-    pub sink: &'a mut dyn Sink,
-    pub settings: &'a Settings,
-    pub redactor: &'a Redactor,
-}
 
 /// Where each selected stream stands across the groups that feed it.
 struct Progress<'s> {
@@ -41,7 +30,7 @@ struct Progress<'s> {
     by_parent: HashMap<&'static str, BTreeMap<String, StreamState>>,
 }
 
-impl Reader<'_> {
+impl Client<'_> {
     /// Reads every selected stream, a group (one connection and the streams
     /// it feeds) at a time. A stream that fails is reported (TRACE ERROR,
     /// INCOMPLETE) and the others still run, except after a config error,
@@ -66,29 +55,14 @@ impl Reader<'_> {
                 progress.by_parent.insert(name, parents.clone());
             }
         }
-        for group in &groups {
-            let members = group.members();
-            for name in &members {
-                self.start(&mut progress, name);
-            }
-            let result = self.read_group(group, &mut progress);
-            for name in members {
-                let left = progress.left.entry(name).or_default();
-                *left -= 1;
-                let failed = progress.failed.contains(&name);
-                if let Err(error) = &result {
-                    if !failed {
-                        self.sink
-                            .emit(&messages::stream_status(name, Status::Incomplete));
-                        self.sink
-                            .emit(&messages::error(&self.redactor.error(error), Some(name)));
-                        progress.failed.push(name);
-                    }
-                } else if *left == 0 && !failed {
-                    self.sink
-                        .emit(&messages::stream_status(name, Status::Complete));
-                }
-            }
+        self.read_groups(&groups, &mut progress)?;
+        for selection in selected {
+            let Some(stream) = read_per_parent::per_parent(selection.stream) else {
+                continue;
+            };
+            self.start(&mut progress, stream.name);
+            let result = self.read_per_parent(stream, states.get(stream.name));
+            self.finish(&mut progress, stream.name, &result);
             if let Err(error) = result {
                 if error.failure_type == FailureType::Config {
                     return Err(error);
@@ -101,6 +75,50 @@ impl Reader<'_> {
                 "streams failed: {}",
                 names.join(", ")
             ))),
+        }
+    }
+
+    /// Reads the groups; stops at a config error, which every later group
+    /// would hit too.
+    fn read_groups(&mut self, groups: &[Group], progress: &mut Progress) -> Result<()> {
+        for group in groups {
+            let members = group.members();
+            for name in &members {
+                self.start(progress, name);
+            }
+            let result = self.read_group(group, progress);
+            for name in members {
+                self.finish(progress, name, &result);
+            }
+            if let Err(error) = result {
+                if error.failure_type == FailureType::Config {
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After one read feeding `name`: INCOMPLETE and the error once if it
+    /// failed, COMPLETE after its last read otherwise.
+    fn finish(&mut self, progress: &mut Progress, name: &'static str, result: &Result<()>) {
+        let left = progress.left.entry(name).or_insert(1);
+        *left = left.saturating_sub(1);
+        let left = *left;
+        let failed = progress.failed.contains(&name);
+        match result {
+            Err(error) if !failed => {
+                self.sink
+                    .emit(&messages::stream_status(name, Status::Incomplete));
+                self.sink
+                    .emit(&messages::error(&self.redactor.error(error), Some(name)));
+                progress.failed.push(name);
+            }
+            Ok(()) if left == 0 && !failed => {
+                self.sink
+                    .emit(&messages::stream_status(name, Status::Complete));
+            }
+            _ => {}
         }
     }
 
@@ -175,12 +193,16 @@ impl Reader<'_> {
             query::document(stream, &group.picks, TotalCount::Ask),
             query::document(stream, &group.picks, TotalCount::Skip),
         );
+        let root = Root {
+            field: stream.root_field,
+            list: stream.connection().is_none(),
+        };
         let mut emitter = Emitter::new(group);
         let (mut pages, mut total, mut running) = (0u64, 0u64, false);
         loop {
             let requests = position.requests(page_size.rows());
             let query = if running { &next_query } else { &first_query };
-            let fetched = match self.fetch_round(stream, query, &requests) {
+            let fetched = match self.round(name, root, query, &requests) {
                 Ok(fetched) => fetched,
                 Err(error) => {
                     let Retry::SmallerPage(max) = error.retry else {
@@ -265,98 +287,4 @@ impl Reader<'_> {
                 .emit(&messages::stream_state(name, &state.to_value(), *count));
         }
     }
-
-    /// Sends a round's requests at once, then retries each that failed until it
-    /// succeeds or its retries are spent.
-    fn fetch_round(
-        &mut self,
-        stream: &StreamDef,
-        query: &str,
-        requests: &[Value],
-    ) -> Result<Vec<Page>> {
-        let policy = RetryPolicy::with_budget(self.settings.max_retry_seconds);
-        let (http, sink, settings, redactor) = (
-            &mut *self.http,
-            &mut *self.sink,
-            self.settings,
-            self.redactor,
-        );
-        let root = Root {
-            field: stream.root_field,
-            list: stream.connection().is_none(),
-        };
-        let firsts = graphql::fetch_pages(http, settings, query, requests, root);
-        firsts
-            .into_iter()
-            .zip(requests)
-            .map(|(first, variables)| {
-                retry::run_after(
-                    &policy,
-                    first,
-                    || graphql::fetch_page(http, settings, query, variables, root),
-                    |wait| report_wait(sink, redactor, stream.name, wait),
-                )
-            })
-            .collect()
-    }
-
-    /// The page size after the server refused `page_size` (`max`: the most it
-    /// said it accepts): the user's choice fails the stream with a config
-    /// error; the engine's is lowered, with a LOG saying so.
-    fn smaller(
-        &mut self,
-        stream: &str,
-        page_size: PageSize,
-        max: Option<u32>,
-        error: Error,
-    ) -> Result<PageSize> {
-        let api = self.settings.api.name;
-        let rows = page_size.rows();
-        let next = max.filter(|max| *max < rows).unwrap_or(rows / 2);
-        let refused = |why: String| {
-            Err(Error::config(why).with_internal(match &error.internal {
-                Some(internal) => format!("{}; {internal}", error.message),
-                None => error.message.clone(),
-            }))
-        };
-        match page_size {
-            PageSize::Chosen(_) => refused(format!(
-                "{api} refused pages of {rows} rows (`page_size`){}; lower `page_size`, or \
-                 leave it empty so the connector finds what {api} accepts",
-                max.map_or(String::new(), |max| format!(": it accepts at most {max}"))
-            )),
-            PageSize::Automatic(_) if next == 0 => {
-                refused(format!("{api} refused pages of a single row"))
-            }
-            PageSize::Automatic(_) => {
-                self.log(
-                    "WARN",
-                    &format!("{stream}: {api} refused pages of {rows} rows; asking for {next}"),
-                );
-                Ok(PageSize::Automatic(next))
-            }
-        }
-    }
-
-    fn log(&mut self, level: &str, message: &str) {
-        self.sink.emit(&messages::log(level, message));
-    }
-}
-
-/// Says why the read pauses, then sleeps through the pause.
-fn report_wait(sink: &mut dyn Sink, redactor: &Redactor, stream: &str, wait: &Wait<'_>) {
-    if wait.rate_limited {
-        sink.emit(&messages::rate_limited(stream, now_ms() + wait.delay_ms));
-    }
-    let error = redactor.error(wait.error);
-    let detail = error
-        .internal
-        .as_deref()
-        .map_or(String::new(), |i| format!(" ({i})"));
-    let message = format!(
-        "{stream}: attempt {} failed: {}{detail}; retrying in {} ms",
-        wait.attempt, error.message, wait.delay_ms
-    );
-    sink.emit(&messages::log("WARN", &message));
-    std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms));
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::stream::{ChildDef, Field, Member, StreamDef, Ty};
+use crate::stream::{ChildDef, Field, Member, PerParentDef, StreamDef, Ty};
 
 /// The JSON Schema of a stream's records.
 pub fn of_stream(stream: &StreamDef) -> Value {
@@ -35,6 +35,20 @@ pub fn of_child(child: &ChildDef) -> Value {
             if let Some(Value::Array(required)) = map.get_mut("required") {
                 required.insert(0, json!(name));
             }
+        }
+    }
+    document(schema)
+}
+
+/// The JSON Schema of a per-parent stream's records, with its key column.
+pub fn of_per_parent(stream: &PerParentDef) -> Value {
+    let mut schema = object_schema(stream.fields, false);
+    if let (Some(key), Value::Object(map)) = (&stream.key_column, &mut schema) {
+        if let Some(Value::Object(props)) = map.get_mut("properties") {
+            props.insert(key.name.into(), json!({ "type": "string" }));
+        }
+        if let Some(Value::Array(required)) = map.get_mut("required") {
+            required.insert(0, json!(key.name));
         }
     }
     document(schema)
@@ -146,6 +160,17 @@ mod tests {
         assert_eq!(
             grant["properties"]["credits"]["type"],
             json!(["number", "null"])
+        );
+    }
+
+    #[test]
+    fn a_key_column_is_a_required_string() {
+        let s = of_per_parent(&crate::fixtures::LEDGER);
+        assert_eq!(s["properties"]["entry_key"]["type"], json!("string"));
+        assert_eq!(s["required"][0], json!("entry_key"));
+        assert_eq!(
+            s["properties"]["eventId"]["type"],
+            json!(["string", "null"])
         );
     }
 

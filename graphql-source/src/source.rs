@@ -5,10 +5,10 @@ use serde_json::{json, Value};
 use crate::api::Api;
 use crate::catalog;
 use crate::error::{Error, FailureType};
+use crate::fetch::Client;
 use crate::graphql;
 use crate::io::{Http, Sink};
 use crate::messages;
-use crate::read::Reader;
 use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy};
 use crate::settings::{Settings, DEFAULT_MAX_RETRY_SECONDS, MAX_PAGE_SIZE, MAX_RETRY_SECONDS};
@@ -156,7 +156,7 @@ impl Api {
             Ok(inputs) => inputs,
             Err(e) => return fail(sink, &redactor.error(&e)),
         };
-        let mut reader = Reader {
+        let mut reader = Client {
             http,
             sink,
             settings: &settings,

@@ -26,6 +26,9 @@ pub enum StreamState {
         cursor_field: String,
         cursor: Option<String>,
     },
+    /// A per-parent stream under way: every parent ordered before
+    /// `parents_from` (by the parent stream's full refresh order) is done.
+    PerParent { parents_from: Vec<Option<String>> },
     /// A child stream: where the read of each parent it comes from stands.
     ByParent {
         parents: BTreeMap<String, StreamState>,

@@ -42,6 +42,34 @@ pub struct Connection {
     pub incremental: Option<Incremental>,
 }
 
+/// A stream the API answers for one parent at a time:
+/// `root(input: {<input_key>: <parent's value>, paging})`, a connection
+/// per parent. Its requests are made for each record of the parent stream.
+#[derive(Debug)]
+pub struct PerParentDef {
+    pub name: &'static str,
+    pub root_field: &'static str,
+    /// The GraphQL input type of the `input` argument.
+    pub input_type: &'static str,
+    pub parent: &'static StreamDef,
+    /// The parent records' field whose value names the parent...
+    pub parent_field: &'static str,
+    /// ...in this field of `input`.
+    pub input_key: &'static str,
+    pub primary_key: &'static [&'static str],
+    /// A column made from other fields, for rows with no id of their own.
+    pub key_column: Option<KeyColumn>,
+    pub fields: &'static [Field],
+}
+
+/// A column whose value joins the values of `from` with `|` (null as
+/// empty): a key for rows the API gives no id.
+#[derive(Debug)]
+pub struct KeyColumn {
+    pub name: &'static str,
+    pub from: &'static [&'static str],
+}
+
 /// A stream made of the elements of lists inside parent records.
 #[derive(Debug)]
 pub struct ChildDef {

@@ -4,6 +4,8 @@
 
 mod addons;
 mod coupons;
+mod credit_grants;
+mod credit_ledger;
 mod custom_currencies;
 mod customer_resources;
 mod customers;
@@ -22,9 +24,11 @@ mod subscription_addons;
 mod subscription_coupons;
 mod subscription_prices;
 mod subscriptions;
+mod usage_measurements;
 
 pub use graphql_source::stream::{
-    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, Member, Read, StreamDef, Ty,
+    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, KeyColumn, Member,
+    PerParentDef, Read, StreamDef, Ty,
 };
 
 /// Every stream, in discover order.
@@ -43,6 +47,7 @@ pub const ALL: &[&StreamDef] = &[
     &package_groups::PACKAGE_GROUPS,
     &offers::OFFERS,
     &custom_currencies::CUSTOM_CURRENCIES,
+    &usage_measurements::USAGE_MEASUREMENTS,
 ];
 
 /// Streams read from lists inside other streams' records (no request of
@@ -54,6 +59,11 @@ pub const CHILDREN: &[&ChildDef] = &[
     &package_prices::PACKAGE_PRICES,
     &package_entitlements::PACKAGE_ENTITLEMENTS,
 ];
+
+/// Streams Stigg answers one customer at a time (a request or more per
+/// customer), discovered last.
+pub const PER_PARENT: &[&PerParentDef] =
+    &[&credit_grants::CREDIT_GRANTS, &credit_ledger::CREDIT_LEDGER];
 
 pub fn find(name: &str) -> Option<&'static StreamDef> {
     ALL.iter().copied().find(|s| s.name == name)
@@ -79,6 +89,26 @@ mod tests {
                     stream.name
                 );
             }
+        }
+    }
+
+    #[test]
+    fn per_parent_keys_are_fields_or_their_key_column() {
+        for stream in PER_PARENT {
+            let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+            assert!(!names.contains(&stream.name));
+            let field = |name: &str| stream.fields.iter().any(|f| f.name == name);
+            let column = stream.key_column.as_ref().map(|k| k.name);
+            for key in stream.primary_key {
+                assert!(field(key) || column == Some(*key), "{}: {key}", stream.name);
+            }
+            for part in stream.key_column.iter().flat_map(|k| k.from) {
+                assert!(field(part), "{}: {part}", stream.name);
+            }
+            assert!(stream
+                .parent
+                .field(stream.parent_field)
+                .is_some_and(|f| !f.nullable));
         }
     }
 

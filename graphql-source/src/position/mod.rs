@@ -4,6 +4,7 @@
 mod keyset;
 mod offset;
 mod partitioned;
+pub mod per_parent;
 mod planning;
 
 use serde_json::{json, Value};

@@ -179,17 +179,21 @@ fn discover_lists_every_stream_with_keys_and_modes() {
             "package_groups",
             "offers",
             "custom_currencies",
+            "usage_measurements",
             "subscription_prices",
             "subscription_addons",
             "subscription_coupons",
             "package_prices",
             "package_entitlements",
+            "credit_grants",
+            "credit_ledger",
         ]
     );
     let keys = |name: &str| match name {
         "customer_resources" => json!([["resourceId"], ["customer", "id"]]),
         "package_groups" => json!([["packageGroupId"], ["versionNumber"]]),
         "subscription_coupons" => json!([["subscription_id"], ["id"]]),
+        "credit_ledger" => json!([["entry_key"]]),
         _ => json!([["id"]]),
     };
     for stream in streams.as_array().unwrap() {
@@ -200,11 +204,14 @@ fn discover_lists_every_stream_with_keys_and_modes() {
             .as_array()
             .unwrap()
             .contains(&json!("incremental"));
+        let cursor = match name {
+            "usage_measurements" => "createdAt",
+            _ => "updatedAt",
+        };
         assert_eq!(
             incremental,
-            stream["default_cursor_field"] == json!(["updatedAt"]),
-            "{}",
-            stream["name"]
+            stream["default_cursor_field"] == json!([cursor]),
+            "{name}"
         );
     }
     let customers = &streams[0]["json_schema"]["properties"];

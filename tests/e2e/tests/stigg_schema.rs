@@ -13,10 +13,10 @@ use graphql_source::catalog::parse_configured;
 use graphql_source::graphql::Page;
 use graphql_source::plan;
 use graphql_source::position::Position;
-use graphql_source::query::{all_fields, document};
+use graphql_source::query::{all_fields, document, per_parent_document};
 use graphql_source::stream::TotalCount;
 use serde_json::{json, Value};
-use stigg::streams::{ALL, CHILDREN};
+use stigg::streams::{ALL, CHILDREN, PER_PARENT};
 
 fn full_schema() -> Option<Valid<Schema>> {
     let path = std::env::var_os("STIGG_FULL_SCHEMA").map_or_else(
@@ -133,17 +133,21 @@ fn every_query() -> Vec<String> {
             queries.push(document(group.stream, &group.picks, TotalCount::Ask));
         }
     }
+    queries.extend(PER_PARENT.iter().map(|s| per_parent_document(s)));
     queries.push(stigg::CHECK_QUERY.to_owned());
     queries
 }
 
 #[test]
-fn child_stream_queries_are_valid_against_stiggs_full_schema() {
+fn child_and_per_parent_queries_are_valid_against_stiggs_full_schema() {
     let Some(schema) = full_schema() else { return };
     for query in every_query() {
-        let variables = match query.contains("$paging") {
-            true => json!({"paging": {"first": 10}}),
-            false => json!({}),
+        let variables = if query.contains("$paging") {
+            json!({"paging": {"first": 10}})
+        } else if query.contains("$input") {
+            json!({"input": {"customerId": "c-1", "paging": {"first": 10, "after": "YQ=="}}})
+        } else {
+            json!({})
         };
         assert_valid(&schema, &query, &variables);
     }

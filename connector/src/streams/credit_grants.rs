@@ -1,0 +1,43 @@
+//! Stigg credit grants (`Query.creditGrants`, type `CreditGrant`): credits
+//! granted to each customer, with what was consumed. Stigg answers them one
+//! customer at a time (`input: {customerId}`), so a sync sends a request or
+//! more per customer, within `creditGrants`' 500 calls a minute.
+
+use super::shapes::MONEY;
+use super::{opt, req, PerParentDef, Ty::*};
+use crate::streams::customers::CUSTOMERS;
+
+pub const CREDIT_GRANTS: PerParentDef = PerParentDef {
+    name: "credit_grants",
+    root_field: "creditGrants",
+    input_type: "GetCreditGrantsInput",
+    parent: &CUSTOMERS,
+    parent_field: "customerId",
+    input_key: "customerId",
+    primary_key: &["id"],
+    key_column: None,
+    fields: &[
+        req("id", String),
+        req("grantId", String),
+        req("customerId", String),
+        opt("resourceId", String),
+        req("currencyId", String),
+        req("displayName", String),
+        req("grantType", Enum),
+        req("status", Enum),
+        opt("sourceType", Enum),
+        req("amount", Float),
+        req("consumedAmount", Float),
+        req("cost", Object(MONEY)),
+        req("priority", Float),
+        req("paymentCollection", Enum),
+        req("effectiveAt", DateTime),
+        opt("expireAt", DateTime),
+        opt("voidedAt", DateTime),
+        opt("comment", String),
+        opt("invoiceId", String),
+        opt("additionalMetaData", Json),
+        req("createdAt", DateTime),
+        req("updatedAt", DateTime),
+    ],
+};

@@ -1,0 +1,113 @@
+//! The client a read talks through: a round of requests sent at once and
+//! retried, a refused page size lowered, and LOGs.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::graphql::{self, Page, Root};
+use crate::io::{Http, Sink};
+use crate::messages;
+use crate::redact::Redactor;
+use crate::retry::{self, RetryPolicy, Wait};
+use crate::settings::{PageSize, Settings};
+use crate::time::now_ms;
+
+pub struct Client<'a> {
+    pub http: &'a mut dyn Http,
+    pub sink: &'a mut dyn Sink,
+    pub settings: &'a Settings,
+    pub redactor: &'a Redactor,
+}
+
+impl Client<'_> {
+    /// Sends a round's requests at once, then retries each that failed until it
+    /// succeeds or its retries are spent.
+    pub fn round(
+        &mut self,
+        stream: &str,
+        root: Root,
+        query: &str,
+        requests: &[Value],
+    ) -> Result<Vec<Page>> {
+        let policy = RetryPolicy::with_budget(self.settings.max_retry_seconds);
+        let (http, sink, settings, redactor) = (
+            &mut *self.http,
+            &mut *self.sink,
+            self.settings,
+            self.redactor,
+        );
+        let firsts = graphql::fetch_pages(http, settings, query, requests, root);
+        firsts
+            .into_iter()
+            .zip(requests)
+            .map(|(first, variables)| {
+                retry::run_after(
+                    &policy,
+                    first,
+                    || graphql::fetch_page(http, settings, query, variables, root),
+                    |wait| report_wait(sink, redactor, stream, wait),
+                )
+            })
+            .collect()
+    }
+
+    /// The page size after the server refused `page_size` (`max`: the most it
+    /// said it accepts): the user's choice fails the stream with a config
+    /// error; the engine's is lowered, with a LOG saying so.
+    pub fn smaller(
+        &mut self,
+        stream: &str,
+        page_size: PageSize,
+        max: Option<u32>,
+        error: Error,
+    ) -> Result<PageSize> {
+        let api = self.settings.api.name;
+        let rows = page_size.rows();
+        let next = max.filter(|max| *max < rows).unwrap_or(rows / 2);
+        let refused = |why: String| {
+            Err(Error::config(why).with_internal(match &error.internal {
+                Some(internal) => format!("{}; {internal}", error.message),
+                None => error.message.clone(),
+            }))
+        };
+        match page_size {
+            PageSize::Chosen(_) => refused(format!(
+                "{api} refused pages of {rows} rows (`page_size`){}; lower `page_size`, or \
+                 leave it empty so the connector finds what {api} accepts",
+                max.map_or(String::new(), |max| format!(": it accepts at most {max}"))
+            )),
+            PageSize::Automatic(_) if next == 0 => {
+                refused(format!("{api} refused pages of a single row"))
+            }
+            PageSize::Automatic(_) => {
+                self.log(
+                    "WARN",
+                    &format!("{stream}: {api} refused pages of {rows} rows; asking for {next}"),
+                );
+                Ok(PageSize::Automatic(next))
+            }
+        }
+    }
+
+    pub fn log(&mut self, level: &str, message: &str) {
+        self.sink.emit(&messages::log(level, message));
+    }
+}
+
+/// Says why the read pauses, then sleeps through the pause.
+fn report_wait(sink: &mut dyn Sink, redactor: &Redactor, stream: &str, wait: &Wait<'_>) {
+    if wait.rate_limited {
+        sink.emit(&messages::rate_limited(stream, now_ms() + wait.delay_ms));
+    }
+    let error = redactor.error(wait.error);
+    let detail = error
+        .internal
+        .as_deref()
+        .map_or(String::new(), |i| format!(" ({i})"));
+    let message = format!(
+        "{stream}: attempt {} failed: {}{detail}; retrying in {} ms",
+        wait.attempt, error.message, wait.delay_ms
+    );
+    sink.emit(&messages::log("WARN", &message));
+    std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms));
+}

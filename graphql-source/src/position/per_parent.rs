@@ -1,0 +1,296 @@
+//! A per-parent stream's read: its parents in the parent stream's order, a
+//! few read at once (one page each per round), and the first unfinished
+//! parent as the checkpoint (parents read again after a resume emit their
+//! rows twice: at most one round's worth).
+
+use std::cmp::Ordering;
+use std::collections::{HashSet, VecDeque};
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::graphql::Page;
+use crate::raw_json::members;
+use crate::state::StreamState;
+use crate::stream::PerParentDef;
+use crate::time::parse_rfc3339_ms;
+
+/// A parent: where it sorts, and the value that names it in requests.
+#[derive(Debug, Clone)]
+pub struct Parent {
+    pub key: ParentKey,
+    pub value: String,
+}
+
+/// The values of the parent stream's full refresh order (creation time
+/// first), compared as the server sorts them: times as times, nulls last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentKey(pub Vec<Option<String>>);
+
+impl Ord for ParentKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let time = |v: &Option<String>| v.as_deref().and_then(parse_rfc3339_ms);
+        let mut pairs = self.0.iter().zip(&other.0);
+        let first = pairs
+            .next()
+            .map_or(Ordering::Equal, |(a, b)| nulls_last(time(a), time(b)));
+        pairs.fold(first, |order, (a, b)| {
+            order.then_with(|| nulls_last(a.as_deref(), b.as_deref()))
+        })
+    }
+}
+
+fn nulls_last<T: Ord>(a: Option<T>, b: Option<T>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.cmp(&b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+impl PartialOrd for ParentKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Parent {
+    /// Reads a parent from a node of the parent stream.
+    pub fn from_node(node: &str, stream: &PerParentDef) -> Result<Parent> {
+        let fields = members(node).map_err(|e| {
+            Error::system(format!(
+                "a {} record is not an object ({e})",
+                stream.parent.name
+            ))
+        })?;
+        let get = |name: &str| -> Option<String> {
+            let (_, raw) = fields.iter().find(|(k, _)| k == name)?;
+            serde_json::from_str::<Option<String>>(raw.get())
+                .ok()
+                .flatten()
+        };
+        let order = stream
+            .parent
+            .connection()
+            .map_or(&[][..], |c| c.full_refresh_order);
+        let value = get(stream.parent_field).ok_or_else(|| {
+            Error::system(format!(
+                "a {} record has no `{}`, which {} needs to name it",
+                stream.parent.name, stream.parent_field, stream.name
+            ))
+        })?;
+        Ok(Parent {
+            key: ParentKey(order.iter().map(|f| get(f)).collect()),
+            value,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Active {
+    parent: Parent,
+    after: Option<String>,
+    seen: HashSet<String>,
+}
+
+/// The parents still to read.
+#[derive(Debug)]
+pub struct Parents {
+    stream: &'static PerParentDef,
+    queue: VecDeque<Parent>,
+    active: Vec<Active>,
+    /// How many parents are read at once.
+    width: usize,
+}
+
+impl Parents {
+    /// Every parent in order, less those a saved state says are done. The
+    /// note says how many are left.
+    pub fn new(
+        stream: &'static PerParentDef,
+        mut parents: Vec<Parent>,
+        saved: Option<&StreamState>,
+        width: usize,
+    ) -> (Parents, Option<String>) {
+        parents.sort_by(|a, b| a.key.cmp(&b.key));
+        let all = parents.len();
+        let mut note = None;
+        if let Some(StreamState::PerParent { parents_from }) = saved {
+            let from = ParentKey(parents_from.clone());
+            parents.retain(|p| p.key >= from);
+            note = Some(format!("resuming: {} of {all} parents left", parents.len()));
+        }
+        let parents = Parents {
+            stream,
+            queue: parents.into(),
+            active: Vec::new(),
+            width: width.max(1),
+        };
+        (parents, note)
+    }
+
+    pub fn left(&self) -> usize {
+        self.queue.len() + self.active.len()
+    }
+
+    pub fn done(&self) -> bool {
+        self.queue.is_empty() && self.active.is_empty()
+    }
+
+    /// The next round's variables: the next page of each parent under way,
+    /// and the first page of the next ones, up to `width`.
+    pub fn requests(&mut self, page_size: u32) -> Vec<Value> {
+        while self.active.len() < self.width {
+            let Some(parent) = self.queue.pop_front() else {
+                break;
+            };
+            self.active.push(Active {
+                parent,
+                after: None,
+                seen: HashSet::new(),
+            });
+        }
+        self.active
+            .iter()
+            .map(|a| {
+                let mut paging = json!({ "first": page_size });
+                if let Some(after) = &a.after {
+                    paging["after"] = json!(after);
+                }
+                let mut input = json!({ "paging": paging });
+                input[self.stream.input_key] = json!(a.parent.value);
+                json!({ "input": input })
+            })
+            .collect()
+    }
+
+    /// Moves past a round's pages (one per active parent, in order).
+    pub fn advance(&mut self, pages: &[Page]) -> Result<usize> {
+        if pages.len() != self.active.len() {
+            return Err(Error::system(
+                "a round of pages does not match its requests",
+            ));
+        }
+        let mut finished = Vec::new();
+        for (i, (active, page)) in self.active.iter_mut().zip(pages).enumerate() {
+            if !page.has_next_page {
+                finished.push(i);
+                continue;
+            }
+            let next = page.end_cursor.clone().ok_or_else(|| {
+                Error::system(
+                    "the server said another page follows (hasNextPage) but gave no endCursor",
+                )
+            })?;
+            if !active.seen.insert(next.clone()) {
+                return Err(Error::system(format!(
+                    "the server returned endCursor {next:?} a second time for {} {}; \
+                     stopping rather than looping",
+                    self.stream.parent_field, active.parent.value
+                )));
+            }
+            active.after = Some(next);
+        }
+        for i in finished.into_iter().rev() {
+            self.active.remove(i);
+        }
+        Ok(pages.len())
+    }
+
+    /// Every parent before the first unfinished one is done.
+    pub fn state(&self) -> StreamState {
+        let first = self
+            .active
+            .first()
+            .map(|a| &a.parent)
+            .or(self.queue.front());
+        match first {
+            None => StreamState::FullRefreshComplete,
+            Some(parent) => StreamState::PerParent {
+                parents_from: parent.key.0.clone(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::GRANTS;
+
+    fn parent(created: Option<&str>, id: &str) -> Parent {
+        Parent {
+            key: ParentKey(vec![created.map(str::to_owned), Some(id.to_owned())]),
+            value: format!("c-{id}"),
+        }
+    }
+
+    fn page(next: Option<&str>) -> Page {
+        Page::from_nodes(&[r#"{"id":"g"}"#], next.is_some(), next)
+    }
+
+    #[test]
+    fn keys_sort_by_time_then_id_with_nulls_last() {
+        let mut keys = [
+            parent(None, "a").key,
+            parent(Some("2024-01-02T00:00:00Z"), "b").key,
+            parent(Some("2024-01-01T12:00:00.000+00:00"), "z").key,
+            parent(Some("2024-01-02T00:00:00.000Z"), "a").key,
+        ];
+        keys.sort();
+        let ids: Vec<&str> = keys.iter().map(|k| k.0[1].as_deref().unwrap()).collect();
+        assert_eq!(ids, ["z", "a", "b", "a"]);
+        assert_eq!(keys[3].0[0], None);
+    }
+
+    #[test]
+    fn parents_are_read_a_few_at_a_time_and_checkpointed_at_the_first_unfinished() {
+        let parents = vec![
+            parent(Some("2024-01-03T00:00:00Z"), "c"),
+            parent(Some("2024-01-01T00:00:00Z"), "a"),
+            parent(Some("2024-01-02T00:00:00Z"), "b"),
+        ];
+        let (mut pos, note) = Parents::new(&GRANTS, parents, None, 2);
+        assert!(note.is_none());
+        let first = pos.requests(10);
+        assert_eq!(
+            first,
+            [
+                json!({"input": {"customerId": "c-a", "paging": {"first": 10}}}),
+                json!({"input": {"customerId": "c-b", "paging": {"first": 10}}}),
+            ]
+        );
+        // a has a second page; b is done.
+        assert_eq!(pos.advance(&[page(Some("p1")), page(None)]).unwrap(), 2);
+        let state = pos.state();
+        assert_eq!(
+            state,
+            StreamState::PerParent {
+                parents_from: vec![Some("2024-01-01T00:00:00Z".into()), Some("a".into())]
+            }
+        );
+        let second = pos.requests(10);
+        assert_eq!(second[0]["input"]["paging"]["after"], "p1");
+        assert_eq!(second[1]["input"]["customerId"], "c-c");
+        assert!(
+            pos.advance(&[page(Some("p1")), page(None)]).is_err(),
+            "a repeated cursor"
+        );
+
+        // Resuming from the checkpoint skips the parents before it.
+        let again = vec![
+            parent(Some("2024-01-01T00:00:00Z"), "a"),
+            parent(Some("2024-01-02T00:00:00Z"), "b"),
+            parent(Some("2024-01-03T00:00:00Z"), "c"),
+        ];
+        let (mut resumed, note) = Parents::new(&GRANTS, again, Some(&state), 8);
+        assert_eq!(note.as_deref(), Some("resuming: 3 of 3 parents left"));
+        assert_eq!(resumed.requests(5).len(), 3);
+        resumed
+            .advance(&[page(None), page(None), page(None)])
+            .unwrap();
+        assert!(resumed.done());
+        assert_eq!(resumed.state(), StreamState::FullRefreshComplete);
+    }
+}

@@ -1,0 +1,175 @@
+//! Per-parent streams through the whole read, against a fake server of
+//! customers whose grants are asked for one customer at a time: every
+//! customer's rows once, the parents listed with their keys only, the cost
+//! logged before the reads, and a resume that skips finished customers.
+
+use graphql_source::fixtures::API;
+use graphql_source::io::{Http, HttpError, Request, Response};
+use serde_json::{json, Value};
+
+/// `customers` customers; customer i has i % 3 grants, served 2 a page.
+struct Server {
+    customers: usize,
+    bodies: Vec<Value>,
+}
+
+fn page(root: &str, nodes: Vec<Value>, next: Option<String>) -> Response {
+    let edges: Vec<Value> = nodes.into_iter().map(|n| json!({ "node": n })).collect();
+    let body = json!({"data": {root: {
+        "edges": edges,
+        "pageInfo": {"hasNextPage": next.is_some(), "endCursor": next},
+        "totalCount": 0,
+    }}});
+    Response {
+        status: 200,
+        headers: Vec::new(),
+        body: body.to_string(),
+    }
+}
+
+impl Http for Server {
+    fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        let body: Value = serde_json::from_str(&request.body).expect("a JSON body");
+        self.bodies.push(body.clone());
+        let query = body["query"].as_str().unwrap_or_default();
+        let after = |paging: &Value| {
+            paging["after"]
+                .as_str()
+                .and_then(|c| c.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        if query.contains("customers(") {
+            let paging = &body["variables"]["paging"];
+            let (from, first) = (after(paging), paging["first"].as_u64().unwrap() as usize);
+            let end = (from + first).min(self.customers);
+            // Newest first here: the engine orders parents itself.
+            let nodes = (from..end)
+                .map(|i| {
+                    let n = self.customers - 1 - i;
+                    json!({"id": format!("id{n}"), "customerId": format!("cust{n}"),
+                           "createdAt": format!("2024-01-01T00:00:{n:02}.000Z"),
+                           "updatedAt": "2024-02-01T00:00:00.000Z"})
+                })
+                .collect();
+            return Ok(page(
+                "customers",
+                nodes,
+                (end < self.customers).then(|| end.to_string()),
+            ));
+        }
+        let input = &body["variables"]["input"];
+        let customer = input["customerId"].as_str().expect("a customerId");
+        let n: usize = customer.trim_start_matches("cust").parse().unwrap();
+        let from = after(&input["paging"]);
+        let count = n % 3;
+        let end = (from + 2).min(count);
+        let nodes = (from..end)
+            .map(|g| json!({"id": format!("g{n}-{g}"), "customerId": customer, "amount": 1.5}))
+            .collect();
+        Ok(page(
+            "grants",
+            nodes,
+            (end < count).then(|| end.to_string()),
+        ))
+    }
+}
+
+fn read(customers: usize, state: Option<&str>) -> (Vec<Value>, Vec<Value>) {
+    let mut server = Server {
+        customers,
+        bodies: Vec::new(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    let config = json!({"api_key": "test-key-123", "page_size": 4}).to_string();
+    let catalog = json!({"streams": [{"stream": {"name": "grants"},
+        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]})
+    .to_string();
+    API.read(&mut server, &mut out, &config, &catalog, state)
+        .expect("the read succeeds");
+    let messages = out
+        .iter()
+        .map(|m| serde_json::from_str(m).unwrap())
+        .collect();
+    (server.bodies, messages)
+}
+
+fn records(messages: &[Value]) -> Vec<String> {
+    messages
+        .iter()
+        .filter(|m| m["type"] == "RECORD")
+        .map(|m| m["record"]["data"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_parent_s_rows_once_with_the_cost_logged_first() {
+    let (bodies, messages) = read(10, None);
+    let mut ids = records(&messages);
+    let expected: usize = (0..10).map(|n| n % 3).sum();
+    assert_eq!(ids.len(), expected);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), expected, "no row twice");
+    // Listing: 3 pages of 4, keys and the naming field only.
+    let listing: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| b["query"].as_str().unwrap().contains("customers("))
+        .collect();
+    assert_eq!(listing.len(), 3);
+    assert!(listing[0]["query"]
+        .as_str()
+        .unwrap()
+        .contains("node { id customerId createdAt updatedAt }"));
+    // Per customer: one request (the fake's pages of 2 hold any customer's grants).
+    assert_eq!(bodies.len() - listing.len(), 10);
+    let log = messages
+        .iter()
+        .find(|m| m["type"] == "LOG" && m["log"]["message"].as_str().unwrap().contains("to read"))
+        .expect("a cost LOG");
+    assert_eq!(
+        log["log"]["message"],
+        "grants: 10 customers to read, one request or more each (at least 10 requests)"
+    );
+    let statuses: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| m["trace"]["stream_status"]["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["STARTED", "RUNNING", "COMPLETE"]);
+}
+
+#[test]
+fn a_resumed_read_skips_the_parents_done() {
+    let (_, messages) = read(20, None);
+    let states: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["type"] == "STATE")
+        .map(|m| &m["state"]["stream"]["stream_state"])
+        .collect();
+    assert_eq!(
+        states.last().unwrap(),
+        &&json!({"mode": "full_refresh_complete"})
+    );
+    // After the first round (8 customers, in creation order), cust8 is the first unfinished.
+    assert_eq!(
+        states[0],
+        &json!({"mode": "per_parent", "parents_from": ["2024-01-01T00:00:08.000Z", "id8"]})
+    );
+    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "grants"},
+        "stream_state": states[0]}}])
+    .to_string();
+    let (bodies, resumed) = read(20, Some(&state));
+    let ids = records(&resumed);
+    assert!(
+        ids.iter().all(|id| {
+            let n: usize = id[1..].split('-').next().unwrap().parse().unwrap();
+            n >= 8
+        }),
+        "{ids:?}"
+    );
+    assert_eq!(ids.len(), (8..20).map(|n| n % 3).sum::<usize>());
+    let per_customer = bodies
+        .iter()
+        .filter(|b| !b["query"].as_str().unwrap().contains("customers("))
+        .count();
+    assert_eq!(per_customer, 12);
+}
