@@ -3,8 +3,8 @@
 
 use crate::api::Api;
 use crate::stream::{
-    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, KeyColumn, Member,
-    PerParentDef, Read, StreamDef, Ty::*,
+    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, IncrementalPaging, KeyColumn,
+    Member, PerParentDef, Read, StreamDef, Ty::*,
 };
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
@@ -14,10 +14,12 @@ pub const CUSTOMERS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "CustomerFilter",
         sort_type: "CustomerSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",
+            paging: IncrementalPaging::Keyset,
         }),
     }),
     primary_key: &["id"],
@@ -39,6 +41,7 @@ pub const SUBSCRIPTIONS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "SubscriptionQueryFilter",
         sort_type: "SubscriptionQuerySort",
+        total_count: true,
         full_refresh_order: &["createdAt", "subscriptionId"],
         incremental: None,
     }),
@@ -61,6 +64,7 @@ pub const PLANS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "PlanFilter",
         sort_type: "PlanSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: None,
     }),
@@ -124,6 +128,7 @@ pub const RESOURCES: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "ResourceFilter",
         sort_type: "ResourceSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "resourceId"],
         incremental: None,
     }),
@@ -135,7 +140,37 @@ pub const RESOURCES: StreamDef = StreamDef {
     ],
 };
 
-pub const ALL: &[&StreamDef] = &[&CUSTOMERS, &SUBSCRIPTIONS, &PLANS, &CURRENCIES, &RESOURCES];
+/// Append-only, filterable by `gte` only, with no `totalCount`.
+pub const EVENTS: StreamDef = StreamDef {
+    name: "events",
+    root_field: "events",
+    read: Read::Connection(Connection {
+        filter_type: "EventFilter",
+        sort_type: "EventSort",
+        total_count: false,
+        full_refresh_order: &["createdAt", "id"],
+        incremental: Some(Incremental {
+            cursor: "createdAt",
+            tie_break: "id",
+            paging: IncrementalPaging::Offset,
+        }),
+    }),
+    primary_key: &["id"],
+    fields: &[
+        req("id", String),
+        req("createdAt", DateTime),
+        req("payload", Json),
+    ],
+};
+
+pub const ALL: &[&StreamDef] = &[
+    &CUSTOMERS,
+    &SUBSCRIPTIONS,
+    &PLANS,
+    &CURRENCIES,
+    &RESOURCES,
+    &EVENTS,
+];
 pub const CHILDREN: &[&ChildDef] = &[&PRICES];
 
 /// Answered one customer at a time.

@@ -39,8 +39,8 @@ pub fn document(stream: &StreamDef, picks: &[Pick], total: TotalCount) -> String
         filter = connection.filter_type,
         root = stream.root_field,
         total = match total {
-            TotalCount::Ask => " totalCount",
-            TotalCount::Skip => "",
+            TotalCount::Ask if connection.total_count => " totalCount",
+            _ => "",
         },
     )
 }
@@ -138,7 +138,7 @@ fn upper_camel(snake: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{CURRENCIES, CUSTOMERS, PLANS, SUBSCRIPTIONS};
+    use crate::fixtures::{CURRENCIES, CUSTOMERS, EVENTS, PLANS, SUBSCRIPTIONS};
 
     #[test]
     fn query_selects_every_field_and_the_page_info() {
@@ -171,6 +171,12 @@ mod tests {
             q.contains(" grants { __typename ... on UnitGrant { id units } ... on CreditGrant { id credits } }"),
             "{q}"
         );
+    }
+
+    #[test]
+    fn a_connection_without_a_total_is_never_asked_for_one() {
+        let q = document(&EVENTS, &all_fields(&EVENTS), TotalCount::Ask);
+        assert!(q.ends_with("pageInfo { hasNextPage endCursor } } }"), "{q}");
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Connection {
     /// GraphQL input types of the field's `filter` and `sorting` arguments.
     pub filter_type: &'static str,
     pub sort_type: &'static str,
+    /// Whether the connection type has `totalCount`.
+    pub total_count: bool,
     /// Full refresh pages in this order, ascending: the first key is the creation
     /// time (new rows land at the end, so offset cursors stay valid), the rest
     /// break its ties.
@@ -102,13 +104,28 @@ pub enum TotalCount {
     Skip,
 }
 
-/// Incremental reads filter on `cursor >= state` and page by (cursor, tie_break) keyset.
+/// Incremental reads filter on `cursor >= state`, sorted by (cursor, tie_break).
 #[derive(Debug)]
 pub struct Incremental {
-    /// A non-null timestamp that changes whenever the row does (`updatedAt`).
+    /// A non-null timestamp that changes whenever the row does (`updatedAt`),
+    /// or that is set once for append-only rows (`createdAt`).
     pub cursor: &'static str,
-    /// A unique, sortable, filterable field that orders rows with equal cursors.
+    /// A unique, sortable field that orders rows with equal cursors.
     pub tie_break: &'static str,
+    pub paging: IncrementalPaging,
+}
+
+/// How an incremental read moves from page to page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncrementalPaging {
+    /// By the (cursor, tie_break) key of the last row: rows that change
+    /// during the read cannot shift a page. Needs `gt`, `eq` and `or` filters
+    /// on both fields.
+    Keyset,
+    /// By the server's offset cursors over `cursor >= state`, for append-only
+    /// rows whose filter has only `gte` (rows added during the read land at
+    /// the end, after every offset already read).
+    Offset,
 }
 
 /// A selected field, typed as the API's schema types it.

@@ -11,6 +11,7 @@ pub const ADDONS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "AddonFilter",
         sort_type: "AddonSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: None,
     }),

@@ -1,6 +1,6 @@
 //! Stigg coupons (`Query.coupons`, type `Coupon`).
 
-use super::{opt, req, Connection, Incremental, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
 
 pub const COUPONS: StreamDef = StreamDef {
     name: "coupons",
@@ -8,10 +8,12 @@ pub const COUPONS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "CouponFilter",
         sort_type: "CouponSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",
+            paging: IncrementalPaging::Keyset,
         }),
     }),
     primary_key: &["id"],

@@ -14,6 +14,7 @@ pub const CUSTOMER_RESOURCES: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "CustomerResourceFilter",
         sort_type: "CustomerResourceSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "resourceId"],
         incremental: None,
     }),

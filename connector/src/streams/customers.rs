@@ -1,6 +1,6 @@
 //! Stigg customers (`Query.customers`, type `Customer`).
 
-use super::{opt, req, Connection, Incremental, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
 
 pub const CUSTOMERS: StreamDef = StreamDef {
     name: "customers",
@@ -8,10 +8,12 @@ pub const CUSTOMERS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "CustomerFilter",
         sort_type: "CustomerSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",
+            paging: IncrementalPaging::Keyset,
         }),
     }),
     primary_key: &["id"],

@@ -13,6 +13,7 @@ pub const EXPERIMENTS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "ExperimentFilter",
         sort_type: "ExperimentSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: None,
     }),

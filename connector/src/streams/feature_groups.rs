@@ -4,7 +4,7 @@
 //! it, so archived groups are read too.
 
 use super::shapes::REF;
-use super::{opt, req, Connection, Incremental, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
 
 pub const FEATURE_GROUPS: StreamDef = StreamDef {
     name: "feature_groups",
@@ -12,10 +12,12 @@ pub const FEATURE_GROUPS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "FeatureGroupFilter",
         sort_type: "FeatureGroupSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",
+            paging: IncrementalPaging::Keyset,
         }),
     }),
     primary_key: &["id"],

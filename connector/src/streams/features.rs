@@ -1,6 +1,6 @@
 //! Stigg features (`Query.features`, type `Feature`).
 
-use super::{opt, req, Connection, Incremental, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
 
 pub const FEATURES: StreamDef = StreamDef {
     name: "features",
@@ -8,10 +8,12 @@ pub const FEATURES: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "FeatureFilter",
         sort_type: "FeatureSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",
+            paging: IncrementalPaging::Keyset,
         }),
     }),
     primary_key: &["id"],

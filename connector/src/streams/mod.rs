@@ -9,6 +9,7 @@ mod credit_ledger;
 mod custom_currencies;
 mod customer_resources;
 mod customers;
+mod event_logs;
 mod experiments;
 mod feature_groups;
 mod features;
@@ -27,8 +28,8 @@ mod subscriptions;
 mod usage_measurements;
 
 pub use graphql_source::stream::{
-    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, KeyColumn, Member,
-    PerParentDef, Read, StreamDef, Ty,
+    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, IncrementalPaging, KeyColumn,
+    Member, PerParentDef, Read, StreamDef, Ty,
 };
 
 /// Every stream, in discover order.
@@ -48,6 +49,7 @@ pub const ALL: &[&StreamDef] = &[
     &offers::OFFERS,
     &custom_currencies::CUSTOM_CURRENCIES,
     &usage_measurements::USAGE_MEASUREMENTS,
+    &event_logs::EVENT_LOGS,
 ];
 
 /// Streams read from lists inside other streams' records (no request of

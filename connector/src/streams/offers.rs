@@ -11,6 +11,7 @@ pub const OFFERS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "OfferFilter",
         sort_type: "OfferSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: None,
     }),

@@ -13,6 +13,7 @@ pub const PACKAGE_GROUPS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "PackageGroupFilter",
         sort_type: "PackageGroupSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "packageGroupId", "versionNumber"],
         incremental: None,
     }),

@@ -12,6 +12,7 @@ pub const PLANS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "PlanFilter",
         sort_type: "PlanSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: None,
     }),

@@ -1,6 +1,6 @@
 //! Stigg products (`Query.products`, type `Product`).
 
-use super::{opt, req, Connection, Incremental, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
 
 pub const PRODUCTS: StreamDef = StreamDef {
     name: "products",
@@ -8,10 +8,12 @@ pub const PRODUCTS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "ProductFilter",
         sort_type: "ProductSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",
+            paging: IncrementalPaging::Keyset,
         }),
     }),
     primary_key: &["id"],

@@ -11,6 +11,7 @@ pub const PROMOTIONAL_ENTITLEMENTS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "PromotionalEntitlementFilter",
         sort_type: "PromotionalEntitlementSort",
+        total_count: true,
         full_refresh_order: &["createdAt", "id"],
         incremental: None,
     }),

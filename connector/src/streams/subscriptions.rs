@@ -104,6 +104,7 @@ pub const SUBSCRIPTIONS: StreamDef = StreamDef {
     read: Read::Connection(Connection {
         filter_type: "SubscriptionQueryFilter",
         sort_type: "SubscriptionQuerySort",
+        total_count: true,
         full_refresh_order: &["createdAt", "subscriptionId"],
         incremental: None,
     }),

@@ -1,7 +1,9 @@
-//! Incremental reads: rows with `cursor >= from`, paged by the (cursor,
-//! tie_break) key of the last row emitted, so rows changing during the read
-//! cannot shift a page.
+//! Incremental reads: rows with `cursor >= from` in (cursor, tie_break)
+//! order, paged by the key of the last row emitted (so rows changing during
+//! the read cannot shift a page) or, for append-only rows whose filter
+//! allows only `gte`, by the server's offset cursors.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde_json::{json, Value};
@@ -11,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::graphql::Page;
 use crate::raw_json::string_fields;
 use crate::state::StreamState;
-use crate::stream::Incremental;
+use crate::stream::{Incremental, IncrementalPaging};
 use crate::time::parse_rfc3339_ms;
 
 #[derive(Debug)]
@@ -21,6 +23,10 @@ pub struct Keyset {
     from: Option<String>,
     /// The key of the last row emitted.
     last: Option<Key>,
+    /// Offset paging: the server's cursor after the last page, and every
+    /// cursor followed (a repeat would loop forever).
+    after: Option<String>,
+    seen: HashSet<String>,
     /// Set once the last page has been read.
     done: bool,
 }
@@ -51,6 +57,8 @@ impl Keyset {
             keys,
             from,
             last: None,
+            after: None,
+            seen: HashSet::new(),
             done: false,
         }
     }
@@ -61,16 +69,21 @@ impl Keyset {
 
     pub fn request(&self, page_size: u32) -> Value {
         let (c, t) = (self.keys.cursor, self.keys.tie_break);
+        let offset = self.keys.paging == IncrementalPaging::Offset;
         let filter = match (&self.last, &self.from) {
-            (Some(last), _) => json!({ "or": [
+            (Some(last), _) if !offset => json!({ "or": [
                 { c: { "gt": last.cursor } },
                 { c: { "eq": last.cursor }, t: { "gt": last.tie } },
             ]}),
-            (None, Some(from)) => json!({ c: { "gte": from } }),
-            (None, None) => json!({}),
+            (_, Some(from)) => json!({ c: { "gte": from } }),
+            (_, None) => json!({}),
         };
+        let mut paging = json!({ "first": page_size });
+        if let (true, Some(after)) = (offset, &self.after) {
+            paging["after"] = json!(after);
+        }
         json!({
-            "paging": { "first": page_size },
+            "paging": paging,
             "sorting": [asc(c), asc(t)],
             "filter": filter,
         })
@@ -94,6 +107,19 @@ impl Keyset {
             self.last = Some(key);
         }
         self.done = !page.has_next_page || page.nodes().len() == 0;
+        if self.keys.paging == IncrementalPaging::Offset && !self.done {
+            let next = page.end_cursor.clone().ok_or_else(|| {
+                Error::system(
+                    "the server said another page follows (hasNextPage) but gave no endCursor",
+                )
+            })?;
+            if !self.seen.insert(next.clone()) {
+                return Err(Error::system(format!(
+                    "the server returned endCursor {next:?} a second time; stopping rather than looping"
+                )));
+            }
+            self.after = Some(next);
+        }
         Ok(1)
     }
 
@@ -177,6 +203,44 @@ mod tests {
         keyset.advance(&[page(&[], true, None)]).unwrap();
         assert!(keyset.done(), "an empty page ends the read");
         assert!(keyset.advance(&[]).is_err(), "a round is one page");
+    }
+
+    #[test]
+    fn offset_paging_keeps_the_lower_bound_and_follows_the_server_s_cursors() {
+        let events = streams::EVENTS.incremental().unwrap();
+        let saved = StreamState::Incremental {
+            cursor_field: "createdAt".into(),
+            cursor: Some("2024-03-01T00:00:00.000Z".into()),
+        };
+        let mut keyset = Keyset::new(events, Some(&saved), None);
+        let first = keyset.request(2);
+        assert_eq!(
+            first,
+            json!({"paging": {"first": 2}, "sorting": [
+                {"field": "createdAt", "direction": "ASC"}, {"field": "id", "direction": "ASC"}],
+                "filter": {"createdAt": {"gte": "2024-03-01T00:00:00.000Z"}}})
+        );
+        let a = r#"{"id":"e1","createdAt":"2024-03-01T00:00:00.000Z"}"#;
+        let b = r#"{"id":"e2","createdAt":"2024-03-02T00:00:00.000Z"}"#;
+        keyset.advance(&[page(&[a, b], true, Some("c2"))]).unwrap();
+        let second = keyset.request(2);
+        assert_eq!(second["paging"], json!({"first": 2, "after": "c2"}));
+        assert_eq!(second["filter"], first["filter"], "the bound stays");
+        assert_eq!(
+            keyset.state(),
+            StreamState::Incremental {
+                cursor_field: "createdAt".into(),
+                cursor: Some("2024-03-02T00:00:00.000Z".into())
+            }
+        );
+        let c = r#"{"id":"e3","createdAt":"2024-03-03T00:00:00.000Z"}"#;
+        let error = keyset.advance(&[page(&[c], true, Some("c2"))]).unwrap_err();
+        assert!(error.message.contains("second time"), "{}", error.message);
+        let d = r#"{"id":"e4","createdAt":"2024-03-04T00:00:00.000Z"}"#;
+        assert!(
+            keyset.advance(&[page(&[d], true, None)]).is_err(),
+            "no endCursor"
+        );
     }
 
     #[test]

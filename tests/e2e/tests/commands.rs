@@ -180,6 +180,7 @@ fn discover_lists_every_stream_with_keys_and_modes() {
             "offers",
             "custom_currencies",
             "usage_measurements",
+            "event_logs",
             "subscription_prices",
             "subscription_addons",
             "subscription_coupons",
@@ -205,7 +206,7 @@ fn discover_lists_every_stream_with_keys_and_modes() {
             .unwrap()
             .contains(&json!("incremental"));
         let cursor = match name {
-            "usage_measurements" => "createdAt",
+            "usage_measurements" | "event_logs" => "createdAt",
             _ => "updatedAt",
         };
         assert_eq!(
