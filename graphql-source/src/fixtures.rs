@@ -3,8 +3,8 @@
 
 use crate::api::Api;
 use crate::stream::{
-    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, IncrementalPaging, KeyColumn,
-    Member, PerParentDef, Read, StreamDef, Ty::*,
+    opt, req, ChildDef, ChildSource, Connection, Deletes, Field, Incremental, IncrementalPaging,
+    KeyColumn, KeyForm, Member, PerParentDef, Read, StreamDef, Ty::*,
 };
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
@@ -20,6 +20,12 @@ pub const CUSTOMERS: StreamDef = StreamDef {
             cursor: "updatedAt",
             tie_break: "id",
             paging: IncrementalPaging::Keyset,
+            deletes: Some(Deletes {
+                log: &EVENTS,
+                filter: r#"{"type": {"eq": "CUSTOMER_DELETED"}}"#,
+                key_field: "entityId",
+                key_form: KeyForm::Uuid,
+            }),
         }),
     }),
     primary_key: &["id"],
@@ -153,11 +159,14 @@ pub const EVENTS: StreamDef = StreamDef {
             cursor: "createdAt",
             tie_break: "id",
             paging: IncrementalPaging::Offset,
+            deletes: None,
         }),
     }),
     primary_key: &["id"],
     fields: &[
         req("id", String),
+        req("type", Enum),
+        opt("entityId", String),
         req("createdAt", DateTime),
         req("payload", Json),
     ],

@@ -25,6 +25,7 @@ pub mod position;
 pub mod query;
 pub mod raw_json;
 pub mod read;
+pub mod read_deletes;
 pub mod read_per_parent;
 pub mod record_check;
 pub mod redact;

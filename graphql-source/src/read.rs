@@ -11,12 +11,17 @@ use crate::fetch::Client;
 use crate::graphql::Root;
 use crate::messages::{self, Status};
 use crate::plan::{self, Group};
+use crate::position::Keyset;
 use crate::position::Position;
 use crate::query;
 use crate::read_per_parent;
 use crate::state::StreamState;
-use crate::stream::TotalCount;
-use crate::time::now_ms;
+use crate::stream::{StreamDef, TotalCount};
+use crate::time::{format_rfc3339_ms, now_ms};
+
+/// How far before a sync's start the next sync looks for deletions: more
+/// than any plausible skew between this clock and the server's.
+const DELETES_MARGIN_MS: i64 = 10 * 60 * 1000;
 
 /// Where each selected stream stands across the groups that feed it.
 struct Progress<'s> {
@@ -174,6 +179,7 @@ impl Client<'_> {
     fn read_group(&mut self, group: &Group, progress: &mut Progress) -> Result<()> {
         let stream = group.stream;
         let name = stream.name;
+        let started_ms = now_ms();
         let saved = self.saved(group, progress).cloned();
         let mut page_size = self.settings.page_size;
         let mut position = match (group.mode, stream.incremental()) {
@@ -257,6 +263,46 @@ impl Client<'_> {
             "INFO",
             &format!("{name}: done, {total} records in {pages} pages"),
         );
+        let track = self.settings.track_deletes;
+        if let (Position::Incremental(keyset), Some(_), true) =
+            (&mut position, &group.parent, track)
+        {
+            self.deletes(stream, keyset, started_ms)?;
+        }
+        Ok(())
+    }
+
+    /// After an incremental read of a stream with deletes: the deletions
+    /// logged since the last sync's start, then a STATE that tracks them from
+    /// this sync's start on (less a margin for clock skew: a deletion read
+    /// twice deletes nothing more).
+    fn deletes(
+        &mut self,
+        stream: &'static StreamDef,
+        keyset: &mut Keyset,
+        started_ms: u64,
+    ) -> Result<()> {
+        let Some(deletes) = stream.incremental().and_then(|i| i.deletes.as_ref()) else {
+            return Ok(());
+        };
+        let name = stream.name;
+        match keyset.deletes_from().map(str::to_owned) {
+            Some(from) => {
+                let count = self.read_deletes(stream, deletes, &from)?;
+                self.log(
+                    "INFO",
+                    &format!("{name}: {count} deleted rows since {from}"),
+                );
+            }
+            None => self.log(
+                "INFO",
+                &format!("{name}: deletions are tracked from this sync on"),
+            ),
+        }
+        let from = started_ms as i64 - DELETES_MARGIN_MS;
+        keyset.set_deletes_from(format_rfc3339_ms(from));
+        let state = keyset.state().to_value();
+        self.sink.emit(&messages::stream_state(name, &state, 0));
         Ok(())
     }
 

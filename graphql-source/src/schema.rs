@@ -3,11 +3,29 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::read_deletes::DELETED_AT;
 use crate::stream::{ChildDef, Field, Member, PerParentDef, StreamDef, Ty};
 
-/// The JSON Schema of a stream's records.
+/// The JSON Schema of a stream's records. A stream with deletes also has
+/// `_ab_cdc_deleted_at`, and requires only its key: a deletion record holds
+/// the key, the cursor and the deletion time.
 pub fn of_stream(stream: &StreamDef) -> Value {
-    document(object_schema(stream.fields, false))
+    let mut schema = object_schema(stream.fields, false);
+    let deletes = stream.incremental().is_some_and(|i| i.deletes.is_some());
+    if let (true, Value::Object(map)) = (deletes, &mut schema) {
+        if let Some(Value::Object(props)) = map.get_mut("properties") {
+            props.insert(
+                DELETED_AT.into(),
+                json!({
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "airbyte_type": "timestamp_with_timezone",
+                }),
+            );
+        }
+        map.insert("required".into(), json!(stream.primary_key));
+    }
+    document(schema)
 }
 
 /// The JSON Schema of a child stream's records: the element's fields, the
@@ -139,6 +157,18 @@ mod tests {
         assert_eq!(p["totalActiveSubscription"]["type"], json!("number"));
         assert_eq!(p["updatedAt"]["format"], json!("date-time"));
         assert!(s["required"].as_array().unwrap().contains(&json!("id")));
+    }
+
+    #[test]
+    fn a_stream_with_deletes_requires_only_its_key() {
+        let s = of_stream(&CUSTOMERS);
+        assert_eq!(s["required"], json!(["id"]));
+        assert_eq!(
+            s["properties"]["_ab_cdc_deleted_at"]["type"],
+            json!(["string", "null"])
+        );
+        let plans = of_stream(&PLANS);
+        assert!(plans["properties"].get("_ab_cdc_deleted_at").is_none());
     }
 
     #[test]

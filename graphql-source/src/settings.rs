@@ -28,6 +28,8 @@ pub struct Settings {
     pub max_retry_seconds: u64,
     /// Earliest `updatedAt` an incremental stream reads on its first sync (RFC 3339, UTC).
     pub start_date: Option<String>,
+    /// Whether incremental streams with deletes emit deletion records.
+    pub track_deletes: bool,
 }
 
 /// Rows per request.
@@ -88,6 +90,7 @@ impl Settings {
             page_size: page_size(&fields)?,
             max_retry_seconds: max_retry_seconds(&fields)?,
             start_date: start_date(&fields)?,
+            track_deletes: optional_bool(&fields, "track_deletes")?.unwrap_or(true),
         })
     }
 }
@@ -112,6 +115,17 @@ fn api_key(fields: &Map<String, Value>, api: &Api) -> Result<ApiKey> {
         Some(Value::String(key)) => Ok(ApiKey(key.trim().to_owned())),
         Some(other) => Err(Error::config(format!(
             "`api_key` must be a string, not {}",
+            kind(other)
+        ))),
+    }
+}
+
+fn optional_bool(fields: &Map<String, Value>, name: &str) -> Result<Option<bool>> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(value)) => Ok(Some(*value)),
+        Some(other) => Err(Error::config(format!(
+            "`{name}` must be true or false, not {}",
             kind(other)
         ))),
     }
@@ -322,6 +336,15 @@ mod tests {
         assert!(config_error(r#"{"api_key":"k","page_size":"50"}"#).contains("a string"));
         assert!(
             config_error(r#"{"api_key":"k","start_date":"last week"}"#).contains("`start_date`")
+        );
+        assert!(config_error(r#"{"api_key":"k","track_deletes":"no"}"#)
+            .contains("`track_deletes` must be true or false, not a string"));
+        let off = Settings::parse(r#"{"api_key":"k","track_deletes":false}"#, &API).unwrap();
+        assert!(!off.track_deletes);
+        assert!(
+            Settings::parse(r#"{"api_key":"k"}"#, &API)
+                .unwrap()
+                .track_deletes
         );
         for url in [
             "api.example.com/graphql",

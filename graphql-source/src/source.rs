@@ -67,6 +67,13 @@ impl Api {
                     "maximum": MAX_RETRY_SECONDS,
                     "order": 3,
                 },
+                "track_deletes": {
+                    "type": "boolean",
+                    "title": "Emit deletions",
+                    "description": "Incremental streams whose deletions the API logs emit, for each row deleted since the last sync, a record with its key and `_ab_cdc_deleted_at` (append + dedup destinations then delete the row).",
+                    "default": true,
+                    "order": 5,
+                },
                 "base_url": {
                     "type": "string",
                     "title": "API URL",

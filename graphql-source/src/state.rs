@@ -25,6 +25,10 @@ pub enum StreamState {
     Incremental {
         cursor_field: String,
         cursor: Option<String>,
+        /// Deletions logged from this time on are still to be emitted
+        /// (streams with deletes; absent until a first sync sets it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deletes_from: Option<String>,
     },
     /// A per-parent stream under way: every parent ordered before
     /// `parents_from` (by the parent stream's full refresh order) is done.
@@ -256,10 +260,12 @@ mod tests {
             StreamState::Incremental {
                 cursor_field: "updatedAt".into(),
                 cursor: Some("t".into()),
+                deletes_from: None,
             },
             StreamState::Incremental {
                 cursor_field: "updatedAt".into(),
                 cursor: None,
+                deletes_from: None,
             },
         ] {
             assert_eq!(

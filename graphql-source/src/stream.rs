@@ -113,6 +113,34 @@ pub struct Incremental {
     /// A unique, sortable field that orders rows with equal cursors.
     pub tie_break: &'static str,
     pub paging: IncrementalPaging,
+    /// Where an incremental sync learns which rows were deleted since the
+    /// last one (rows the API no longer returns).
+    pub deletes: Option<Deletes>,
+}
+
+/// Deleted rows as another connection lists them (an activity log): an
+/// incremental sync emits, for each, a record with the row's primary key,
+/// its cursor and `_ab_cdc_deleted_at` set to the deletion time, so
+/// destinations deduplicating on the key delete the row.
+#[derive(Debug)]
+pub struct Deletes {
+    /// The connection listing deletions, read by its own incremental cursor
+    /// (its time of deletion).
+    pub log: &'static StreamDef,
+    /// Filter members, as GraphQL input JSON, that keep only this stream's
+    /// deletions, e.g. `{"eventLogType": {"in": ["CUSTOMER_DELETED"]}}`.
+    pub filter: &'static str,
+    /// The log field holding the deleted row's primary key.
+    pub key_field: &'static str,
+    /// The form every key must have; a key of another form fails the read
+    /// (the log names rows some other way than assumed).
+    pub key_form: KeyForm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyForm {
+    Uuid,
+    Any,
 }
 
 /// How an incremental read moves from page to page.

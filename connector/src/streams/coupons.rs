@@ -14,6 +14,7 @@ pub const COUPONS: StreamDef = StreamDef {
             cursor: "updatedAt",
             tie_break: "id",
             paging: IncrementalPaging::Keyset,
+            deletes: None,
         }),
     }),
     primary_key: &["id"],

@@ -1,6 +1,16 @@
 //! Stigg customers (`Query.customers`, type `Customer`).
+//!
+//! Archived (deleted) customers are no longer returned by Stigg's API: an
+//! incremental sync learns of them from the activity log (`CUSTOMER_DELETED`,
+//! whose `entityId` is the customer's `id`, a UUID, as in Stigg's
+//! `customer.deleted` webhook) and emits a deletion record for each. An
+//! entry whose `entityId` is not a UUID fails the stream rather than emit a
+//! deletion for the wrong row (`track_deletes: false` turns deletions off).
 
-use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
+use super::event_logs::EVENT_LOGS;
+use super::{
+    opt, req, Connection, Deletes, Incremental, IncrementalPaging, KeyForm, Read, StreamDef, Ty::*,
+};
 
 pub const CUSTOMERS: StreamDef = StreamDef {
     name: "customers",
@@ -14,6 +24,12 @@ pub const CUSTOMERS: StreamDef = StreamDef {
             cursor: "updatedAt",
             tie_break: "id",
             paging: IncrementalPaging::Keyset,
+            deletes: Some(Deletes {
+                log: &EVENT_LOGS,
+                filter: r#"{"eventLogType": {"in": ["CUSTOMER_DELETED"]}}"#,
+                key_field: "entityId",
+                key_form: KeyForm::Uuid,
+            }),
         }),
     }),
     primary_key: &["id"],

@@ -26,6 +26,7 @@ pub const EVENT_LOGS: StreamDef = StreamDef {
             cursor: "createdAt",
             tie_break: "id",
             paging: IncrementalPaging::Offset,
+            deletes: None,
         }),
     }),
     primary_key: &["id"],

@@ -18,6 +18,7 @@ pub const FEATURE_GROUPS: StreamDef = StreamDef {
             cursor: "updatedAt",
             tie_break: "id",
             paging: IncrementalPaging::Keyset,
+            deletes: None,
         }),
     }),
     primary_key: &["id"],

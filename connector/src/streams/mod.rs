@@ -28,8 +28,8 @@ mod subscriptions;
 mod usage_measurements;
 
 pub use graphql_source::stream::{
-    opt, req, ChildDef, ChildSource, Connection, Field, Incremental, IncrementalPaging, KeyColumn,
-    Member, PerParentDef, Read, StreamDef, Ty,
+    opt, req, ChildDef, ChildSource, Connection, Deletes, Field, Incremental, IncrementalPaging,
+    KeyColumn, KeyForm, Member, PerParentDef, Read, StreamDef, Ty,
 };
 
 /// Every stream, in discover order.

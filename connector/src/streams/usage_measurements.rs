@@ -19,6 +19,7 @@ pub const USAGE_MEASUREMENTS: StreamDef = StreamDef {
             cursor: "createdAt",
             tie_break: "id",
             paging: IncrementalPaging::Keyset,
+            deletes: None,
         }),
     }),
     primary_key: &["id"],

@@ -29,6 +29,8 @@ pub struct Keyset {
     seen: HashSet<String>,
     /// Set once the last page has been read.
     done: bool,
+    /// Carried in the state for the deletes read after the rows.
+    deletes_from: Option<String>,
 }
 
 /// A row's position in keyset order.
@@ -53,6 +55,10 @@ impl Keyset {
             }) => Some(cursor.clone()),
             _ => start_date.map(str::to_owned),
         };
+        let deletes_from = match saved {
+            Some(StreamState::Incremental { deletes_from, .. }) => deletes_from.clone(),
+            _ => None,
+        };
         Keyset {
             keys,
             from,
@@ -60,6 +66,7 @@ impl Keyset {
             after: None,
             seen: HashSet::new(),
             done: false,
+            deletes_from,
         }
     }
 
@@ -131,7 +138,17 @@ impl Keyset {
                 .as_ref()
                 .map(|k| k.cursor.clone())
                 .or_else(|| self.from.clone()),
+            deletes_from: self.deletes_from.clone(),
         }
+    }
+
+    /// Where the deletions still to emit start (streams with deletes).
+    pub fn deletes_from(&self) -> Option<&str> {
+        self.deletes_from.as_deref()
+    }
+
+    pub fn set_deletes_from(&mut self, from: String) {
+        self.deletes_from = Some(from);
     }
 }
 
@@ -193,7 +210,8 @@ mod tests {
             keyset.state(),
             StreamState::Incremental {
                 cursor_field: "updatedAt".into(),
-                cursor: Some("2024-02-01T00:00:00.000Z".into())
+                cursor: Some("2024-02-01T00:00:00.000Z".into()),
+                deletes_from: None,
             }
         );
         let older = r#"{"id":"a","updatedAt":"2024-02-01T00:00:00.000Z"}"#;
@@ -211,6 +229,7 @@ mod tests {
         let saved = StreamState::Incremental {
             cursor_field: "createdAt".into(),
             cursor: Some("2024-03-01T00:00:00.000Z".into()),
+            deletes_from: None,
         };
         let mut keyset = Keyset::new(events, Some(&saved), None);
         let first = keyset.request(2);
@@ -230,7 +249,8 @@ mod tests {
             keyset.state(),
             StreamState::Incremental {
                 cursor_field: "createdAt".into(),
-                cursor: Some("2024-03-02T00:00:00.000Z".into())
+                cursor: Some("2024-03-02T00:00:00.000Z".into()),
+                deletes_from: None,
             }
         );
         let c = r#"{"id":"e3","createdAt":"2024-03-03T00:00:00.000Z"}"#;
@@ -248,6 +268,7 @@ mod tests {
         let saved = StreamState::Incremental {
             cursor_field: "updatedAt".into(),
             cursor: Some("2025-01-01T00:00:00.000Z".into()),
+            deletes_from: None,
         };
         let mut keyset = Keyset::new(customers(), Some(&saved), Some("2020-01-01T00:00:00.000Z"));
         assert_eq!(

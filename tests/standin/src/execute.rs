@@ -12,7 +12,8 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::ExecutableDocument;
 
 use crate::data::Kind;
-use crate::fields::{object, scalar, Val};
+use crate::fields::{nested, object, scalar, Memo, Obj, Tree, Val};
+use crate::nested_args;
 use crate::paging::{encode_cursor, window, PageRequest, Window};
 use crate::schema::subset;
 use crate::store::Store;
@@ -34,6 +35,7 @@ pub struct Context<'a> {
     pub quirk: Option<Quirk>,
     /// Messages of errors caused by the request's input (BAD_USER_INPUT).
     user_errors: RefCell<Vec<String>>,
+    memo: Memo,
 }
 
 impl<'a> Context<'a> {
@@ -43,6 +45,7 @@ impl<'a> Context<'a> {
             max_page_size,
             quirk,
             user_errors: RefCell::new(Vec::new()),
+            memo: Memo::default(),
         }
     }
 
@@ -286,14 +289,55 @@ impl ObjectValue for Node<'_> {
         if let Some(value) = scalar(ds, self.kind, self.index, name) {
             return Ok(resolved(value));
         }
-        match object(ds, self.kind, self.index, name) {
-            Some(target) => Ok(ResolvedValue::nullable_object(target.map(
+        if let Some(target) = object(ds, self.kind, self.index, name) {
+            return Ok(ResolvedValue::nullable_object(target.map(
                 |(kind, index)| Node {
                     ctx: self.ctx,
                     kind,
                     index,
                 },
-            ))),
+            )));
+        }
+        match nested(ds, self.kind, self.index, name, &self.ctx.memo) {
+            Some(tree) => {
+                let tree = nested_args::apply(ds, self.kind, name, tree, info.arguments())
+                    .map_err(|m| self.ctx.user_error(m))?;
+                Ok(resolve_tree(self.ctx, tree))
+            }
+            None => Err(self.unknown_field_error(info)),
+        }
+    }
+}
+
+/// A nested value: objects resolve field by field, so only the selected
+/// fields are answered, and unions pick their fragments by `type_name`.
+fn resolve_tree<'a>(ctx: &'a Context<'a>, tree: Tree) -> ResolvedValue<'a> {
+    match tree {
+        Tree::Leaf(value) => resolved(value),
+        Tree::List(items) => {
+            ResolvedValue::list(items.into_iter().map(move |t| resolve_tree(ctx, t)))
+        }
+        Tree::Obj(obj) => ResolvedValue::object(TreeObject { ctx, obj }),
+        Tree::Row(kind, index) => ResolvedValue::object(Node { ctx, kind, index }),
+    }
+}
+
+struct TreeObject<'c> {
+    ctx: &'c Context<'c>,
+    obj: Obj,
+}
+
+impl ObjectValue for TreeObject<'_> {
+    fn type_name(&self) -> &str {
+        self.obj.type_name
+    }
+
+    fn resolve_field<'a>(
+        &'a self,
+        info: &'a ResolveInfo<'a>,
+    ) -> Result<ResolvedValue<'a>, FieldError> {
+        match self.obj.get(info.field_name()) {
+            Some(tree) => Ok(resolve_tree(self.ctx, tree.clone())),
             None => Err(self.unknown_field_error(info)),
         }
     }

@@ -61,7 +61,9 @@ pub async fn handle(
             return response;
         }
     };
-    shared.stats().count_root_fields(&prepared.root_fields);
+    shared
+        .stats()
+        .count_valid(&prepared.root_fields, &prepared.query);
     let decision = shared.faults().decide(&prepared.root_fields);
     sleep_ms(decision.latency_ms).await;
     respond(&shared, &prepared, decision.fault)

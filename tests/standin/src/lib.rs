@@ -20,6 +20,7 @@ mod generate;
 mod graphql;
 mod input_check;
 mod json_text;
+mod nested_args;
 mod paging;
 mod rng;
 mod schema;

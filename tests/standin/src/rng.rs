@@ -55,6 +55,16 @@ pub fn scramble32(mut x: u32) -> u32 {
     x ^ (x >> 16)
 }
 
+/// A version-4 UUID derived from another one and a salt: the ids of nested
+/// values (prices, entitlements) are stable and, in practice, unique.
+pub fn derive_uuid(base: u128, salt: u64) -> u128 {
+    let k = salt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let hi = mix((base >> 64) as u64 ^ mix(base as u64 ^ k));
+    let lo = mix(hi ^ k ^ (base as u64).rotate_left(17));
+    let raw = (u128::from(hi) << 64) | u128::from(lo);
+    (raw & !(0xf000_u128 << 64) & !(0xc000_u128 << 48)) | (0x4000_u128 << 64) | (0x8000_u128 << 48)
+}
+
 pub fn format_uuid(id: u128) -> String {
     let h = format!("{id:032x}");
     format!(

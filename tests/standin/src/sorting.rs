@@ -91,7 +91,7 @@ fn compare_positions(columns: &[Vec<Val>], keys: &[SortKey], a: usize, b: usize)
     Ordering::Equal
 }
 
-fn compare_values(a: &Val, b: &Val, key: &SortKey) -> Ordering {
+pub(crate) fn compare_values(a: &Val, b: &Val, key: &SortKey) -> Ordering {
     match (a.is_null(), b.is_null()) {
         (true, true) => Ordering::Equal,
         (true, false) => {

@@ -131,6 +131,11 @@ impl Standin {
         self.shared.stats().invalid.clone()
     }
 
+    /// The distinct texts of the valid queries served, in the order first seen.
+    pub fn queries(&self) -> Vec<String> {
+        self.shared.stats().queries.clone()
+    }
+
     pub fn reset_stats(&self) {
         *self.shared.stats() = Default::default();
     }
@@ -145,6 +150,16 @@ impl Standin {
     /// in stored order; empty for an unknown root field.
     pub fn ids(&self, root_field: &str) -> Vec<String> {
         admin::ids(&self.shared, root_field).unwrap_or_default()
+    }
+
+    /// What the API serves for a subscription's `totalPrice`, `prices`
+    /// (MINIMUM_SPEND included, as with `prices(filter: {})`) and `addons`,
+    /// every sub-field selected, links to records as `{id, refId}`:
+    /// `{"totalPrice": ..., "prices": [...], "addons": [...]}`, as parsed
+    /// from the response text. `None` for an unknown subscription id.
+    pub fn subscription_money(&self, id: &str) -> Option<serde_json::Value> {
+        let id = crate::rng::parse_uuid(id)?;
+        crate::fields::subscription_money(&self.shared.store().data, id)
     }
 
     /// Replaces the fault rules (their counters start again).

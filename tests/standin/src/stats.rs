@@ -22,12 +22,19 @@ pub struct Stats {
     pub by_root_field: BTreeMap<String, u64>,
     #[serde(skip)]
     pub invalid: Vec<InvalidQuery>,
+    /// The text of every valid query, distinct, in the order first seen.
+    #[serde(skip)]
+    pub queries: Vec<String>,
 }
 
 impl Stats {
-    pub fn count_root_fields(&mut self, names: &[String]) {
+    /// Counts a valid query by its root fields and keeps its text.
+    pub fn count_valid(&mut self, names: &[String], query: &str) {
         for name in names {
             *self.by_root_field.entry(name.clone()).or_default() += 1;
+        }
+        if !self.queries.iter().any(|q| q == query) {
+            self.queries.push(query.to_owned());
         }
     }
 }

@@ -63,7 +63,8 @@ fn the_check_catches_mistakes() {
                  type Customer { name: String! made: Int }
                  type Invented { x: Int }
                  enum SortDirection { ASC }
-                 input CustomerSort { direction: SortDirection! field: String }";
+                 input CustomerSort { direction: SortDirection! field: String }
+                 union PackageEntitlementUnion = PackageFeatureEntitlement | Customer";
     let problems = disagreements(&full, wrong).join("\n");
     for expected in [
         "Query.customers is",
@@ -74,6 +75,7 @@ fn the_check_catches_mistakes() {
         "Invented",
         "enum SortDirection",
         "CustomerSort.field",
+        "union PackageEntitlementUnion has no member Customer",
     ] {
         assert!(
             problems.contains(expected),
@@ -128,6 +130,14 @@ fn compare_type(name: &str, ours: &ExtendedType, real: &ExtendedType, problems: 
                     Some(real_def) => {
                         compare_input_value(&format!("{name}.{field}"), def, real_def, problems)
                     }
+                }
+            }
+        }
+        (ExtendedType::Union(ours), ExtendedType::Union(real)) => {
+            // A subset may serve only some members, never an invented one.
+            for member in &ours.members {
+                if !real.members.contains(member) {
+                    problems.push(format!("union {name} has no member {member}"));
                 }
             }
         }

@@ -6,26 +6,32 @@
 
 use serde_json::json;
 
-use super::{base62, json, opt_str, slug, Node, Val};
-use crate::data::{Dataset, Kind};
+use super::{base62, json, money, opt_str, slug, Node, Val};
+use crate::data::{Dataset, Kind, Row};
 use crate::words::{ADDONS, ENUM_VALUES, FEATURES, PLAN_TIERS, PRODUCTS, UNITS};
 
 const LATEST: u64 = 0x100;
+
+pub(super) const TIER_COUNT: usize = PLAN_TIERS.len();
 
 /// Bits for a package row: randomness plus its name index and latest flag.
 pub fn package_bits(random: u64, name_index: usize, latest: bool) -> u64 {
     (random & !0x1ff) | (name_index as u64 & 0xff) | if latest { LATEST } else { 0 }
 }
 
-fn name_index(n: &Node) -> usize {
+pub(super) fn name_index(n: &Node) -> usize {
     (n.row.bits & 0xff) as usize
 }
 
-fn is_latest(n: &Node) -> bool {
-    n.row.bits & LATEST != 0
+pub(super) fn is_latest(n: &Node) -> bool {
+    row_is_latest(n.row)
 }
 
-fn tier(n: &Node) -> &'static str {
+pub(super) fn row_is_latest(row: &Row) -> bool {
+    row.bits & LATEST != 0
+}
+
+pub(super) fn tier(n: &Node) -> &'static str {
     PLAN_TIERS[name_index(n) % PLAN_TIERS.len()]
 }
 
@@ -37,7 +43,7 @@ pub fn plan_pricing_type(ds: &Dataset, plan: u32) -> Option<&'static str> {
     ))
 }
 
-fn pricing_for_tier(tier: &str) -> &'static str {
+pub(super) fn pricing_for_tier(tier: &str) -> &'static str {
     match tier {
         "Free" => "FREE",
         "Enterprise" => "CUSTOM",
@@ -80,11 +86,6 @@ fn package(n: &Node, field: &str) -> Option<Val> {
             "PUBLISHED"
         }),
         "productId" => product_ref(n).map_or(Val::Null, |(ref_id, _)| Val::Str(ref_id.to_string())),
-        "overageBillingPeriod" => match n.roll(202) % 4 {
-            0 | 1 => Val::Null,
-            2 => Val::Enum("MONTHLY"),
-            _ => Val::Enum("ON_SUBSCRIPTION_RENEWAL"),
-        },
         "hiddenFromWidgets" => match n.roll(203) % 6 {
             0 | 1 => Val::Null,
             2 => Val::List(vec![Val::Enum("PAYWALL")]),
@@ -125,6 +126,7 @@ pub(super) fn plan(n: &Node, field: &str) -> Option<Val> {
                 base62(n.roll(208), 14)
             )
         }),
+        "overageBillingPeriod" => money::overage_billing_period(n, Kind::Plan),
         "awsMarketplacePlanDimension" => {
             opt_str(n.chance(209, 10), || format!("{}_tier", slug(tier)))
         }
@@ -148,6 +150,7 @@ pub(super) fn addon(n: &Node, field: &str) -> Option<Val> {
             }
         }
         "hasSubscriptions" => Val::Bool(n.chance(212, 70)),
+        "overageBillingPeriod" => money::overage_billing_period(n, Kind::Addon),
         "maxQuantity" => {
             if n.chance(213, 60) {
                 Val::Null

@@ -1,13 +1,19 @@
 //! Field values of records, derived from each row's stored bits.
 //!
 //! `scalar` answers the scalar and enum fields of the node types in the
-//! subset schema, `object` the object-typed ones (`plan`, `product`), and
-//! `sort_value` what the `*SortFields` enums sort by.
+//! subset schema, `object` the links to other records (`plan`, `product`),
+//! `nested` the nested values (prices, entitlements, invoices: see `tree`),
+//! and `sort_value` what the `*SortFields` enums sort by.
 
+mod billing;
 mod catalog;
 mod commerce;
 mod customer;
+mod entitlements;
+mod money;
+mod schedule;
 mod subscription;
+mod tree;
 
 use std::cmp::Ordering;
 
@@ -17,9 +23,11 @@ use crate::data::{Dataset, Kind, Row};
 use crate::rng::{format_uuid, pick};
 use crate::time::{format_iso, Millis};
 
+pub use billing::Memo;
 pub use catalog::{feature_is_metered, package_bits};
 pub use commerce::promotion_status;
 pub use subscription::counts_as_active;
+pub use tree::{Obj, Tree};
 
 /// One field's value before it becomes JSON.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +110,11 @@ pub fn object(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Optio
     let row = ds.row(kind, index)?;
     match (kind, field) {
         (Kind::Subscription, "plan") => Some(Some((Kind::Plan, row.refs[1]))),
+        (Kind::Subscription, "customer") => Some(Some((Kind::Customer, row.refs[0]))),
+        (Kind::Subscription, "payingCustomer") => {
+            let node = Node { ds, row, index };
+            Some(subscription::paying_customer_index(&node).map(|i| (Kind::Customer, i)))
+        }
         (Kind::Plan | Kind::Addon, "product") => {
             let product = row.refs[0];
             Some(
@@ -115,6 +128,36 @@ pub fn object(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Optio
         (Kind::PromotionalEntitlement, "feature") => Some(Some((Kind::Feature, row.refs[1]))),
         _ => None,
     }
+}
+
+/// A nested (non-record) field; `None` when the node type has no such field.
+pub fn nested(ds: &Dataset, kind: Kind, index: u32, field: &str, memo: &Memo) -> Option<Tree> {
+    let node = Node::of(ds, kind, index)?;
+    match kind {
+        Kind::Subscription => {
+            billing::nested(&node, field, memo).or_else(|| schedule::nested(&node, field, memo))
+        }
+        Kind::Plan | Kind::Addon => entitlements::package_nested(&node, kind, field),
+        _ => None,
+    }
+}
+
+/// A subscription's `totalPrice`, `prices` (MINIMUM_SPEND included) and
+/// `addons` with every field; `None` for an unknown id.
+pub fn subscription_money(ds: &Dataset, id: u128) -> Option<serde_json::Value> {
+    let index = ds
+        .rows(Kind::Subscription)
+        .iter()
+        .position(|r| r.id == id)?;
+    let node = Node::of(ds, Kind::Subscription, index as u32)?;
+    let b = billing::Billing::of(&node);
+    let prices: Vec<Obj> = b.prices.iter().map(|p| billing::price(&node, p)).collect();
+    let addons: Vec<Obj> = b.addons.iter().map(|a| billing::addon(&node, a)).collect();
+    Some(serde_json::json!({
+        "totalPrice": Tree::from(billing::total_price(&node, &b)).to_json(ds),
+        "prices": Tree::from(prices).to_json(ds),
+        "addons": Tree::from(addons).to_json(ds),
+    }))
 }
 
 /// What a sort field sorts by: mostly the field itself.
@@ -135,7 +178,15 @@ pub(crate) struct Node<'a> {
     pub index: u32,
 }
 
-impl Node<'_> {
+impl<'a> Node<'a> {
+    pub fn of(ds: &'a Dataset, kind: Kind, index: u32) -> Option<Node<'a>> {
+        Some(Node {
+            ds,
+            row: ds.row(kind, index)?,
+            index,
+        })
+    }
+
     /// Field-specific randomness.
     pub fn roll(&self, salt: u64) -> u64 {
         pick(self.row.bits, salt)

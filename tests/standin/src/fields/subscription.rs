@@ -9,7 +9,7 @@ use crate::rng::{pick, scramble32};
 use crate::time::Millis;
 
 /// The "now" of the generated world: billing periods are current then.
-const WORLD_NOW: Millis = 1_751_241_600_000; // 2025-06-30
+pub(super) const WORLD_NOW: Millis = 1_751_241_600_000; // 2025-06-30
 
 const STATUSES: [(&str, u64); 6] = [
     ("ACTIVE", 55),
@@ -127,18 +127,18 @@ fn customer_field(s: &Node, field: &str) -> Val {
     super::scalar(s.ds, Kind::Customer, s.row.refs[0], field).unwrap_or(Val::Null)
 }
 
-fn pricing_type(s: &Node) -> &'static str {
+pub(super) fn pricing_type(s: &Node) -> &'static str {
     catalog::plan_pricing_type(s.ds, s.row.refs[1]).unwrap_or("PAID")
 }
 
-fn start_date(s: &Node) -> Millis {
+pub(super) fn start_date(s: &Node) -> Millis {
     match status(s.row.bits) {
         "NOT_STARTED" => s.row.created_at + (1 + (s.roll(112) % 30) as i64) * DAY,
         _ => s.row.created_at,
     }
 }
 
-fn billing_period(s: &Node) -> &'static str {
+pub(super) fn billing_period(s: &Node) -> &'static str {
     if s.chance(113, 70) {
         "MONTHLY"
     } else {
@@ -154,7 +154,7 @@ fn period_length(s: &Node) -> Millis {
 }
 
 /// The billing period containing WORLD_NOW, for live paid subscriptions.
-fn current_period(s: &Node) -> Option<(Millis, Millis)> {
+pub(super) fn current_period(s: &Node) -> Option<(Millis, Millis)> {
     let live = matches!(
         status(s.row.bits),
         "ACTIVE" | "IN_TRIAL" | "PAYMENT_PENDING"
@@ -169,11 +169,11 @@ fn current_period(s: &Node) -> Option<(Millis, Millis)> {
     Some((period_start, period_start + length))
 }
 
-fn had_trial(s: &Node) -> bool {
+pub(super) fn had_trial(s: &Node) -> bool {
     status(s.row.bits) == "IN_TRIAL" || s.chance(114, 25)
 }
 
-fn end_date(s: &Node) -> Millis {
+pub(super) fn end_date(s: &Node) -> Millis {
     start_date(s) + (1 + (s.roll(115) % 300) as i64) * DAY + (s.roll(116) % DAY as u64) as i64
 }
 
@@ -205,16 +205,21 @@ fn crm_id(s: &Node) -> String {
 }
 
 /// Occasionally another customer pays (a reseller or parent account).
-fn paying_customer(s: &Node) -> Val {
-    let customers = s.ds.rows(Kind::Customer);
-    if customers.len() < 2 || !s.chance(109, 5) {
-        return Val::Null;
+pub(super) fn paying_customer_index(s: &Node) -> Option<u32> {
+    let customers = s.ds.rows(Kind::Customer).len();
+    if customers < 2 || !s.chance(109, 5) {
+        return None;
     }
-    let payer = (s.row.refs[0] as usize + 1) % customers.len();
-    Val::Uuid(customers[payer].id)
+    Some(((s.row.refs[0] as usize + 1) % customers) as u32)
 }
 
-fn payment_collection(s: &Node, status: &str) -> &'static str {
+fn paying_customer(s: &Node) -> Val {
+    paying_customer_index(s)
+        .and_then(|i| s.ds.row(Kind::Customer, i))
+        .map_or(Val::Null, |r| Val::Uuid(r.id))
+}
+
+pub(super) fn payment_collection(s: &Node, status: &str) -> &'static str {
     if status == "PAYMENT_PENDING" {
         return "ACTION_REQUIRED";
     }
@@ -225,7 +230,7 @@ fn payment_collection(s: &Node, status: &str) -> &'static str {
     }
 }
 
-fn payment_collection_method(s: &Node, paid: bool) -> Val {
+pub(super) fn payment_collection_method(s: &Node, paid: bool) -> Val {
     if !paid {
         return if s.chance(119, 50) {
             Val::Null
