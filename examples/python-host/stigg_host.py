@@ -53,7 +53,7 @@ from wasmtime import component as wc
 PACKAGE = "airbyte:connector"
 # The version of wit/connector.wit this host implements; it runs components
 # of the same minor version (0.x minors break).
-VERSION = "0.2.0"
+VERSION = "0.3.0"
 HTTP_IMPORT = f"{PACKAGE}/http@{VERSION}"
 SINK_IMPORT = f"{PACKAGE}/sink@{VERSION}"
 SOURCE_EXPORT = f"{PACKAGE}/source@{VERSION}"

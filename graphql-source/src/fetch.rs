@@ -4,9 +4,10 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::graphql::{self, Page, Root};
+use crate::graphql;
 use crate::io::{Http, Sink};
 use crate::messages;
+use crate::page::{Page, Root};
 use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy, Wait};
 use crate::settings::{PageSize, Settings};

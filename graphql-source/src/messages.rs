@@ -35,7 +35,7 @@ pub fn log(level: &str, message: &str) -> String {
 }
 
 /// Appends one RECORD line for `data` (a JSON object straight from the response,
-/// on one line: see [`crate::graphql::Page::parse`]) to `out`.
+/// on one line: see [`crate::page::Page::parse`]) to `out`.
 /// `stream` is one of our stream names (`[a-z_]+`), so it needs no escaping.
 pub fn record(out: &mut String, stream: &str, data: &str, emitted_at: u64) {
     use std::fmt::Write;

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::fetch::Client;
-use crate::graphql::Root;
 use crate::messages;
+use crate::page::Root;
 use crate::position::Keyset;
 use crate::query::{self, Pick};
 use crate::raw_json::string_fields;

@@ -120,7 +120,7 @@ impl Api {
                 settings,
                 self.check_query,
                 &json!({}),
-                graphql::Root {
+                crate::page::Root {
                     field: self.check_root_field,
                     list: false,
                 },

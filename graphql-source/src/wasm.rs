@@ -55,6 +55,10 @@ macro_rules! export_source {
                     state.as_deref(),
                 )
             }
+
+            fn split_catalog(catalog: String) -> Vec<String> {
+                $api.split_catalog(&catalog)
+            }
         }
 
         $crate::wasm::bindings::export_world!(__Source with_types_in $crate::wasm::bindings);

@@ -4,8 +4,8 @@
 
 use graphql_source::catalog::parse_configured;
 use graphql_source::fixtures::API;
-use graphql_source::graphql::Page;
 use graphql_source::messages;
+use graphql_source::page::Page;
 use graphql_source::settings::Settings;
 use graphql_source::state::parse_input;
 use graphql_source::time::{format_rfc3339_ms, parse_rfc3339_ms, retry_after_ms};

@@ -242,6 +242,32 @@ fn three_streams_at_once_each_complete_and_in_order() {
 }
 
 #[test]
+fn streams_that_share_requests_are_read_by_one_instance() {
+    // package_prices comes from the plans and addons pages: the component's
+    // split keeps it with plans, and each of their pages is asked for once.
+    let server = standin(300, 10);
+    let out = read_stigg(
+        &server,
+        &["customers", "plans", "package_prices"],
+        &["--concurrency", "3", "--verbose"],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(trace_errors(&out).is_empty(), "{}", out.stdout);
+    let pages = |rows: usize| rows.div_ceil(50) as u64;
+    assert_eq!(server.root_field_count("plans"), pages(server.ids("plans").len()));
+    assert_eq!(server.root_field_count("addons"), pages(server.ids("addons").len()));
+    assert!(out.stderr.contains("stream `customers`: reading"), "{}", out.stderr);
+    assert!(out.stderr.contains("stream `plans`: reading"), "{}", out.stderr);
+    assert!(!out.stderr.contains("stream `package_prices`: reading"), "{}", out.stderr);
+    assert!(
+        out.messages
+            .iter()
+            .any(|m| m["type"] == "RECORD" && m["record"]["stream"] == "package_prices"),
+        "no package_prices record"
+    );
+}
+
+#[test]
 fn the_default_is_two_at_once_and_matches_one_at_a_time() {
     let server = standin(120, 0);
     let names: Vec<&str> = STREAMS.iter().map(|(s, _)| *s).collect();

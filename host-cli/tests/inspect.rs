@@ -22,16 +22,17 @@ fn stigg_text_lists_its_interfaces_and_signatures() {
     let text = &out.stdout;
     for line in [
         "imports (what the component may call):",
-        "  instance airbyte:connector/http@0.2.0",
+        "  instance airbyte:connector/http@0.3.0",
         "    send: func(request: request) -> result<response, error>",
         "    error: variant { denied(string), timeout(string), transport(string), too-large(u64), not-utf8(string) }",
-        "  instance airbyte:connector/sink@0.2.0",
+        "  instance airbyte:connector/sink@0.3.0",
         "    emit: func(message: string)",
         "exports (what the host may call):",
-        "  instance airbyte:connector/source@0.2.0",
+        "  instance airbyte:connector/source@0.3.0",
         "    spec: func() -> result<_, string>",
         "    allowed-origins: func(config: string) -> result<list<string>, string>",
         "    read: func(config: string, catalog: string, state: option<string>) -> result<_, string>",
+        "    split-catalog: func(catalog: string) -> list<string>",
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
@@ -55,11 +56,11 @@ fn stigg_json_is_machine_readable() {
     };
     let imports = names(&value["imports"]);
     assert!(
-        imports.contains(&"airbyte:connector/http@0.2.0".to_string()),
+        imports.contains(&"airbyte:connector/http@0.3.0".to_string()),
         "{imports:?}"
     );
     assert!(
-        imports.contains(&"airbyte:connector/sink@0.2.0".to_string()),
+        imports.contains(&"airbyte:connector/sink@0.3.0".to_string()),
         "{imports:?}"
     );
     let exports = value["exports"].as_array().expect("exports");
@@ -81,7 +82,7 @@ fn stigg_json_is_machine_readable() {
             .iter()
             .map(|(n, _)| n.as_str())
             .collect::<Vec<_>>(),
-        ["spec", "allowed-origins", "check", "discover", "read"]
+        ["spec", "allowed-origins", "check", "discover", "read", "split-catalog"]
     );
     assert_eq!(functions[2].1, "func(config: string) -> result<_, string>");
 }

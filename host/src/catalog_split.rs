@@ -1,9 +1,8 @@
-//! Splitting a configured catalog into one catalog per stream, for reading
-//! the streams at once (see `concurrent`). A catalog of any other shape than
-//! a JSON object with a `streams` array of two or more distinct entries is
-//! not split: one instance reads it, and the component reports what is wrong.
+//! Checking the component's split of a configured catalog (its
+//! `split-catalog`), for reading the parts at once (see `concurrent`): two
+//! or more catalogs holding every stream exactly once, or the catalog is
+//! read whole, by one instance, and the component reports what is wrong.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -30,55 +29,47 @@ impl StreamCatalog {
     }
 }
 
-/// One catalog per stream, in the catalog's order; `None` when the catalog
-/// is not an object with a `streams` array of two or more distinct streams
-/// (it is then read whole, by one instance).
-pub fn split_catalog(text: &str) -> Option<Vec<StreamCatalog>> {
-    let RawObject(fields) = serde_json::from_str(text).ok()?;
-    let at = fields.iter().position(|(key, _)| key == "streams")?;
-    let entries: Vec<&RawValue> = serde_json::from_str(fields[at].1.get()).ok()?;
-    if entries.len() < 2 {
+/// The component's split of `text` (from its `split-catalog`), checked: at
+/// least two catalogs that hold every stream of `text` exactly once. `None`
+/// otherwise (the catalog is then read whole, by one instance), so a
+/// component cannot make the host read a stream twice or skip one.
+pub fn split_catalog(text: &str, parts: &[String]) -> Option<Vec<StreamCatalog>> {
+    if parts.len() < 2 {
         return None;
     }
-    let mut seen = HashSet::new();
-    let mut streams = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let EntryId { stream } = serde_json::from_str(entry.get()).ok()?;
-        if !seen.insert((stream.namespace.clone(), stream.name.clone())) {
-            return None;
-        }
+    let mut all = stream_ids(text)?;
+    let mut seen = Vec::new();
+    let mut streams = Vec::with_capacity(parts.len());
+    for part in parts {
+        let ids = stream_ids(part)?;
+        let first = ids.first()?.clone();
+        seen.extend(ids);
         streams.push(StreamCatalog {
-            name: stream.name,
-            namespace: stream.namespace,
-            catalog: single_catalog(&fields, at, entry)?,
+            name: first.name,
+            namespace: first.namespace,
+            catalog: part.clone(),
         });
     }
-    Some(streams)
+    all.sort();
+    seen.sort();
+    let distinct = all.windows(2).all(|pair| pair[0] != pair[1]);
+    (distinct && all == seen).then_some(streams)
 }
 
-/// The catalog's keys in their order, `streams` holding only `entry`.
-fn single_catalog(
-    fields: &[(String, Box<RawValue>)],
-    at: usize,
-    entry: &RawValue,
-) -> Option<String> {
-    let mut out = String::from("{");
-    for (i, (key, value)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::to_string(key).ok()?);
-        out.push(':');
-        if i == at {
-            out.push('[');
-            out.push_str(entry.get());
-            out.push(']');
-        } else {
-            out.push_str(value.get());
-        }
-    }
-    out.push('}');
-    Some(out)
+/// The streams of a configured catalog, in order; `None` unless it is a
+/// JSON object (no key repeated) whose `streams` array holds entries with a
+/// string `stream.name`.
+fn stream_ids(text: &str) -> Option<Vec<StreamId>> {
+    let RawObject(fields) = serde_json::from_str(text).ok()?;
+    let (_, streams) = fields.iter().find(|(key, _)| key == "streams")?;
+    let entries: Vec<&RawValue> = serde_json::from_str(streams.get()).ok()?;
+    entries
+        .into_iter()
+        .map(|entry| {
+            let EntryId { stream } = serde_json::from_str(entry.get()).ok()?;
+            Some(stream)
+        })
+        .collect()
 }
 
 /// What identifies a configured stream.
@@ -87,7 +78,7 @@ struct EntryId {
     stream: StreamId,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 struct StreamId {
     name: String,
     #[serde(default)]
@@ -128,54 +119,67 @@ impl<'de> Deserialize<'de> for RawObject {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Value};
+
+    const TWO: &str = r#"{"streams": [
+        {"stream": {"name": "customers", "json_schema": {}}, "sync_mode": "incremental"},
+        {"stream": {"name": "plans", "namespace": "billing"}, "sync_mode": "full_refresh"}
+    ], "extra": {"kept": true}}"#;
+
+    fn part(entries: &str) -> String {
+        format!(r#"{{"streams": [{entries}]}}"#)
+    }
 
     #[test]
-    fn splits_into_one_catalog_per_stream_keeping_entries_verbatim() {
-        let text = r#"{"streams": [
-            {"stream": {"name": "customers", "json_schema": {}}, "sync_mode": "incremental",  "cursor_field": ["updatedAt"]},
-            {"stream": {"name": "plans", "namespace": "billing"}, "sync_mode": "full_refresh"}
-        ], "extra": {"kept": true}}"#;
-        let streams = split_catalog(text).expect("splits");
-        assert_eq!(streams.len(), 2);
-        assert_eq!(streams[0].name, "customers");
-        assert_eq!(streams[0].namespace, None);
-        assert_eq!(
-            streams[0].catalog,
-            r#"{"streams":[{"stream": {"name": "customers", "json_schema": {}}, "sync_mode": "incremental",  "cursor_field": ["updatedAt"]}],"extra":{"kept": true}}"#
-        );
-        assert_eq!(streams[1].namespace.as_deref(), Some("billing"));
-        let second: Value = serde_json::from_str(&streams[1].catalog).expect("json");
-        assert_eq!(
-            second,
-            json!({"streams": [{"stream": {"name": "plans", "namespace": "billing"}, "sync_mode": "full_refresh"}], "extra": {"kept": true}})
-        );
+    fn a_split_that_holds_every_stream_once_is_taken() {
+        let parts = [
+            part(r#"{"stream": {"name": "plans", "namespace": "billing"}}"#),
+            part(r#"{"stream": {"name": "customers"}}"#),
+        ];
+        let streams = split_catalog(TWO, &parts).expect("splits");
+        assert_eq!(streams[0].name, "plans");
+        assert_eq!(streams[0].namespace.as_deref(), Some("billing"));
+        assert_eq!(streams[1].catalog, parts[1]);
     }
 
     #[test]
     fn anything_else_is_read_whole() {
-        for text in [
-            "",
-            "{",
-            "[]",
-            "{}",
-            r#"{"streams": {}}"#,
-            r#"{"streams": []}"#,
-            r#"{"streams": [{"stream": {"name": "customers"}}]}"#,
-            r#"{"streams": [{"stream": {"name": "a"}}, {"sync_mode": "full_refresh"}]}"#,
-            r#"{"streams": [{"stream": {"name": "a"}}, {"stream": {"name": 7}}]}"#,
-            r#"{"streams": [{"stream": {"name": "a"}}, 5]}"#,
-            r#"{"streams": [{"stream": {"name": "a"}}, {"stream": {"name": "a"}}]}"#,
-            r#"{"streams": [{"stream": {"name": "a"}}, {"stream": {"name": "b"}}], "streams": []}"#,
-            r#"{"streams": [{"stream": {"name": "a", "name": "b"}}, {"stream": {"name": "c"}}]}"#,
-        ] {
-            assert_eq!(split_catalog(text), None, "{text}");
+        let customers = part(r#"{"stream": {"name": "customers"}}"#);
+        let plans = part(r#"{"stream": {"name": "plans", "namespace": "billing"}}"#);
+        let cases: Vec<(&str, Vec<String>)> = vec![
+            (TWO, vec![TWO.to_owned()]),
+            (TWO, vec![customers.clone()]),
+            (TWO, vec![customers.clone(), customers.clone()]),
+            (
+                TWO,
+                vec![customers.clone(), plans.clone(), customers.clone()],
+            ),
+            (
+                TWO,
+                vec![customers.clone(), part(r#"{"stream": {"name": "plans"}}"#)],
+            ),
+            (TWO, vec![customers.clone(), "{".into()]),
+            (TWO, vec![customers.clone(), part("")]),
+            ("{", vec![customers.clone(), plans.clone()]),
+            (
+                r#"{"streams": [{"stream": {"name": "a"}}, {"stream": {"name": "a"}}]}"#,
+                vec![
+                    part(r#"{"stream": {"name": "a"}}"#),
+                    part(r#"{"stream": {"name": "a"}}"#),
+                ],
+            ),
+            (
+                r#"{"streams": [{"stream": {"name": "a", "name": "b"}}, {"stream": {"name": "c"}}]}"#,
+                vec![
+                    part(r#"{"stream": {"name": "b"}}"#),
+                    part(r#"{"stream": {"name": "c"}}"#),
+                ],
+            ),
+        ];
+        for (catalog, parts) in cases {
+            assert!(
+                split_catalog(catalog, &parts).is_none(),
+                "{catalog} into {parts:?}"
+            );
         }
-    }
-
-    #[test]
-    fn the_same_name_in_two_namespaces_is_two_streams() {
-        let text = r#"{"streams": [{"stream": {"name": "a", "namespace": "x"}}, {"stream": {"name": "a"}}]}"#;
-        assert_eq!(split_catalog(text).map(|s| s.len()), Some(2));
     }
 }

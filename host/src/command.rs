@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::allowlist::{AllowList, OriginOverrides};
 use crate::cache::ComponentCache;
-use crate::catalog_split;
+use crate::catalog_split::{self, StreamCatalog};
 use crate::concurrent;
 use crate::http_client::HttpClient;
 use crate::messages::{self, FailureType};
@@ -160,7 +160,7 @@ pub fn run_with(
     } = invocation
     {
         if options.concurrency.get() > 1 {
-            if let Some(streams) = catalog_split::split_catalog(catalog) {
+            if let Some(streams) = split(runtime, catalog, options, &output) {
                 let inputs = (config.as_str(), catalog.as_str(), state.as_deref());
                 return concurrent::read(runtime, &streams, inputs, options, output);
             }
@@ -172,6 +172,20 @@ pub fn run_with(
     let result = execute(&mut session, invocation, &options.origins);
     let output = session.into_output();
     finish(output, result)
+}
+
+/// The parts of `catalog` instances may read at once, as the component
+/// splits it (checked); `None` to read it whole.
+fn split(
+    runtime: &ConnectorRuntime,
+    catalog: &str,
+    options: &RunOptions,
+    output: &MessageWriter,
+) -> Option<Vec<StreamCatalog>> {
+    let http = HttpClient::new(AllowList::default(), &options.limits, options.network);
+    let mut session = runtime.session_with(http, output.share(), &options.limits);
+    let parts = session.split_catalog(catalog).ok()?;
+    catalog_split::split_catalog(catalog, &parts)
 }
 
 fn execute(

@@ -1,15 +1,14 @@
 //! `read` with several streams at once (`--concurrency N`, N > 1): the
-//! configured catalog is split into one catalog per stream, and up to N
-//! component instances read them at the same time, one stream each.
+//! component splits the configured catalog (`split-catalog`: streams that
+//! share requests stay together), and up to N component instances read the
+//! parts at the same time, one part each.
 //!
-//! - **Splitting** (`catalog_split`). The catalog must be a JSON object with a `streams` array
-//!   of at least two entries, each with a string `stream.name` (and an
-//!   optional `stream.namespace`), no stream twice. Each instance gets
-//!   `{"streams":[<its entry, verbatim>]}` (the catalog's other keys, if
-//!   any, verbatim too), the same config and the whole state (a connector
-//!   reads only its own streams' states). A catalog of any other shape is
-//!   read by one instance, as with `--concurrency 1`, and the component
-//!   reports what is wrong with it.
+//! - **Splitting** (`catalog_split`). The parts must hold every stream of
+//!   the catalog exactly once (the host checks). Each instance gets its
+//!   part, the same config and the whole state (a connector reads only its
+//!   own streams' states). A catalog the component returns whole, or a split
+//!   that fails the check, is read by one instance, as with
+//!   `--concurrency 1`, and the component reports what is wrong with it.
 //! - **Instances.** Each has its own store and limits, all from the one
 //!   compiled component, and a clone of one HTTP client with the allow-list
 //!   the component declared once for the config: together they keep at most

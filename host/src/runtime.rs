@@ -281,6 +281,15 @@ impl Session {
         self.outcome(result, "calling read")
     }
 
+    /// The component's split of a configured catalog into catalogs that
+    /// separate instances may read at once (see `catalog_split`).
+    pub fn split_catalog(&mut self, catalog: &str) -> Result<Vec<String>, CallError> {
+        let (source, store) = self.source()?;
+        arm(store);
+        let result = source.call_split_catalog(store, catalog);
+        self.outcome(result, "calling split-catalog")
+    }
+
     /// The origins the component's requests may reach from now on.
     pub fn set_allow_list(&mut self, allow: AllowList) {
         self.store.data_mut().http.set_allow_list(allow);

@@ -125,10 +125,10 @@ class HttpCapabilityRules(unittest.TestCase):
         self.assertIn("invalid byte at offset 3", answer.payload)
 
     def test_components_of_another_minor_version_are_refused(self) -> None:
-        stigg_host.check_contract(["wasi:io/poll@0.2.6", "airbyte:connector/http@0.2.0",
-                                   "airbyte:connector/source@0.2.7"])
-        for name in ("airbyte:connector/http@0.3.0", "airbyte:connector/sink@0.1.0"):
-            with self.assertRaisesRegex(RuntimeError, "runs airbyte:connector@0.2.x components"):
+        stigg_host.check_contract(["wasi:io/poll@0.2.6", "airbyte:connector/http@0.3.0",
+                                   "airbyte:connector/source@0.3.7"])
+        for name in ("airbyte:connector/http@0.4.0", "airbyte:connector/sink@0.2.0"):
+            with self.assertRaisesRegex(RuntimeError, "runs airbyte:connector@0.3.x components"):
                 stigg_host.check_contract([name])
 
     def test_redirects_are_returned_not_followed(self) -> None:

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::asc;
 use crate::error::{Error, Result};
-use crate::graphql::Page;
+use crate::page::Page;
 use crate::raw_json::string_fields;
 use crate::state::StreamState;
 use crate::stream::{Incremental, IncrementalPaging};

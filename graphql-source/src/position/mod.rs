@@ -10,7 +10,7 @@ mod planning;
 use serde_json::{json, Value};
 
 use crate::error::Result;
-use crate::graphql::Page;
+use crate::page::Page;
 use crate::state::StreamState;
 use crate::stream::{Incremental, Read, StreamDef};
 
@@ -117,7 +117,7 @@ fn asc(field: &str) -> Value {
 
 #[cfg(test)]
 mod test_pages {
-    use crate::graphql::Page;
+    use crate::page::Page;
 
     pub fn page(nodes: &[&str], next: bool, cursor: Option<&str>) -> Page {
         Page::from_nodes(nodes, next, cursor)

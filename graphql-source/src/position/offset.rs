@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use crate::error::{Error, Result};
-use crate::graphql::Page;
+use crate::page::Page;
 use crate::partition::Range;
 use crate::raw_json::string_fields;
 

@@ -8,7 +8,7 @@ use super::asc;
 use super::offset::Part;
 use super::planning::{Planning, Step};
 use crate::error::{Error, Result};
-use crate::graphql::Page;
+use crate::page::Page;
 use crate::partition::{self, Range};
 use crate::state::{PartitionState, StreamState};
 use crate::stream::StreamDef;

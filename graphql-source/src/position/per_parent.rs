@@ -9,7 +9,7 @@ use std::collections::{HashSet, VecDeque};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::graphql::Page;
+use crate::page::Page;
 use crate::raw_json::members;
 use crate::state::StreamState;
 use crate::stream::PerParentDef;

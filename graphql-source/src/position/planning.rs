@@ -1,7 +1,7 @@
 //! Partition planning for a fresh full refresh: the first page tells whether
 //! the stream is large, the newest row how far its creation times reach.
 
-use crate::graphql::Page;
+use crate::page::Page;
 use crate::partition::{self, Range};
 use crate::raw_json::string_fields;
 use crate::time::parse_rfc3339_ms;

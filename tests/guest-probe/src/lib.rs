@@ -4,7 +4,8 @@
 //! `message` is a JSON object, so a test can parse what the guest saw.
 //!
 //! Probes: `alloc`, `spin`, `sleep`, `read-file`, `env`, `http`, `emit`, `panic`
-//! (see [`probes`]). `allowed-origins` returns the config's `"origins"`.
+//! (see [`probes`]). `allowed-origins` returns the config's `"origins"`; `split-catalog` puts
+//! every stream in a catalog of its own.
 //!
 //! Only the wasm build has content: natively it is an empty crate, so the
 //! workspace builds without the wasm target.

@@ -46,6 +46,25 @@ impl Guest for Probe {
         Ok(())
     }
 
+    /// One catalog per stream, other keys kept: every stream apart.
+    fn split_catalog(catalog: String) -> Vec<String> {
+        let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&catalog) else {
+            return vec![catalog];
+        };
+        let entries = match object.get("streams") {
+            Some(Value::Array(entries)) if entries.len() > 1 => entries.clone(),
+            _ => return vec![catalog],
+        };
+        entries
+            .into_iter()
+            .map(|entry| {
+                let mut part = object.clone();
+                part.insert("streams".into(), Value::Array(vec![entry]));
+                Value::Object(part).to_string()
+            })
+            .collect()
+    }
+
     fn read(config: String, _catalog: String, _state: Option<String>) -> Result<(), String> {
         let config = parse(&config)?;
         match config["probe"].as_str().unwrap_or("") {
