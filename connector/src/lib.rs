@@ -6,6 +6,7 @@
 pub mod streams;
 
 use graphql_source::io::{Http, Sink};
+use graphql_source::pace::RateLimits;
 use graphql_source::{Api, Outcome};
 
 /// What `check` sends: the cheapest authenticated query, one customer id.
@@ -25,6 +26,17 @@ pub static STIGG: Api = Api {
     streams: streams::ALL,
     children: streams::CHILDREN,
     per_parent: streams::PER_PARENT,
+    rate_limits: RateLimits {
+        // "Most reads": Stigg's in-app read operations; the listed ones are lower.
+        default_per_minute: 3000,
+        per_operation: &[
+            ("subscriptions", 1500),
+            ("coupons", 500),
+            ("creditGrants", 500),
+            ("creditsLedger", 500),
+        ],
+        source: "https://docs.stigg.io/api-and-sdks/integration/graphql/rate-limits",
+    },
 };
 
 #[cfg(target_family = "wasm")]

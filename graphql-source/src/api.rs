@@ -1,5 +1,6 @@
 //! A connector as data: what it declares about its API; the engine does the rest.
 
+use crate::pace::RateLimits;
 use crate::stream::{ChildDef, PerParentDef, StreamDef};
 
 /// Everything a connector declares; the engine does the rest.
@@ -23,6 +24,8 @@ pub struct Api {
     /// Streams read from lists inside other streams' records, discovered
     /// after `streams`.
     pub children: &'static [&'static ChildDef],
+    /// The API's per-minute limits per operation, which reads pace themselves by.
+    pub rate_limits: RateLimits,
     /// Streams answered one parent at a time, discovered last.
     pub per_parent: &'static [&'static PerParentDef],
 }

@@ -1,12 +1,15 @@
 //! The client a read talks through: a round of requests sent at once and
 //! retried, a refused page size lowered, and LOGs.
 
+use std::cell::{Cell, RefCell};
+
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::graphql;
 use crate::io::{Http, Sink};
 use crate::messages;
+use crate::pace::Pacer;
 use crate::page::{Page, Root};
 use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy, Wait};
@@ -18,11 +21,14 @@ pub struct Client<'a> {
     pub sink: &'a mut dyn Sink,
     pub settings: &'a Settings,
     pub redactor: &'a Redactor,
+    pub pacer: &'a mut Pacer,
 }
 
 impl Client<'_> {
-    /// Sends a round's requests at once, then retries each that failed until it
-    /// succeeds or its retries are spent.
+    /// Sends a round's requests at once, when the operation's pace allows,
+    /// then retries each that failed until it succeeds or its retries are
+    /// spent. A 429 slows the operation down; a round without one lets it
+    /// recover.
     pub fn round(
         &mut self,
         stream: &str,
@@ -37,19 +43,39 @@ impl Client<'_> {
             self.settings,
             self.redactor,
         );
+        let pacer = RefCell::new(&mut *self.pacer);
+        let pace = |n: usize| {
+            let delay = pacer.borrow_mut().reserve(root.field, n, now_ms());
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+        };
+        pace(requests.len());
+        let limited = Cell::new(false);
         let firsts = graphql::fetch_pages(http, settings, query, requests, root);
-        firsts
+        let pages = firsts
             .into_iter()
             .zip(requests)
             .map(|(first, variables)| {
                 retry::run_after(
                     &policy,
                     first,
-                    || graphql::fetch_page(http, settings, query, variables, root),
-                    |wait| report_wait(sink, redactor, stream, wait),
+                    || {
+                        pace(1);
+                        graphql::fetch_page(http, settings, query, variables, root)
+                    },
+                    |wait| {
+                        if wait.rate_limited {
+                            limited.set(true);
+                            pacer.borrow_mut().slow_down(root.field);
+                        }
+                        report_wait(sink, redactor, stream, wait)
+                    },
                 )
             })
-            .collect()
+            .collect();
+        if !limited.get() {
+            pacer.borrow_mut().recover(root.field);
+        }
+        pages
     }
 
     /// The page size after the server refused `page_size` (`max`: the most it

@@ -2,6 +2,7 @@
 //! shaped like typical connections, named like nothing in particular.
 
 use crate::api::Api;
+use crate::pace::RateLimits;
 use crate::stream::{
     opt, req, ChildDef, ChildSource, Connection, Deletes, Field, Incremental, IncrementalPaging,
     KeyColumn, KeyForm, Member, PerParentDef, Read, StreamDef, Ty::*,
@@ -236,6 +237,12 @@ pub static API: Api = Api {
     streams: ALL,
     children: CHILDREN,
     per_parent: PER_PARENT,
+    // High enough that the engine's tests never wait on pacing.
+    rate_limits: RateLimits {
+        default_per_minute: 6_000_000,
+        per_operation: &[],
+        source: "tests",
+    },
 };
 
 pub fn find(name: &str) -> Option<&'static StreamDef> {

@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod fixtures;
 pub mod graphql;
 pub mod messages;
+pub mod pace;
 pub mod page;
 pub mod partition;
 pub mod plan;

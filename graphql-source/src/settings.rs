@@ -1,5 +1,7 @@
 //! The user's config: parsed, checked, and typed so the rest never re-validates it.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::api::Api;
@@ -30,7 +32,15 @@ pub struct Settings {
     pub start_date: Option<String>,
     /// Whether incremental streams with deletes emit deletion records.
     pub track_deletes: bool,
+    /// The share of each operation's rate limit a read may use.
+    pub rate_limit_share: f64,
+    /// Per-minute limits the user set, by operation (`*`: every operation).
+    pub rate_limits: HashMap<String, u32>,
 }
+
+/// Half of each limit stays for the key's other users (often the
+/// customer's own product).
+pub const DEFAULT_RATE_LIMIT_SHARE: f64 = 0.5;
 
 /// Rows per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +101,8 @@ impl Settings {
             max_retry_seconds: max_retry_seconds(&fields)?,
             start_date: start_date(&fields)?,
             track_deletes: optional_bool(&fields, "track_deletes")?.unwrap_or(true),
+            rate_limit_share: rate_limit_share(&fields)?,
+            rate_limits: rate_limits(&fields)?,
         })
     }
 }
@@ -118,6 +130,49 @@ fn api_key(fields: &Map<String, Value>, api: &Api) -> Result<ApiKey> {
             kind(other)
         ))),
     }
+}
+
+fn rate_limit_share(fields: &Map<String, Value>) -> Result<f64> {
+    let wrong = |what: String| {
+        Error::config(format!(
+            "`rate_limit_share` must be a number above 0 and at most 1, not {what}"
+        ))
+    };
+    match fields.get("rate_limit_share") {
+        None | Some(Value::Null) => Ok(DEFAULT_RATE_LIMIT_SHARE),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|share| *share > 0.0 && *share <= 1.0)
+            .ok_or_else(|| wrong(n.to_string())),
+        Some(other) => Err(wrong(kind(other).to_owned())),
+    }
+}
+
+fn rate_limits(fields: &Map<String, Value>) -> Result<HashMap<String, u32>> {
+    let limits = match fields.get("rate_limits") {
+        None | Some(Value::Null) => return Ok(HashMap::new()),
+        Some(Value::Object(limits)) => limits,
+        Some(other) => {
+            return Err(Error::config(format!(
+                "`rate_limits` must be an object of operation names and calls a minute, not {}",
+                kind(other)
+            )))
+        }
+    };
+    limits
+        .iter()
+        .map(|(operation, limit)| {
+            let limit = limit
+                .as_u64()
+                .filter(|n| (1..=u64::from(u32::MAX)).contains(n))
+                .ok_or_else(|| {
+                    Error::config(format!(
+                        "`rate_limits.{operation}` must be a whole number of calls a minute, at least 1"
+                    ))
+                })?;
+            Ok((operation.clone(), limit as u32))
+        })
+        .collect()
 }
 
 fn optional_bool(fields: &Map<String, Value>, name: &str) -> Result<Option<bool>> {
@@ -346,6 +401,25 @@ mod tests {
                 .unwrap()
                 .track_deletes
         );
+        for (share, ok) in [
+            ("0", false),
+            ("1.5", false),
+            ("\"half\"", false),
+            ("0.25", true),
+        ] {
+            let text = format!(r#"{{"api_key":"k","rate_limit_share":{share}}}"#);
+            assert_eq!(Settings::parse(&text, &API).is_ok(), ok, "{share}");
+        }
+        assert!(
+            config_error(r#"{"api_key":"k","rate_limit_share":2}"#).contains("at most 1, not 2")
+        );
+        assert!(
+            config_error(r#"{"api_key":"k","rate_limits":{"customers":0}}"#)
+                .contains("`rate_limits.customers` must be a whole number")
+        );
+        assert!(config_error(r#"{"api_key":"k","rate_limits":[]}"#).contains("not an array"));
+        let raised = Settings::parse(r#"{"api_key":"k","rate_limits":{"*":6000}}"#, &API).unwrap();
+        assert_eq!(raised.rate_limits["*"], 6000);
         for url in [
             "api.example.com/graphql",
             "ftp://api.example.com",

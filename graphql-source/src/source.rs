@@ -9,9 +9,12 @@ use crate::fetch::Client;
 use crate::graphql;
 use crate::io::{Http, Sink};
 use crate::messages;
+use crate::pace::Pacer;
 use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy};
-use crate::settings::{Settings, DEFAULT_MAX_RETRY_SECONDS, MAX_PAGE_SIZE, MAX_RETRY_SECONDS};
+use crate::settings::{
+    Settings, DEFAULT_MAX_RETRY_SECONDS, DEFAULT_RATE_LIMIT_SHARE, MAX_PAGE_SIZE, MAX_RETRY_SECONDS,
+};
 use crate::state;
 
 /// What a failed command reports to its caller: the TRACE ERROR is already emitted.
@@ -66,6 +69,22 @@ impl Api {
                     "minimum": 0,
                     "maximum": MAX_RETRY_SECONDS,
                     "order": 3,
+                },
+                "rate_limit_share": {
+                    "type": "number",
+                    "title": "Share of the rate limits",
+                    "description": format!("The share of each of {}'s per-minute limits (per operation, per API key) a sync may use, so the key's other users keep the rest. The sync paces its requests to stay within it.", self.name),
+                    "default": DEFAULT_RATE_LIMIT_SHARE,
+                    "exclusiveMinimum": 0,
+                    "maximum": 1,
+                    "order": 6,
+                },
+                "rate_limits": {
+                    "type": "object",
+                    "title": "Rate limits (calls a minute)",
+                    "description": format!("Override {}'s published per-minute limits, for accounts whose limits were raised: operation (GraphQL root field, e.g. `subscriptions`) to calls a minute; `*` for every operation.", self.name),
+                    "additionalProperties": { "type": "integer", "minimum": 1 },
+                    "order": 7,
                 },
                 "track_deletes": {
                     "type": "boolean",
@@ -163,15 +182,47 @@ impl Api {
             Ok(inputs) => inputs,
             Err(e) => return fail(sink, &redactor.error(&e)),
         };
+        sink.emit(&messages::log("INFO", &self.pacing_note(&settings)));
+        let mut pacer = Pacer::new(
+            &self.rate_limits,
+            settings.rate_limit_share,
+            settings.rate_limits.clone(),
+        );
         let mut reader = Client {
             http,
             sink,
             settings: &settings,
             redactor: &redactor,
+            pacer: &mut pacer,
         };
         reader
             .read_all(&selected, &states)
             .map_err(|e| redactor.error(&e).message)
+    }
+}
+
+impl Api {
+    /// What a read's pacing allows, for its first LOG.
+    fn pacing_note(&self, settings: &Settings) -> String {
+        let limits = &self.rate_limits;
+        let listed: Vec<String> = limits
+            .per_operation
+            .iter()
+            .map(|(op, limit)| format!("{op} {limit}"))
+            .collect();
+        let overrides = match settings.rate_limits.is_empty() {
+            true => "",
+            false => ", with the config's `rate_limits` over them",
+        };
+        format!(
+            "pacing each operation to {}% of {}'s per-minute limit ({} a minute{}{}; {}){overrides}",
+            settings.rate_limit_share * 100.0,
+            self.name,
+            limits.default_per_minute,
+            if listed.is_empty() { "" } else { " unless listed: " },
+            listed.join(", "),
+            limits.source,
+        )
     }
 }
 

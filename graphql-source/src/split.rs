@@ -1,11 +1,13 @@
 //! Splitting a configured catalog for instances that read at once: streams
 //! that share requests (a parent and the child streams read from its
-//! records, across all their parents) stay in one catalog.
+//! records, across all their parents) stay in one catalog, and so do
+//! streams that use the same operation (root field), so one instance paces
+//! each operation (see `pace`).
 
 use serde_json::Value;
 
 use crate::api::Api;
-use crate::catalog::parse_configured;
+use crate::catalog::{parse_configured, Stream};
 use crate::plan;
 
 impl Api {
@@ -25,14 +27,41 @@ impl Api {
         let names: Vec<&str> = selected.iter().map(|s| s.stream.name()).collect();
         let mut unit: Vec<usize> = (0..names.len()).collect();
         let index = |name: &str| names.iter().position(|n| *n == name);
-        for group in plan::groups(&selected) {
-            let members: Vec<usize> = group.members().iter().filter_map(|m| index(m)).collect();
-            let Some(first) = members.first().map(|m| find(&mut unit, *m)) else {
-                continue;
+        let mut by_operation: Vec<(&str, usize)> = Vec::new();
+        let mut join = |unit: &mut Vec<usize>, members: &[usize], operations: &[&'static str]| {
+            let Some(first) = members.first().map(|m| find(unit, *m)) else {
+                return;
             };
             for member in &members[1..] {
-                let root = find(&mut unit, *member);
+                let root = find(unit, *member);
                 unit[root] = first;
+            }
+            for operation in operations {
+                match by_operation.iter().find(|(op, _)| op == operation) {
+                    Some((_, other)) => {
+                        let (a, b) = (find(unit, *other), find(unit, first));
+                        unit[a] = b;
+                    }
+                    None => by_operation.push((operation, first)),
+                }
+            }
+        };
+        for group in plan::groups(&selected) {
+            let members: Vec<usize> = group.members().iter().filter_map(|m| index(m)).collect();
+            let stream = group.stream;
+            let deletes = stream.incremental().and_then(|i| i.deletes.as_ref());
+            let operations: Vec<&'static str> = std::iter::once(stream.root_field)
+                .chain(deletes.map(|d| d.log.root_field))
+                .collect();
+            join(&mut unit, &members, &operations);
+        }
+        for (i, selection) in selected.iter().enumerate() {
+            if let Stream::PerParent(stream) = selection.stream {
+                join(
+                    &mut unit,
+                    &[i],
+                    &[stream.root_field, stream.parent.root_field],
+                );
             }
         }
         let mut units: Vec<Vec<usize>> = Vec::new();
@@ -99,9 +128,9 @@ mod tests {
     #[test]
     fn a_parent_and_its_children_stay_together_the_rest_apart() {
         let catalog = json!({"streams": [
-            entry("customers", "incremental"),
+            entry("subscriptions", "full_refresh"),
             entry("plan_prices", "full_refresh"),
-            entry("grants", "full_refresh"),
+            entry("currencies", "full_refresh"),
             entry("plans", "full_refresh"),
         ], "extra": 1})
         .to_string();
@@ -109,17 +138,34 @@ mod tests {
         assert_eq!(
             names(&parts),
             [
-                vec!["customers"],
+                vec!["subscriptions"],
                 vec!["plan_prices", "plans"],
-                vec!["grants"]
+                vec!["currencies"]
             ]
         );
         let first: serde_json::Value = serde_json::from_str(&parts[0]).unwrap();
         assert_eq!(first["extra"], 1, "other keys are kept");
         assert_eq!(
             first["streams"][0],
-            entry("customers", "incremental"),
+            entry("subscriptions", "full_refresh"),
             "entries verbatim"
+        );
+    }
+
+    #[test]
+    fn streams_that_use_one_operation_stay_together() {
+        // grants lists customers; customers' deletes read events.
+        let catalog = json!({"streams": [
+            entry("customers", "incremental"),
+            entry("grants", "full_refresh"),
+            entry("events", "incremental"),
+            entry("plans", "full_refresh"),
+        ]})
+        .to_string();
+        let parts = API.split_catalog(&catalog);
+        assert_eq!(
+            names(&parts),
+            [vec!["customers", "grants", "events"], vec!["plans"]]
         );
     }
 

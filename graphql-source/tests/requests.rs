@@ -123,3 +123,50 @@ fn a_plain_list_is_read_in_one_request() {
     assert_eq!(states.len(), 1);
     assert!(states[0].contains(r#""stream_state":{"mode":"full_refresh_complete"}"#));
 }
+
+/// Records when each request arrives.
+struct Timed {
+    inner: Pages,
+    at: Vec<std::time::Instant>,
+}
+
+impl Http for Timed {
+    fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        self.at.push(std::time::Instant::now());
+        self.inner.send(request)
+    }
+}
+
+#[test]
+fn requests_are_paced_to_the_share_of_the_operation_s_limit() {
+    let mut server = Timed {
+        inner: Pages {
+            rows: 30,
+            bodies: Vec::new(),
+        },
+        at: Vec::new(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    // 2,400 a minute at half: 20 a second, so a burst of 20 then 50 ms apart.
+    let config = json!({"api_key": "test-key-123", "page_size": 1,
+        "rate_limits": {"customers": 2400}, "rate_limit_share": 0.5})
+    .to_string();
+    let catalog = json!({"streams": [{"stream": {"name": "customers"},
+        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]})
+    .to_string();
+    API.read(&mut server, &mut out, &config, &catalog, None)
+        .expect("the read succeeds");
+    // 30 pages, and 2 more that plan the partitions.
+    let n = server.at.len();
+    assert_eq!(n, 32);
+    let after_burst = server.at[n - 1].duration_since(server.at[n - 11]);
+    assert!(
+        after_burst >= std::time::Duration::from_millis(10 * 50 - 5),
+        "10 requests after the burst took {after_burst:?}"
+    );
+    assert!(
+        out[0].contains("pacing each operation to 50% of Example's per-minute limit"),
+        "{}",
+        out[0]
+    );
+}

@@ -167,9 +167,11 @@ pub fn run_host(args: &[String]) -> Output {
     Output::messages(run)
 }
 
-/// A config for the stand-in at `url`.
+/// A config for the stand-in at `url`, pacing off (tests of pacing set
+/// their own limits).
 pub fn config(url: &str) -> Value {
-    json!({ "api_key": API_KEY, "base_url": url, "page_size": 50 })
+    json!({ "api_key": API_KEY, "base_url": url, "page_size": 50,
+            "rate_limits": { "*": 6_000_000 } })
 }
 
 /// `host run ... read` against the stand-in, with the test config (and the

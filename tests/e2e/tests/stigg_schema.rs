@@ -10,7 +10,7 @@ use apollo_compiler::response::JsonMap;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 use graphql_source::catalog::parse_configured;
-use graphql_source::graphql::Page;
+use graphql_source::page::Page;
 use graphql_source::plan;
 use graphql_source::position::Position;
 use graphql_source::query::{all_fields, document, per_parent_document};
