@@ -1,7 +1,7 @@
 //! A connector as data: what it declares about its API; the engine does the rest.
 
 use crate::pace::RateLimits;
-use crate::stream::{ChildDef, PerParentDef, StreamDef};
+use crate::stream::{Activity, ChildDef, PerParentDef, StreamDef};
 
 /// Everything a connector declares; the engine does the rest.
 #[derive(Debug)]
@@ -26,6 +26,9 @@ pub struct Api {
     pub children: &'static [&'static ChildDef],
     /// The API's per-minute limits per operation, which reads pace themselves by.
     pub rate_limits: RateLimits,
+    /// Streams an incremental sync may read by an activity log's changes,
+    /// when the config turns it on (`<stream>_incremental_via_activity_log`).
+    pub activity: &'static [Activity],
     /// Streams answered one parent at a time, discovered last.
     pub per_parent: &'static [&'static PerParentDef],
 }

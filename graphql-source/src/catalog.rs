@@ -60,8 +60,9 @@ impl Api {
     }
 }
 
-/// The catalog entry of one stream.
-pub fn airbyte_stream(stream: Stream) -> Value {
+/// The catalog entry of one stream; `by_activity`: incremental by the
+/// activity log (no cursor field of its own: the source decides what to read).
+pub fn airbyte_stream(stream: Stream, by_activity: bool) -> Value {
     let keys: Vec<Vec<&str>> = stream
         .primary_key()
         .into_iter()
@@ -82,7 +83,23 @@ pub fn airbyte_stream(stream: Stream) -> Value {
         entry["source_defined_cursor"] = json!(true);
         entry["default_cursor_field"] = json!([incremental.cursor]);
     }
+    if by_activity {
+        entry["supported_sync_modes"] = json!(["full_refresh", "incremental"]);
+        entry["source_defined_cursor"] = json!(true);
+    }
     entry
+}
+
+/// Streams read by the activity log (the config's choice) are incremental
+/// where the runner asked for it, not downgraded.
+pub fn by_activity(mut selected: Vec<Selected>, streams: &[&str]) -> Vec<Selected> {
+    for selection in &mut selected {
+        if selection.downgraded && streams.contains(&selection.stream.name()) {
+            selection.mode = SyncMode::Incremental;
+            selection.downgraded = false;
+        }
+    }
+    selected
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,24 +284,24 @@ mod tests {
 
     #[test]
     fn discover_entry_declares_modes_and_keys() {
-        let entry = airbyte_stream(Stream::Root(&streams::CUSTOMERS));
+        let entry = airbyte_stream(Stream::Root(&streams::CUSTOMERS), false);
         assert_eq!(
             entry["supported_sync_modes"],
             json!(["full_refresh", "incremental"])
         );
         assert_eq!(entry["default_cursor_field"], json!(["updatedAt"]));
         assert_eq!(entry["source_defined_primary_key"], json!([["id"]]));
-        let subs = airbyte_stream(Stream::Root(&streams::SUBSCRIPTIONS));
+        let subs = airbyte_stream(Stream::Root(&streams::SUBSCRIPTIONS), false);
         assert_eq!(subs["supported_sync_modes"], json!(["full_refresh"]));
         assert!(subs.get("default_cursor_field").is_none());
-        let prices = airbyte_stream(Stream::Child(&streams::PRICES));
+        let prices = airbyte_stream(Stream::Child(&streams::PRICES), false);
         assert_eq!(prices["supported_sync_modes"], json!(["full_refresh"]));
         assert_eq!(prices["source_defined_primary_key"], json!([["id"]]));
     }
 
     #[test]
     fn a_nested_key_is_a_path() {
-        let entry = airbyte_stream(Stream::Root(&streams::RESOURCES));
+        let entry = airbyte_stream(Stream::Root(&streams::RESOURCES), false);
         assert_eq!(
             entry["source_defined_primary_key"],
             json!([["resourceId"], ["customer", "id"]])

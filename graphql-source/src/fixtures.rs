@@ -4,8 +4,8 @@
 use crate::api::Api;
 use crate::pace::RateLimits;
 use crate::stream::{
-    opt, req, ChildDef, ChildSource, Connection, Deletes, Field, Incremental, IncrementalPaging,
-    KeyColumn, KeyForm, Member, PerParentDef, Read, StreamDef, Ty::*,
+    opt, req, Activity, ChildDef, ChildSource, Connection, Deletes, Field, Incremental,
+    IncrementalPaging, KeyColumn, KeyForm, Member, PerParentDef, Read, StreamDef, Ty::*,
 };
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
@@ -223,6 +223,18 @@ pub const LEDGER: PerParentDef = PerParentDef {
 
 pub const PER_PARENT: &[&PerParentDef] = &[&GRANTS, &LEDGER];
 
+/// Subscriptions have no cursor: the events name the changed ones.
+pub const ACTIVITY: &[Activity] = &[Activity {
+    stream: &SUBSCRIPTIONS,
+    log: &EVENTS,
+    filter: r#"{"type": {"in": ["SUBSCRIPTION_CHANGED"]}}"#,
+    id_field: "entityId",
+    by_field: "entityId",
+    filter_path: &["id"],
+    key_form: KeyForm::Uuid,
+    row_key: "id",
+}];
+
 /// An API of those streams.
 pub static API: Api = Api {
     name: "Example",
@@ -237,6 +249,7 @@ pub static API: Api = Api {
     streams: ALL,
     children: CHILDREN,
     per_parent: PER_PARENT,
+    activity: ACTIVITY,
     // High enough that the engine's tests never wait on pacing.
     rate_limits: RateLimits {
         default_per_minute: 6_000_000,

@@ -14,14 +14,12 @@ use crate::plan::{self, Group};
 use crate::position::Keyset;
 use crate::position::Position;
 use crate::query;
+use crate::read_activity::Wrap;
+use crate::read_log::LOG_MARGIN_MS;
 use crate::read_per_parent;
 use crate::state::StreamState;
 use crate::stream::{StreamDef, TotalCount};
 use crate::time::{format_rfc3339_ms, now_ms};
-
-/// How far before a sync's start the next sync looks for deletions: more
-/// than any plausible skew between this clock and the server's.
-const DELETES_MARGIN_MS: i64 = 10 * 60 * 1000;
 
 /// Where each selected stream stands across the groups that feed it.
 struct Progress<'s> {
@@ -182,9 +180,22 @@ impl Client<'_> {
         let started_ms = now_ms();
         let saved = self.saved(group, progress).cloned();
         let mut page_size = self.settings.page_size;
-        let mut position = match (group.mode, stream.incremental()) {
-            (SyncMode::Incremental, Some(keys)) => {
-                Position::incremental(keys, saved.as_ref(), self.settings.start_date.as_deref())
+        let by_activity = self
+            .settings
+            .api
+            .activity
+            .iter()
+            .find(|a| a.stream.name == name && self.settings.activity_streams.contains(&name));
+        let (mut position, wrap) = match (group.mode, stream.incremental(), by_activity) {
+            (SyncMode::Incremental, Some(keys), _) => {
+                let start = self.settings.start_date.as_deref();
+                (
+                    Position::incremental(keys, saved.as_ref(), start),
+                    Wrap::Plain,
+                )
+            }
+            (SyncMode::Incremental, None, Some(activity)) => {
+                self.activity_position(activity, saved.as_ref(), started_ms)?
             }
             _ => {
                 let (position, note) =
@@ -192,7 +203,7 @@ impl Client<'_> {
                 if let Some(note) = note {
                     self.log("INFO", &format!("{name}: {note}"));
                 }
-                position
+                (position, Wrap::Plain)
             }
         };
         let (first_query, next_query) = (
@@ -205,7 +216,7 @@ impl Client<'_> {
         };
         let mut emitter = Emitter::new(group);
         let (mut pages, mut total, mut running) = (0u64, 0u64, false);
-        loop {
+        while !position.done() {
             let requests = position.requests(page_size.rows());
             let query = if running { &next_query } else { &first_query };
             let fetched = match self.round(name, root, query, &requests) {
@@ -254,10 +265,17 @@ impl Client<'_> {
                 n => format!("{name}: {n} pages at once, {count} records ({total} in all)"),
             };
             self.log("INFO", &summary);
-            self.checkpoint(group, &position.state(), &mut emitter, progress);
-            if position.done() {
-                break;
+            let state = wrap.apply(position.state(), position.done());
+            self.checkpoint(group, &state, &mut emitter, progress);
+        }
+        if !running {
+            // Nothing to read (no change logged): the state still moves on.
+            for member in group.members() {
+                self.sink
+                    .emit(&messages::stream_status(member, Status::Running));
             }
+            let state = wrap.apply(position.state(), true);
+            self.checkpoint(group, &state, &mut emitter, progress);
         }
         self.log(
             "INFO",
@@ -299,7 +317,7 @@ impl Client<'_> {
                 &format!("{name}: deletions are tracked from this sync on"),
             ),
         }
-        let from = started_ms as i64 - DELETES_MARGIN_MS;
+        let from = started_ms as i64 - LOG_MARGIN_MS;
         keyset.set_deletes_from(format_rfc3339_ms(from));
         let state = keyset.state().to_value();
         self.sink.emit(&messages::stream_state(name, &state, 0));

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::read_deletes::DELETED_AT;
+use crate::read_log::DELETED_AT;
 use crate::stream::{ChildDef, Field, Member, PerParentDef, StreamDef, Ty};
 
 /// The JSON Schema of a stream's records. A stream with deletes also has

@@ -36,6 +36,18 @@ pub struct Settings {
     pub rate_limit_share: f64,
     /// Per-minute limits the user set, by operation (`*`: every operation).
     pub rate_limits: HashMap<String, u32>,
+    /// Streams the config reads by the activity log on incremental syncs.
+    pub activity_streams: Vec<&'static str>,
+    /// Every how many incremental syncs such a stream is read in full.
+    pub activity_full_refresh_every: u32,
+}
+
+/// A week of daily syncs between full refreshes.
+pub const DEFAULT_ACTIVITY_FULL_REFRESH_EVERY: u32 = 7;
+
+/// The config key that turns on `stream`'s activity mode.
+pub fn activity_key(stream: &str) -> String {
+    format!("{stream}_incremental_via_activity_log")
 }
 
 /// Half of each limit stays for the key's other users (often the
@@ -103,6 +115,18 @@ impl Settings {
             track_deletes: optional_bool(&fields, "track_deletes")?.unwrap_or(true),
             rate_limit_share: rate_limit_share(&fields)?,
             rate_limits: rate_limits(&fields)?,
+            activity_streams: api
+                .activity
+                .iter()
+                .map(|a| a.stream.name)
+                .map(|name| Ok((name, optional_bool(&fields, &activity_key(name))?)))
+                .filter_map(|on: Result<_>| match on {
+                    Ok((name, Some(true))) => Some(Ok(name)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<Result<_>>()?,
+            activity_full_refresh_every: activity_full_refresh_every(&fields)?,
         })
     }
 }
@@ -129,6 +153,22 @@ fn api_key(fields: &Map<String, Value>, api: &Api) -> Result<ApiKey> {
             "`api_key` must be a string, not {}",
             kind(other)
         ))),
+    }
+}
+
+fn activity_full_refresh_every(fields: &Map<String, Value>) -> Result<u32> {
+    match fields.get("activity_full_refresh_every") {
+        None | Some(Value::Null) => Ok(DEFAULT_ACTIVITY_FULL_REFRESH_EVERY),
+        Some(value) => value
+            .as_u64()
+            .filter(|n| (1..=1000).contains(n))
+            .map(|n| n as u32)
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "`activity_full_refresh_every` must be a whole number from 1 to 1000, not {}",
+                    kind(value)
+                ))
+            }),
     }
 }
 

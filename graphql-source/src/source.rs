@@ -13,7 +13,8 @@ use crate::pace::Pacer;
 use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy};
 use crate::settings::{
-    Settings, DEFAULT_MAX_RETRY_SECONDS, DEFAULT_RATE_LIMIT_SHARE, MAX_PAGE_SIZE, MAX_RETRY_SECONDS,
+    activity_key, Settings, DEFAULT_ACTIVITY_FULL_REFRESH_EVERY, DEFAULT_MAX_RETRY_SECONDS,
+    DEFAULT_RATE_LIMIT_SHARE, MAX_PAGE_SIZE, MAX_RETRY_SECONDS,
 };
 use crate::state;
 
@@ -31,6 +32,33 @@ impl Api {
     }
 
     fn connection_specification(&self) -> Value {
+        let mut spec = self.base_specification();
+        let properties = &mut spec["properties"];
+        for (i, activity) in self.activity.iter().enumerate() {
+            let name = activity.stream.name;
+            properties[activity_key(name)] = json!({
+                "type": "boolean",
+                "title": format!("Incremental `{name}` from the activity log"),
+                "description": format!("`{name}` has no cursor, so it is read in full. On: an incremental sync reads again only the {name} that {}'s activity log names as changed since the last sync, and every `activity_full_refresh_every` syncs all of them (which corrects what the log missed: {} does not document that it logs every change).", self.name, self.name),
+                "default": false,
+                "order": 10 + i,
+            });
+        }
+        if !self.activity.is_empty() {
+            properties["activity_full_refresh_every"] = json!({
+                "type": "integer",
+                "title": "Full refresh every N syncs",
+                "description": "Streams read by the activity log are read in full on every N-th incremental sync.",
+                "default": DEFAULT_ACTIVITY_FULL_REFRESH_EVERY,
+                "minimum": 1,
+                "maximum": 1000,
+                "order": 10 + self.activity.len(),
+            });
+        }
+        spec
+    }
+
+    fn base_specification(&self) -> Value {
         json!({
             "$schema": "http://json-schema.org/draft-07/schema#",
             "title": format!("{} Source Spec", self.name),
@@ -154,10 +182,17 @@ impl Api {
 
     /// Emits the CATALOG. The streams are fixed, so the config is only validated.
     pub fn discover(&'static self, sink: &mut dyn Sink, config: &str) -> Outcome {
-        if let Err(e) = Settings::parse(config, self) {
-            return fail(sink, &e);
-        }
-        let streams = self.all_streams().map(catalog::airbyte_stream).collect();
+        let settings = match Settings::parse(config, self) {
+            Ok(settings) => settings,
+            Err(e) => return fail(sink, &e),
+        };
+        let streams = self
+            .all_streams()
+            .map(|stream| {
+                let by_activity = settings.activity_streams.contains(&stream.name());
+                catalog::airbyte_stream(stream, by_activity)
+            })
+            .collect();
         sink.emit(&messages::catalog(streams));
         Ok(())
     }
@@ -177,6 +212,7 @@ impl Api {
         };
         let redactor = Redactor::new(&settings);
         let inputs = catalog::parse_configured(configured, self)
+            .map(|selected| catalog::by_activity(selected, &settings.activity_streams))
             .and_then(|selected| Ok((selected, state::parse_input(state)?)));
         let (selected, states) = match inputs {
             Ok(inputs) => inputs,

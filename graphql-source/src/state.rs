@@ -33,6 +33,15 @@ pub enum StreamState {
     /// A per-parent stream under way: every parent ordered before
     /// `parents_from` (by the parent stream's full refresh order) is done.
     PerParent { parents_from: Vec<Option<String>> },
+    /// A stream read by an activity log's changes: every change logged from
+    /// `from` on is still to read; `syncs` incremental syncs since the last
+    /// full refresh; `full_refresh` the one under way, if any.
+    Activity {
+        from: String,
+        syncs: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        full_refresh: Option<Box<StreamState>>,
+    },
     /// A child stream: where the read of each parent it comes from stands.
     ByParent {
         parents: BTreeMap<String, StreamState>,
@@ -136,6 +145,13 @@ fn validate(state: &StreamState, top: bool) -> Result<(), String> {
             .values()
             .try_for_each(|state| validate(state, false)),
         StreamState::ByParent { .. } => Err("a parent's state is itself by parent".into()),
+        StreamState::Activity {
+            full_refresh: Some(inner),
+            ..
+        } => match inner.as_ref() {
+            StreamState::FullRefresh { .. } => validate(inner, false),
+            _ => Err("an activity state's full refresh is not one".into()),
+        },
         _ => Ok(()),
     }
 }

@@ -137,6 +137,30 @@ pub struct Deletes {
     pub key_form: KeyForm,
 }
 
+/// An incremental mode for a stream with no usable cursor: the rows an
+/// activity log names as changed since the last sync are read again by id.
+/// Opt-in per config (a log may not name every change), with a periodic full
+/// refresh that corrects any drift.
+#[derive(Debug)]
+pub struct Activity {
+    pub stream: &'static StreamDef,
+    /// The connection that logs changes, read by its incremental cursor.
+    pub log: &'static StreamDef,
+    /// Filter members that keep the stream's entries, as GraphQL input JSON.
+    pub filter: &'static str,
+    /// The log field naming the changed row: a value of its `row_key`.
+    pub id_field: &'static str,
+    /// The log field naming what the stream is read again by (e.g. the
+    /// row's parent, when its filter cannot take the row's own id)...
+    pub by_field: &'static str,
+    /// ...and the filter path that takes those values with `in`.
+    pub filter_path: &'static [&'static str],
+    pub key_form: KeyForm,
+    /// Every changed row must be among those read again, or the read fails:
+    /// the log would name rows some other way than assumed.
+    pub row_key: &'static str,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyForm {
     Uuid,

@@ -1,6 +1,7 @@
 //! Where a stream's read stands, and how it moves: the GraphQL variables for the
 //! next round of pages, the advance over them, and the state that checkpoints it.
 
+mod by_ids;
 mod keyset;
 mod offset;
 mod partitioned;
@@ -14,6 +15,7 @@ use crate::page::Page;
 use crate::state::StreamState;
 use crate::stream::{Incremental, Read, StreamDef};
 
+pub use by_ids::ByIds;
 pub use keyset::Keyset;
 pub use partitioned::Partitions;
 
@@ -27,6 +29,8 @@ pub enum Position {
     Incremental(Keyset),
     /// A plain list: one request answers it all; `true` once read.
     Once(bool),
+    /// Rows read again by id (an activity log's changes).
+    ByIds(ByIds),
 }
 
 impl Position {
@@ -59,6 +63,7 @@ impl Position {
             Position::FullRefresh(p) => p.done(),
             Position::Incremental(k) => k.done(),
             Position::Once(done) => *done,
+            Position::ByIds(ids) => ids.done(),
         }
     }
 
@@ -71,6 +76,7 @@ impl Position {
             Position::FullRefresh(p) => p.requests(page_size),
             Position::Incremental(k) => vec![k.request(page_size)],
             Position::Once(_) => vec![json!({})],
+            Position::ByIds(ids) => ids.request(page_size),
         }
     }
 
@@ -83,7 +89,7 @@ impl Position {
     pub fn partitions(&self) -> usize {
         match self {
             Position::FullRefresh(p) => p.remaining(),
-            Position::Incremental(_) | Position::Once(_) => 1,
+            Position::Incremental(_) | Position::Once(_) | Position::ByIds(_) => 1,
         }
     }
 
@@ -98,6 +104,7 @@ impl Position {
                 *done = true;
                 Ok(pages.len())
             }
+            Position::ByIds(ids) => ids.advance(pages),
         }
     }
 
@@ -106,7 +113,8 @@ impl Position {
         match self {
             Position::FullRefresh(p) => p.state(),
             Position::Incremental(k) => k.state(),
-            Position::Once(_) => StreamState::FullRefreshComplete,
+            // Not resumable mid-way: the caller's state says what to read again.
+            Position::Once(_) | Position::ByIds(_) => StreamState::FullRefreshComplete,
         }
     }
 }

@@ -4,7 +4,10 @@
 //! - `GET /_admin/stats` — `{requests, byRootField, invalidQueries}`
 //! - `GET /_admin/invalid-queries` — the rejected requests
 //! - `POST /_admin/reset-stats`
-//! - `POST /_admin/touch-customers` `{"n": 5}` — `{"ids": [...]}`
+//! - `POST /_admin/touch-customers` `{"n": 5}` — `{"ids": [...]}`; likewise
+//!   `delete-customers`, `create-customers` and `report-usage` (measurement ids)
+//! - `POST /_admin/grant-credits` `{"customerId": "customer-…", "amount": 100}` — `{"id": grant id | null}`
+//! - `POST /_admin/consume-credits` `{"customerId": "customer-…", "amount": 5}` — `{"eventId": … | null}`
 //! - `GET|PUT|POST|DELETE /_admin/faults` — list, replace (a list), add one, clear
 //! - `GET /_admin/ids/{rootField}` — every id of a list query, in stored order
 
@@ -19,32 +22,98 @@ use serde::Deserialize;
 
 use crate::data::Kind;
 use crate::faults::FaultRule;
+use crate::fields::{scalar, Val};
 use crate::rng::format_uuid;
 use crate::state::Shared;
+use crate::store::Store;
 
-/// Sets `n` customers' updatedAt to now (distinct milliseconds); their ids.
-pub fn touch_customers(shared: &Shared, n: usize) -> Vec<String> {
+/// What a mutation of `n` rows of `kind` returns: their `id`s.
+fn changed(
+    shared: &Shared,
+    kind: Kind,
+    n: usize,
+    change: fn(&mut Store, usize) -> Vec<u32>,
+) -> Vec<String> {
     let mut store = shared.store_mut();
-    let touched = store.touch_customers(n);
-    let rows = store.data.rows(Kind::Customer);
-    touched
+    let changed = change(&mut store, n);
+    let rows = store.data.rows(kind);
+    changed
         .iter()
-        .map(|&i| format_uuid(rows[i as usize].id))
+        .filter_map(|&i| rows.get(i as usize))
+        .map(|r| format_uuid(r.id))
         .collect()
 }
 
-/// Every id a list query can return, in stored order; `None` for an unknown root field.
+/// Sets `n` customers' updatedAt to now (distinct milliseconds); their ids.
+pub fn touch_customers(shared: &Shared, n: usize) -> Vec<String> {
+    changed(shared, Kind::Customer, n, Store::touch_customers)
+}
+
+pub fn delete_customers(shared: &Shared, n: usize) -> Vec<String> {
+    changed(shared, Kind::Customer, n, Store::delete_customers)
+}
+
+pub fn create_customers(shared: &Shared, n: usize) -> Vec<String> {
+    changed(shared, Kind::Customer, n, Store::create_customers)
+}
+
+pub fn report_usage(shared: &Shared, n: usize) -> Vec<String> {
+    changed(shared, Kind::UsageMeasurement, n, Store::report_usage)
+}
+
+pub fn grant_credits(shared: &Shared, customer_id: &str, amount: f64) -> Option<String> {
+    let mut store = shared.store_mut();
+    let customer = store.data.customer_by_external_id(customer_id)?;
+    let grant = store.grant_credits(customer, amount)?;
+    store
+        .data
+        .row(Kind::CreditGrant, grant)
+        .map(|r| format_uuid(r.id))
+}
+
+pub fn consume_credits(shared: &Shared, customer_id: &str, amount: f64) -> Option<String> {
+    let mut store = shared.store_mut();
+    let customer = store.data.customer_by_external_id(customer_id)?;
+    store.consume_credits(customer, amount).map(format_uuid)
+}
+
+/// The `customerId`s of the live customers with credit grants, in row order.
+pub fn credit_customers(shared: &Shared) -> Vec<String> {
+    let store = shared.store();
+    let ds = &store.data;
+    let mut customers: Vec<u32> = ds
+        .grants_by_customer
+        .keys()
+        .copied()
+        .filter(|&c| ds.is_live(Kind::Customer, c))
+        .collect();
+    customers.sort_unstable();
+    customers
+        .into_iter()
+        .filter_map(|c| match scalar(ds, Kind::Customer, c, "customerId") {
+            Some(Val::Str(id)) => Some(id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every id a list query can return, in stored order; `None` for an
+/// unknown root field. Records without an `id` (customer resources,
+/// package groups) give their internal ids.
 pub fn ids(shared: &Shared, root_field: &str) -> Option<Vec<String>> {
     let kind = Kind::from_root_field(root_field)?;
-    Some(
-        shared
-            .store()
-            .data
-            .rows(kind)
-            .iter()
-            .map(|r| format_uuid(r.id))
-            .collect(),
-    )
+    let store = shared.store();
+    let ds = &store.data;
+    let ids = (0..ds.count(kind) as u32)
+        .filter(|&i| ds.is_listed(kind, i))
+        .map(|i| match (kind, ds.row(kind, i)) {
+            (Kind::EventLog, _) => scalar(ds, kind, i, "id").unwrap_or(Val::Null).to_json(),
+            (_, Some(row)) => Val::Uuid(row.id).to_json(),
+            (_, None) => Val::Null.to_json(),
+        })
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    Some(ids)
 }
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -53,6 +122,11 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_admin/invalid-queries", get(invalid_queries))
         .route("/_admin/reset-stats", post(reset_stats))
         .route("/_admin/touch-customers", post(touch))
+        .route("/_admin/delete-customers", post(delete))
+        .route("/_admin/create-customers", post(create))
+        .route("/_admin/report-usage", post(report))
+        .route("/_admin/grant-credits", post(grant))
+        .route("/_admin/consume-credits", post(consume))
         .route(
             "/_admin/faults",
             get(list_faults)
@@ -89,6 +163,35 @@ struct TouchRequest {
 
 async fn touch(State(shared): State<Arc<Shared>>, Json(request): Json<TouchRequest>) -> Response {
     Json(serde_json::json!({ "ids": touch_customers(&shared, request.n) })).into_response()
+}
+
+async fn delete(State(shared): State<Arc<Shared>>, Json(request): Json<TouchRequest>) -> Response {
+    Json(serde_json::json!({ "ids": delete_customers(&shared, request.n) })).into_response()
+}
+
+async fn create(State(shared): State<Arc<Shared>>, Json(request): Json<TouchRequest>) -> Response {
+    Json(serde_json::json!({ "ids": create_customers(&shared, request.n) })).into_response()
+}
+
+async fn report(State(shared): State<Arc<Shared>>, Json(request): Json<TouchRequest>) -> Response {
+    Json(serde_json::json!({ "ids": report_usage(&shared, request.n) })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreditRequest {
+    customer_id: String,
+    amount: f64,
+}
+
+async fn grant(State(shared): State<Arc<Shared>>, Json(r): Json<CreditRequest>) -> Response {
+    let id = grant_credits(&shared, &r.customer_id, r.amount);
+    Json(serde_json::json!({ "id": id })).into_response()
+}
+
+async fn consume(State(shared): State<Arc<Shared>>, Json(r): Json<CreditRequest>) -> Response {
+    let id = consume_credits(&shared, &r.customer_id, r.amount);
+    Json(serde_json::json!({ "eventId": id })).into_response()
 }
 
 async fn list_faults(State(shared): State<Arc<Shared>>) -> Response {

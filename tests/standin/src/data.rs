@@ -6,7 +6,8 @@
 
 use crate::time::Millis;
 
-/// One list query of the API and the records behind it.
+/// One list query of the API and the records behind it. `EventLog` has no
+/// rows of its own: its events are derived (see `events`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     Customer,
@@ -18,10 +19,91 @@ pub enum Kind {
     Coupon,
     PromotionalEntitlement,
     UsageMeasurement,
+    CustomerResource,
+    Experiment,
+    FeatureGroup,
+    PackageGroup,
+    Offer,
+    CustomCurrency,
+    CreditGrant,
+    EventLog,
 }
 
+/// Root field, node type and (for connections) connection and edge types.
+const NAMES: [(&str, &str, &str, &str); KINDS] = [
+    (
+        "customers",
+        "Customer",
+        "CustomerConnection",
+        "CustomerEdge",
+    ),
+    (
+        "subscriptions",
+        "SubscriptionQuery",
+        "SubscriptionQueryConnection",
+        "SubscriptionQueryEdge",
+    ),
+    ("plans", "Plan", "PlanConnection", "PlanEdge"),
+    ("addons", "Addon", "AddonConnection", "AddonEdge"),
+    ("features", "Feature", "FeatureConnection", "FeatureEdge"),
+    ("products", "Product", "ProductConnection", "ProductEdge"),
+    ("coupons", "Coupon", "CouponConnection", "CouponEdge"),
+    (
+        "promotionalEntitlements",
+        "PromotionalEntitlement",
+        "PromotionalEntitlementConnection",
+        "PromotionalEntitlementEdge",
+    ),
+    (
+        "usageMeasurements",
+        "UsageMeasurement",
+        "UsageMeasurementConnection",
+        "UsageMeasurementEdge",
+    ),
+    (
+        "customerResources",
+        "CustomerResource",
+        "CustomerResourceConnection",
+        "CustomerResourceEdge",
+    ),
+    (
+        "experiments",
+        "Experiment",
+        "ExperimentConnection",
+        "ExperimentEdge",
+    ),
+    (
+        "featureGroups",
+        "FeatureGroup",
+        "FeatureGroupConnection",
+        "FeatureGroupEdge",
+    ),
+    (
+        "packageGroups",
+        "PackageGroup",
+        "PackageGroupConnection",
+        "PackageGroupEdge",
+    ),
+    ("offers", "Offer", "OfferConnection", "OfferEdge"),
+    ("customCurrencies", "CustomCurrency", "", ""),
+    (
+        "creditGrants",
+        "CreditGrant",
+        "CreditGrantConnection",
+        "CreditGrantEdge",
+    ),
+    (
+        "eventLogs",
+        "EventLog",
+        "EventLogConnection",
+        "EventLogEdge",
+    ),
+];
+
+const KINDS: usize = 17;
+
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; KINDS] = [
         Kind::Customer,
         Kind::Subscription,
         Kind::Plan,
@@ -31,68 +113,42 @@ impl Kind {
         Kind::Coupon,
         Kind::PromotionalEntitlement,
         Kind::UsageMeasurement,
+        Kind::CustomerResource,
+        Kind::Experiment,
+        Kind::FeatureGroup,
+        Kind::PackageGroup,
+        Kind::Offer,
+        Kind::CustomCurrency,
+        Kind::CreditGrant,
+        Kind::EventLog,
     ];
 
     /// The `Query` field that lists this kind.
     pub fn root_field(self) -> &'static str {
-        match self {
-            Kind::Customer => "customers",
-            Kind::Subscription => "subscriptions",
-            Kind::Plan => "plans",
-            Kind::Addon => "addons",
-            Kind::Feature => "features",
-            Kind::Product => "products",
-            Kind::Coupon => "coupons",
-            Kind::PromotionalEntitlement => "promotionalEntitlements",
-            Kind::UsageMeasurement => "usageMeasurements",
-        }
+        NAMES[self.index()].0
     }
 
     pub fn from_root_field(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.root_field() == name)
     }
 
+    /// Kinds listed by a `(filter, paging, sorting)` connection; the others
+    /// (custom currencies, credit grants) have their own `input`.
+    pub fn is_filtered_list(self) -> bool {
+        !matches!(self, Kind::CustomCurrency | Kind::CreditGrant)
+    }
+
     /// The GraphQL object type of a node.
     pub fn node_type(self) -> &'static str {
-        match self {
-            Kind::Customer => "Customer",
-            Kind::Subscription => "SubscriptionQuery",
-            Kind::Plan => "Plan",
-            Kind::Addon => "Addon",
-            Kind::Feature => "Feature",
-            Kind::Product => "Product",
-            Kind::Coupon => "Coupon",
-            Kind::PromotionalEntitlement => "PromotionalEntitlement",
-            Kind::UsageMeasurement => "UsageMeasurement",
-        }
+        NAMES[self.index()].1
     }
 
     pub fn connection_type(self) -> &'static str {
-        match self {
-            Kind::Customer => "CustomerConnection",
-            Kind::Subscription => "SubscriptionQueryConnection",
-            Kind::Plan => "PlanConnection",
-            Kind::Addon => "AddonConnection",
-            Kind::Feature => "FeatureConnection",
-            Kind::Product => "ProductConnection",
-            Kind::Coupon => "CouponConnection",
-            Kind::PromotionalEntitlement => "PromotionalEntitlementConnection",
-            Kind::UsageMeasurement => "UsageMeasurementConnection",
-        }
+        NAMES[self.index()].2
     }
 
     pub fn edge_type(self) -> &'static str {
-        match self {
-            Kind::Customer => "CustomerEdge",
-            Kind::Subscription => "SubscriptionQueryEdge",
-            Kind::Plan => "PlanEdge",
-            Kind::Addon => "AddonEdge",
-            Kind::Feature => "FeatureEdge",
-            Kind::Product => "ProductEdge",
-            Kind::Coupon => "CouponEdge",
-            Kind::PromotionalEntitlement => "PromotionalEntitlementEdge",
-            Kind::UsageMeasurement => "UsageMeasurementEdge",
-        }
+        NAMES[self.index()].3
     }
 
     fn index(self) -> usize {
@@ -105,8 +161,11 @@ impl Kind {
 /// - Subscription: [customer, plan]
 /// - Plan, Addon: [product, version number]
 /// - PromotionalEntitlement, UsageMeasurement: [customer, feature]
+/// - CustomerResource: [customer, subscription]
+/// - FeatureGroup, PackageGroup, Offer: [group number, version number]
+/// - CreditGrant: [customer, custom currency]
 /// - others: unused
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Row {
     pub id: u128,
     pub created_at: Millis,
@@ -121,7 +180,16 @@ pub struct Row {
 pub struct Dataset {
     pub seed: u64,
     pub environment_id: u128,
-    tables: [Vec<Row>; 9],
+    tables: [Vec<Row>; KINDS],
+    /// Customers deleted by `Standin::delete_customers`: their rows stay (so
+    /// indices and events keep pointing at them) but no query lists them.
+    pub deleted: std::collections::HashSet<u32>,
+    /// The activity log (see `events`).
+    pub log: crate::events::Log,
+    /// Credit consumptions reported through `Standin::consume_credits`.
+    pub consumptions: Vec<crate::fields::Consumption>,
+    /// Each customer's credit grants (row indices, in creation order).
+    pub grants_by_customer: std::collections::HashMap<u32, Vec<u32>>,
 }
 
 impl Dataset {
@@ -130,6 +198,10 @@ impl Dataset {
             seed,
             environment_id,
             tables: Default::default(),
+            deleted: Default::default(),
+            log: Default::default(),
+            consumptions: Vec::new(),
+            grants_by_customer: Default::default(),
         }
     }
 
@@ -143,5 +215,48 @@ impl Dataset {
 
     pub fn row(&self, kind: Kind, index: u32) -> Option<&Row> {
         self.rows(kind).get(index as usize)
+    }
+
+    /// Whether a row is listed: not a deleted customer.
+    pub fn is_live(&self, kind: Kind, index: u32) -> bool {
+        kind != Kind::Customer || !self.deleted.contains(&index)
+    }
+
+    /// Whether a list query shows the row: neither a deleted customer nor
+    /// one of its resources.
+    pub fn is_listed(&self, kind: Kind, index: u32) -> bool {
+        match kind {
+            Kind::Customer => !self.deleted.contains(&index),
+            Kind::CustomerResource => self
+                .row(kind, index)
+                .is_some_and(|r| !self.deleted.contains(&r.refs[0])),
+            _ => true,
+        }
+    }
+
+    /// How many records of a kind exist (deleted customers included).
+    pub fn count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::EventLog => self.log.len(self),
+            _ => self.rows(kind).len(),
+        }
+    }
+
+    /// What filters read of a record: its row, or an event's time.
+    pub fn filter_row(&self, kind: Kind, index: u32) -> Row {
+        match kind {
+            Kind::EventLog => self
+                .log
+                .get(self, index)
+                .map_or_else(Row::default, |e| e.row()),
+            _ => self.row(kind, index).copied().unwrap_or_default(),
+        }
+    }
+
+    /// The index of the live customer whose `customerId` is `customer_id`.
+    pub fn customer_by_external_id(&self, customer_id: &str) -> Option<u32> {
+        let index = crate::fields::customer_index(self, customer_id)?;
+        (self.row(Kind::Customer, index).is_some() && self.is_live(Kind::Customer, index))
+            .then_some(index)
     }
 }

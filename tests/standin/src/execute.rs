@@ -12,6 +12,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::ExecutableDocument;
 
 use crate::data::Kind;
+use crate::execute_input::{custom_currencies, per_customer};
 use crate::fields::{nested, object, scalar, Memo, Obj, Tree, Val};
 use crate::nested_args;
 use crate::paging::{encode_cursor, window, PageRequest, Window};
@@ -49,7 +50,7 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn user_error(&self, message: String) -> FieldError {
+    pub(crate) fn user_error(&self, message: String) -> FieldError {
         self.user_errors.borrow_mut().push(message.clone());
         FieldError { message }
     }
@@ -117,13 +118,18 @@ impl ObjectValue for QueryRoot<'_> {
         &'a self,
         info: &'a ResolveInfo<'a>,
     ) -> Result<ResolvedValue<'a>, FieldError> {
+        let ctx = self.ctx;
+        match info.field_name() {
+            "customCurrencies" => return Ok(custom_currencies(ctx, info.arguments())),
+            "creditGrants" | "creditsLedger" => {
+                return per_customer(ctx, info.field_name(), info.arguments())
+            }
+            _ => {}
+        }
         let kind = Kind::from_root_field(info.field_name())
+            .filter(|k| k.is_filtered_list())
             .ok_or_else(|| self.unknown_field_error(info))?;
-        Ok(ResolvedValue::object(list(
-            self.ctx,
-            kind,
-            info.arguments(),
-        )?))
+        Ok(ResolvedValue::object(list(ctx, kind, info.arguments())?))
     }
 }
 
@@ -190,6 +196,25 @@ impl ObjectValue for Connection<'_> {
     }
 }
 
+impl PageInfo {
+    /// The page info of a window, without faults.
+    pub(crate) fn of(window: Window) -> PageInfo {
+        let (start_cursor, end_cursor) = match window.end > window.start {
+            true => (
+                Some(encode_cursor(window.start)),
+                Some(encode_cursor(window.end - 1)),
+            ),
+            false => (None, None),
+        };
+        PageInfo {
+            start_cursor,
+            end_cursor,
+            has_next_page: window.has_next_page,
+            has_previous_page: window.has_previous_page,
+        }
+    }
+}
+
 impl Connection<'_> {
     fn page_info(&self) -> PageInfo {
         let Window {
@@ -219,7 +244,7 @@ impl Connection<'_> {
     }
 }
 
-struct PageInfo {
+pub(crate) struct PageInfo {
     start_cursor: Option<String>,
     end_cursor: Option<String>,
     has_next_page: bool,
@@ -269,10 +294,10 @@ impl ObjectValue for Edge<'_> {
 }
 
 #[derive(Clone, Copy)]
-struct Node<'c> {
-    ctx: &'c Context<'c>,
-    kind: Kind,
-    index: u32,
+pub(crate) struct Node<'c> {
+    pub ctx: &'c Context<'c>,
+    pub kind: Kind,
+    pub index: u32,
 }
 
 impl ObjectValue for Node<'_> {
@@ -311,7 +336,7 @@ impl ObjectValue for Node<'_> {
 
 /// A nested value: objects resolve field by field, so only the selected
 /// fields are answered, and unions pick their fragments by `type_name`.
-fn resolve_tree<'a>(ctx: &'a Context<'a>, tree: Tree) -> ResolvedValue<'a> {
+pub(crate) fn resolve_tree<'a>(ctx: &'a Context<'a>, tree: Tree) -> ResolvedValue<'a> {
     match tree {
         Tree::Leaf(value) => resolved(value),
         Tree::List(items) => {

@@ -2,10 +2,17 @@
 //! filter object are ANDed, `and`/`or` combine sub-filters, and — easy to
 //! miss — several comparisons on one field are ORed together
 //! (`{updatedAt: {gte: a, lt: b}}` means `>= a OR < b`).
+//!
+//! `id`, `createdAt` and `updatedAt` are read straight from rows; any other
+//! field (`status`, `isLatest`, `eventLogType`, ...) is compared with the
+//! value the API would answer for it.
+
+use std::cmp::Ordering;
 
 use apollo_compiler::response::{JsonMap, JsonValue};
 
-use crate::data::Row;
+use crate::data::{Kind, Row};
+use crate::fields::Val;
 use crate::rng::parse_uuid;
 use crate::time::parse_iso;
 
@@ -14,6 +21,8 @@ pub enum Filter {
     All(Vec<Filter>),
     Any(Vec<Filter>),
     Compare(Column, Comparison),
+    /// Another field: its name, the operator and the operand as sent.
+    Field(String, String, JsonValue),
 }
 
 /// The filterable columns of the subset; all are non-null in the data.
@@ -52,19 +61,27 @@ pub enum Comparison {
 impl Filter {
     /// Parses a coerced `filter` argument (already validated against the schema).
     pub fn parse(value: &JsonValue) -> Result<Filter, String> {
+        Filter::parse_for(None, value)
+    }
+
+    /// As `parse`, for a list query of `kind`: the activity log's `id` is a
+    /// String, compared as text rather than parsed as a UUID.
+    pub fn parse_for(kind: Option<Kind>, value: &JsonValue) -> Result<Filter, String> {
         match value {
             JsonValue::Null => Ok(Filter::All(Vec::new())),
-            JsonValue::Object(map) => parse_object(map),
+            JsonValue::Object(map) => parse_object(kind, map),
             other => Err(format!("filter must be an object, got {other}")),
         }
     }
 
-    pub fn matches(&self, row: &Row) -> bool {
+    /// Whether `row` passes; `field` answers the other fields' values.
+    pub fn matches(&self, row: &Row, field: &dyn Fn(&str) -> Val) -> bool {
         match self {
-            Filter::All(parts) => parts.iter().all(|f| f.matches(row)),
+            Filter::All(parts) => parts.iter().all(|f| f.matches(row, field)),
             // An empty `or` constrains nothing, like an empty `and`.
-            Filter::Any(parts) => parts.is_empty() || parts.iter().any(|f| f.matches(row)),
+            Filter::Any(parts) => parts.is_empty() || parts.iter().any(|f| f.matches(row, field)),
             Filter::Compare(column, cmp) => cmp.matches(column.key(row), column),
+            Filter::Field(name, op, operand) => field_matches(&field(name), op, operand),
         }
     }
 
@@ -73,28 +90,104 @@ impl Filter {
     }
 }
 
-fn parse_object(map: &JsonMap) -> Result<Filter, String> {
+fn parse_object(kind: Option<Kind>, map: &JsonMap) -> Result<Filter, String> {
     let mut parts = Vec::new();
     for (key, value) in map {
         match key.as_str() {
-            "and" => parts.push(Filter::All(parse_list(value)?)),
-            "or" => parts.push(Filter::Any(parse_list(value)?)),
-            field => {
-                let column =
-                    Column::named(field).ok_or_else(|| format!("cannot filter on {field}"))?;
-                parts.push(parse_field(column, value)?);
-            }
+            "and" => parts.push(Filter::All(parse_list(kind, value)?)),
+            "or" => parts.push(Filter::Any(parse_list(kind, value)?)),
+            "id" if kind == Some(Kind::EventLog) => parts.push(parse_other("id", value)),
+            field => match Column::named(field) {
+                Some(column) => parts.push(parse_field(column, value)?),
+                None => parts.push(parse_other(field, value)),
+            },
         }
     }
     Ok(Filter::All(parts))
 }
 
-fn parse_list(value: &JsonValue) -> Result<Vec<Filter>, String> {
+fn parse_list(kind: Option<Kind>, value: &JsonValue) -> Result<Vec<Filter>, String> {
     match value {
         JsonValue::Null => Ok(Vec::new()),
-        JsonValue::Array(items) => items.iter().map(Filter::parse).collect(),
-        other => Ok(vec![Filter::parse(other)?]),
+        JsonValue::Array(items) => items.iter().map(|v| Filter::parse_for(kind, v)).collect(),
+        other => Ok(vec![Filter::parse_for(kind, other)?]),
     }
+}
+
+/// A field other than id/createdAt/updatedAt: its comparisons, ORed.
+fn parse_other(field: &str, value: &JsonValue) -> Filter {
+    let JsonValue::Object(ops) = value else {
+        return Filter::All(Vec::new());
+    };
+    let comparisons: Vec<Filter> = ops
+        .iter()
+        .map(|(op, operand)| {
+            Filter::Field(field.to_string(), op.as_str().to_string(), operand.clone())
+        })
+        .collect();
+    match comparisons.len() {
+        // `{isLatest: {}}` (featureGroups' default) constrains nothing.
+        0 => Filter::All(Vec::new()),
+        _ => Filter::Any(comparisons),
+    }
+}
+
+/// One comparison of a field's value, as Postgres would make it: a null
+/// value passes only `is: null` and `isNot` of a non-null operand.
+fn field_matches(value: &Val, op: &str, operand: &JsonValue) -> bool {
+    let cmp = |operand: &JsonValue| -> Option<Ordering> {
+        let other = operand_like(value, operand)?;
+        Some(value.compare(&other))
+    };
+    match op {
+        "is" => match operand.as_bool() {
+            None => value.is_null(),
+            Some(b) => *value == Val::Bool(b),
+        },
+        "isNot" => match operand.as_bool() {
+            None => !value.is_null(),
+            Some(b) => *value != Val::Bool(b),
+        },
+        _ if value.is_null() => false,
+        "eq" => cmp(operand) == Some(Ordering::Equal),
+        "neq" => cmp(operand).is_some_and(|o| o != Ordering::Equal),
+        "gt" => cmp(operand) == Some(Ordering::Greater),
+        "gte" => cmp(operand).is_some_and(|o| o != Ordering::Less),
+        "lt" => cmp(operand) == Some(Ordering::Less),
+        "lte" => cmp(operand).is_some_and(|o| o != Ordering::Greater),
+        "in" | "notIn" => {
+            let items = operand.as_array().map(Vec::as_slice).unwrap_or_default();
+            let found = items.iter().any(|v| cmp(v) == Some(Ordering::Equal));
+            found == (op == "in")
+        }
+        "between" | "notBetween" => {
+            let bound = |name: &str| operand.as_object().and_then(|o| o.get(name)).and_then(cmp);
+            let inside = bound("lower").is_some_and(|o| o != Ordering::Less)
+                && bound("upper").is_some_and(|o| o != Ordering::Greater);
+            inside == (op == "between")
+        }
+        "like" | "iLike" | "notLike" | "notILike" => {
+            let text = value.to_json();
+            let text = text
+                .as_str()
+                .map_or_else(|| text.to_string(), str::to_string);
+            let pattern = operand.as_str().unwrap_or_default();
+            like(&text, pattern, op.contains("ILike") || op == "iLike") != op.starts_with("not")
+        }
+        _ => false,
+    }
+}
+
+/// The operand as a value of the field's type, to compare with it.
+fn operand_like(value: &Val, operand: &JsonValue) -> Option<Val> {
+    Some(match value {
+        Val::Time(_) => Val::Time(parse_iso(operand.as_str()?)?),
+        Val::Uuid(_) => Val::Uuid(parse_uuid(operand.as_str()?)?),
+        Val::Int(_) => Val::Int(operand.as_i64()?),
+        Val::Float(_) => Val::Float(operand.as_f64()?),
+        Val::Bool(_) => Val::Bool(operand.as_bool()?),
+        _ => Val::Str(operand.as_str()?.to_string()),
+    })
 }
 
 /// One field's comparisons, ORed (see the module comment).
@@ -278,18 +371,22 @@ mod tests {
         Filter::parse(&JsonValue::from(json)).expect("valid filter")
     }
 
+    fn no_fields(_: &str) -> Val {
+        Val::Null
+    }
+
     #[test]
     fn comparisons_on_one_field_are_ored() {
         let r = row("2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z");
         let f = filter(
             serde_json::json!({"updatedAt": {"gte": "2024-01-01T00:00:00Z", "lt": "2023-07-01T00:00:00Z"}}),
         );
-        assert!(f.matches(&r), "lt holds, so the OR holds");
+        assert!(f.matches(&r, &no_fields), "lt holds, so the OR holds");
         let and = filter(serde_json::json!({"and": [
             {"updatedAt": {"gte": "2024-01-01T00:00:00Z"}},
             {"updatedAt": {"lt": "2023-07-01T00:00:00Z"}}
         ]}));
-        assert!(!and.matches(&r));
+        assert!(!and.matches(&r, &no_fields));
     }
 
     #[test]
@@ -299,26 +396,51 @@ mod tests {
             "createdAt": {"eq": "2023-01-01T02:00:00+02:00"},
             "updatedAt": {"gt": "2023-06-01T00:00:00.000Z"}
         }));
-        assert!(!both.matches(&r));
+        assert!(!both.matches(&r, &no_fields));
         let either = filter(serde_json::json!({"or": [
             {"createdAt": {"eq": "2023-01-01T00:00:00.000Z"}},
             {"updatedAt": {"gt": "2023-06-01T00:00:00.000Z"}}
         ]}));
-        assert!(either.matches(&r));
-        assert!(filter(serde_json::json!({})).matches(&r));
-        assert!(filter(serde_json::json!({"or": []})).matches(&r));
+        assert!(either.matches(&r, &no_fields));
+        assert!(filter(serde_json::json!({})).matches(&r, &no_fields));
+        assert!(filter(serde_json::json!({"or": []})).matches(&r, &no_fields));
     }
 
     #[test]
     fn ids_in_lists_null_checks_and_like() {
         let r = row("2023-01-01T00:00:00Z", "2023-01-01T00:00:00Z");
         let id = "12345678-0000-4000-8000-000000000001";
-        assert!(filter(serde_json::json!({"id": {"in": [id.to_uppercase()]}})).matches(&r));
-        assert!(!filter(serde_json::json!({"id": {"neq": id}})).matches(&r));
-        assert!(!filter(serde_json::json!({"createdAt": {"is": null}})).matches(&r));
-        assert!(filter(serde_json::json!({"createdAt": {"isNot": null}})).matches(&r));
-        assert!(filter(serde_json::json!({"id": {"like": "12345678-%"}})).matches(&r));
-        assert!(!filter(serde_json::json!({"id": {"notILike": "%0001"}})).matches(&r));
+        assert!(
+            filter(serde_json::json!({"id": {"in": [id.to_uppercase()]}})).matches(&r, &no_fields)
+        );
+        assert!(!filter(serde_json::json!({"id": {"neq": id}})).matches(&r, &no_fields));
+        assert!(!filter(serde_json::json!({"createdAt": {"is": null}})).matches(&r, &no_fields));
+        assert!(filter(serde_json::json!({"createdAt": {"isNot": null}})).matches(&r, &no_fields));
+        assert!(filter(serde_json::json!({"id": {"like": "12345678-%"}})).matches(&r, &no_fields));
+        assert!(!filter(serde_json::json!({"id": {"notILike": "%0001"}})).matches(&r, &no_fields));
+    }
+
+    #[test]
+    fn other_fields_compare_their_values() {
+        let r = row("2023-01-01T00:00:00Z", "2023-01-01T00:00:00Z");
+        let fields = |name: &str| match name {
+            "status" => Val::Enum("PUBLISHED"),
+            "isLatest" => Val::Bool(true),
+            "versionNumber" => Val::Int(2),
+            _ => Val::Null,
+        };
+        let pass = |json: serde_json::Value| filter(json).matches(&r, &fields);
+        assert!(pass(
+            serde_json::json!({"status": {"eq": "PUBLISHED"}, "isLatest": {}})
+        ));
+        assert!(!pass(serde_json::json!({"status": {"in": ["ARCHIVED"]}})));
+        assert!(pass(serde_json::json!({"isLatest": {"is": true}})));
+        assert!(!pass(serde_json::json!({"isLatest": {"isNot": true}})));
+        assert!(pass(
+            serde_json::json!({"versionNumber": {"gt": 1, "eq": 7}})
+        ));
+        assert!(!pass(serde_json::json!({"description": {"eq": "x"}})));
+        assert!(pass(serde_json::json!({"description": {"is": null}})));
     }
 
     #[test]

@@ -9,13 +9,13 @@ use crate::rng::Rng;
 use crate::time::Millis;
 use crate::words::{ADDONS, COUPONS, FEATURES, PLAN_TIERS, PRODUCTS};
 
-const DAY: Millis = 86_400_000;
-const CATALOG_START: Millis = 1_630_454_400_000; // 2021-09-01
-const CUSTOMERS_START: Millis = 1_641_168_000_000; // 2022-01-03
+pub(crate) const DAY: Millis = 86_400_000;
+pub(crate) const CATALOG_START: Millis = 1_630_454_400_000; // 2021-09-01
+pub(crate) const CUSTOMERS_START: Millis = 1_641_168_000_000; // 2022-01-03
 const CUSTOMERS_END: Millis = 1_735_603_200_000; // 2024-12-31
 /// Nothing generated is later than this, so `touch_customers` (now) is
 /// always the newest update.
-const DATA_END: Millis = 1_751_241_600_000; // 2025-06-30
+pub(crate) const DATA_END: Millis = 1_751_241_600_000; // 2025-06-30
 
 const ADDON_COUNT: usize = 18;
 const PROMOTION_COUNT: usize = 40;
@@ -37,12 +37,13 @@ pub fn generate(seed: u64, sizes: Sizes) -> Dataset {
     generate_promotions(&mut ds, &mut rng);
     generate_usage(&mut ds, &mut rng);
     count_active(&mut ds);
+    crate::generate_more::generate_more(&mut ds);
     ds
 }
 
 /// Creation times starting at `start`, about `step` apart, where each one
 /// repeats the previous with probability `tie_percent`.
-fn timeline(
+pub(crate) fn timeline(
     rng: &mut Rng,
     start: Millis,
     end: Millis,
@@ -71,7 +72,7 @@ fn updated_after(rng: &mut Rng, created: Millis, previous: Option<Millis>) -> Mi
     }
 }
 
-fn push_rows(
+pub(crate) fn push_rows(
     ds: &mut Dataset,
     rng: &mut Rng,
     kind: Kind,

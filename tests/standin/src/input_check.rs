@@ -7,6 +7,7 @@ use apollo_compiler::executable::Operation;
 use apollo_compiler::response::{JsonMap, JsonValue};
 use apollo_compiler::ExecutableDocument;
 
+use crate::data::Kind;
 use crate::filter::Filter;
 
 /// A rejected input: the message, and whether it came through a variable
@@ -25,7 +26,8 @@ pub fn check_filters(
         let Some(filter) = field.specified_argument_by_name("filter") else {
             continue;
         };
-        if let Err(message) = Filter::parse(&to_json(filter, variables)) {
+        let kind = Kind::from_root_field(field.name.as_str());
+        if let Err(message) = Filter::parse_for(kind, &to_json(filter, variables)) {
             return Err(BadInput {
                 message,
                 from_variable: uses_variable(filter),

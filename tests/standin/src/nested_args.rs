@@ -8,7 +8,7 @@
 use apollo_compiler::response::{JsonMap, JsonValue};
 
 use crate::data::{Dataset, Kind};
-use crate::fields::{Obj, Tree};
+use crate::fields::{scalar, Obj, Tree, Val};
 use crate::filter::Filter;
 use crate::sorting::{compare_values, parse_sorting, sort_rows, SortKey};
 
@@ -29,7 +29,7 @@ pub fn apply(
     }
     let keys = parse_sorting(&arg("sorting"))?;
     match (kind, field) {
-        (Kind::Plan, "compatibleAddons") => {
+        (Kind::Plan, "compatibleAddons") | (Kind::PackageGroup, "addons") => {
             let filter = Filter::parse(&arg("filter"))?;
             let mut rows: Vec<u32> = items
                 .iter()
@@ -37,7 +37,11 @@ pub fn apply(
                     Tree::Row(Kind::Addon, i) => Some(*i),
                     _ => None,
                 })
-                .filter(|&i| ds.row(Kind::Addon, i).is_some_and(|r| filter.matches(r)))
+                .filter(|&i| {
+                    let field = |name: &str| scalar(ds, Kind::Addon, i, name).unwrap_or(Val::Null);
+                    ds.row(Kind::Addon, i)
+                        .is_some_and(|r| filter.matches(r, &field))
+                })
                 .collect();
             sort_rows(ds, Kind::Addon, &mut rows, &keys);
             Ok(Tree::List(

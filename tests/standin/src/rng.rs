@@ -55,6 +55,26 @@ pub fn scramble32(mut x: u32) -> u32 {
     x ^ (x >> 16)
 }
 
+/// The inverse of `scramble32`.
+pub fn unscramble32(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(inverse(0x846c_a68b));
+    x ^= (x >> 15) ^ (x >> 30);
+    x = x.wrapping_mul(inverse(0x7feb_352d));
+    x ^ (x >> 16)
+}
+
+/// The multiplicative inverse of an odd number modulo 2^32 (Newton's method).
+const fn inverse(a: u32) -> u32 {
+    let mut x = a;
+    let mut i = 0;
+    while i < 5 {
+        x = x.wrapping_mul(2u32.wrapping_sub(a.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+}
+
 /// A version-4 UUID derived from another one and a salt: the ids of nested
 /// values (prices, entitlements) are stable and, in practice, unique.
 pub fn derive_uuid(base: u128, salt: u64) -> u128 {
@@ -111,6 +131,8 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for i in 0..100_000u32 {
             assert!(seen.insert(scramble32(i)));
+            assert_eq!(unscramble32(scramble32(i)), i);
         }
+        assert_eq!(unscramble32(scramble32(u32::MAX)), u32::MAX);
     }
 }

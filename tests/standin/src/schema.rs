@@ -26,6 +26,6 @@ mod tests {
         assert!(schema.get_object("Customer").is_some());
         assert!(schema
             .get_object("Query")
-            .is_some_and(|q| q.fields.len() == 9));
+            .is_some_and(|q| q.fields.len() == 18));
     }
 }

@@ -141,9 +141,51 @@ impl Standin {
     }
 
     /// Sets `n` customers' updatedAt to now, in distinct milliseconds
-    /// later than any earlier touch, and returns their ids.
+    /// later than any earlier change (CUSTOMER_UPDATED each), and returns
+    /// their ids.
     pub fn touch_customers(&self, n: usize) -> Vec<String> {
         admin::touch_customers(&self.shared, n)
+    }
+
+    /// Deletes `n` customers (chosen deterministically among the live ones):
+    /// `customers` no longer lists them, nor `customerResources` their
+    /// resources, and `creditGrants`/`creditsLedger` answer nothing for
+    /// them; their subscriptions, measurements and promotional entitlements
+    /// stay listed. Logs CUSTOMER_DELETED (entityId: the customer's `id`)
+    /// for each, in distinct later milliseconds. Returns their `id`s.
+    pub fn delete_customers(&self, n: usize) -> Vec<String> {
+        admin::delete_customers(&self.shared, n)
+    }
+
+    /// Adds `n` customers created now (CUSTOMER_CREATED each); their `id`s.
+    pub fn create_customers(&self, n: usize) -> Vec<String> {
+        admin::create_customers(&self.shared, n)
+    }
+
+    /// Reports `n` usage measurements (metered features, live customers),
+    /// created now (MEASUREMENT_REPORTED each); their `id`s.
+    pub fn report_usage(&self, n: usize) -> Vec<String> {
+        admin::report_usage(&self.shared, n)
+    }
+
+    /// Grants `amount` promotional credits, active now and never expiring,
+    /// to the customer with this `customerId` (CREDIT_GRANT_CREATED, entity
+    /// the grant); the grant's `id`, or `None` for an unknown customer.
+    pub fn grant_credits(&self, customer_id: &str, amount: f64) -> Option<String> {
+        admin::grant_credits(&self.shared, customer_id, amount)
+    }
+
+    /// Consumes up to `amount` of the customer's active credits, as one
+    /// usage event: a CREDITS_CONSUMED ledger entry and a
+    /// CREDIT_GRANT_UPDATED event per grant drawn from. The usage event's
+    /// id (the entries' `eventId`), or `None` when there is nothing to consume.
+    pub fn consume_credits(&self, customer_id: &str, amount: f64) -> Option<String> {
+        admin::consume_credits(&self.shared, customer_id, amount)
+    }
+
+    /// The `customerId`s of the (live) customers with credit grants.
+    pub fn credit_customers(&self) -> Vec<String> {
+        admin::credit_customers(&self.shared)
     }
 
     /// Every id a list query (by root field, e.g. "customers") can return,

@@ -4,16 +4,16 @@
 //! a connector paging through 20,000 customers asks the same question for
 //! every page, so each page is then only a slice of a cached index list.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use apollo_compiler::response::JsonValue;
 
 use crate::data::{Dataset, Kind};
+use crate::fields::{scalar, Val};
 use crate::filter::Filter;
-use crate::rng::Rng;
-use crate::sorting::{parse_sorting, sort_rows};
-use crate::time::{now_millis, Millis};
+use crate::sorting::{parse_sorting, sort_rows, SortKey};
+use crate::time::Millis;
 
 /// Enough for every stream of a few concurrent syncs; cleared when full.
 const CACHE_LIMIT: usize = 256;
@@ -21,8 +21,10 @@ const CACHE_LIMIT: usize = 256;
 pub struct Store {
     pub data: Dataset,
     cache: Mutex<HashMap<String, Arc<Vec<u32>>>>,
-    last_touch: Millis,
-    touches: u64,
+    /// The time of the latest mutation: each one takes a later millisecond.
+    pub(crate) last_change: Millis,
+    /// Mutations so far: seeds the choice of rows they change.
+    pub(crate) changes: u64,
 }
 
 impl Store {
@@ -30,12 +32,13 @@ impl Store {
         Store {
             data,
             cache: Mutex::new(HashMap::new()),
-            last_touch: 0,
-            touches: 0,
+            last_change: 0,
+            changes: 0,
         }
     }
 
     /// Row indices of `kind` matching `filter`, in `sorting` order.
+    /// Deleted customers are never listed.
     pub fn ordered(
         &self,
         kind: Kind,
@@ -46,17 +49,24 @@ impl Store {
         if let Some(hit) = self.cache_lock().get(&key) {
             return Ok(Arc::clone(hit));
         }
-        let filter = Filter::parse(filter)?;
+        let filter = Filter::parse_for(Some(kind), filter)?;
         let keys = parse_sorting(sorting)?;
-        let rows = self.data.rows(kind);
-        let mut indices: Vec<u32> = if filter.is_trivial() {
-            (0..rows.len() as u32).collect()
-        } else {
-            (0..rows.len() as u32)
-                .filter(|&i| filter.matches(&rows[i as usize]))
-                .collect()
-        };
-        sort_rows(&self.data, kind, &mut indices, &keys);
+        let ds = &self.data;
+        let count = ds.count(kind) as u32;
+        let mut indices: Vec<u32> = (0..count)
+            .filter(|&i| ds.is_listed(kind, i))
+            .filter(|&i| {
+                filter.is_trivial() || {
+                    let field = |name: &str| scalar(ds, kind, i, name).unwrap_or(Val::Null);
+                    filter.matches(&ds.filter_row(kind, i), &field)
+                }
+            })
+            .collect();
+        match natural_order(kind, &keys) {
+            Some(false) => {}
+            Some(true) => indices.reverse(),
+            None => sort_rows(ds, kind, &mut indices, &keys),
+        }
         let indices = Arc::new(indices);
         let mut cache = self.cache_lock();
         if cache.len() >= CACHE_LIMIT {
@@ -66,44 +76,33 @@ impl Store {
         Ok(indices)
     }
 
-    /// Sets `n` customers' updatedAt to now, each a distinct millisecond
-    /// later than any earlier touch; returns their indices.
-    pub fn touch_customers(&mut self, n: usize) -> Vec<u32> {
-        self.touches += 1;
-        let chosen = self.pick_customers(n);
-        let mut at = now_millis().max(self.last_touch + 1);
-        let rows = self.data.rows_mut(Kind::Customer);
-        for &index in &chosen {
-            rows[index as usize].updated_at = at;
-            at += 1;
-        }
-        self.last_touch = at - 1;
+    pub fn clear_cache(&self) {
         self.cache_lock().clear();
-        chosen
     }
 
-    /// Distinct customers, deterministic for a seed and touch number.
-    fn pick_customers(&self, n: usize) -> Vec<u32> {
-        let total = self.data.rows(Kind::Customer).len();
-        if n >= total {
-            return (0..total as u32).collect();
-        }
-        let mut rng = Rng::new(self.data.seed ^ self.touches.wrapping_mul(0x9e37_79b9));
-        let mut seen = HashSet::with_capacity(n);
-        let mut chosen = Vec::with_capacity(n);
-        while chosen.len() < n {
-            let index = rng.below(total as u64) as u32;
-            if seen.insert(index) {
-                chosen.push(index);
-            }
-        }
-        chosen
-    }
-
-    fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Vec<u32>>>> {
+    pub(crate) fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Vec<u32>>>> {
         // A panic elsewhere cannot leave the cache inconsistent: use it anyway.
         self.cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The activity log is kept in (createdAt, id) order: sorting by a prefix
+/// of that is free (`Some(false)`), by createdAt descending a reversal
+/// (`Some(true)`), and anything else a sort (`None`).
+fn natural_order(kind: Kind, keys: &[SortKey]) -> Option<bool> {
+    if kind != Kind::EventLog {
+        return None;
+    }
+    // Neither is ever null, so `nulls` does not matter.
+    let plain = |k: &SortKey, field: &str| k.field == field;
+    match keys {
+        [] => Some(false),
+        [c] if plain(c, "createdAt") => Some(c.descending),
+        [c, i] if plain(c, "createdAt") && plain(i, "id") && !c.descending && !i.descending => {
+            Some(false)
+        }
+        _ => None,
     }
 }

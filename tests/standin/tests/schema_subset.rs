@@ -231,6 +231,16 @@ fn every_node_type_has_all_real_scalar_fields() {
         "Coupon",
         "PromotionalEntitlement",
         "UsageMeasurement",
+        "CustomerResource",
+        "Experiment",
+        "FeatureGroup",
+        "PackageGroup",
+        "Offer",
+        "CustomCurrency",
+        "CreditGrant",
+        "CreditLedgerEvent",
+        "EventLog",
+        "EventActorInfo",
     ] {
         let (Some(ExtendedType::Object(real)), Some(ExtendedType::Object(ours))) =
             (full.types.get(node), subset.types.get(node))

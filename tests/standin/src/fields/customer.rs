@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use super::{base62, json, opt_str, slug, Node, Val};
-use crate::rng::scramble32;
+use crate::data::Dataset;
+use crate::rng::{scramble32, unscramble32};
 use crate::words::{
     CARD_BRANDS, COMPANIES, CURRENCIES, FIRST_NAMES, LAST_NAMES, REGIONS, SEGMENTS, SOURCES, TLDS,
 };
@@ -66,6 +67,14 @@ pub(super) fn scalar(c: &Node, field: &str) -> Option<Val> {
 /// Unique per row: a bijection of the row index.
 fn customer_id(c: &Node) -> String {
     format!("customer-{:08x}", scramble32(c.index ^ c.seed32()))
+}
+
+/// The row index a `customerId` names (whether or not that row exists).
+pub fn customer_index(ds: &Dataset, customer_id: &str) -> Option<u32> {
+    let hex = customer_id.strip_prefix("customer-")?;
+    let scrambled = u32::from_str_radix(hex, 16).ok()?;
+    // Only the exact spelling names a customer ("+0000001" parses too).
+    (format!("{scrambled:08x}") == hex).then(|| unscramble32(scrambled) ^ ds.seed as u32)
 }
 
 fn first(c: &Node) -> &'static str {

@@ -5,11 +5,14 @@
 //! `nested` the nested values (prices, entitlements, invoices: see `tree`),
 //! and `sort_value` what the `*SortFields` enums sort by.
 
+mod activity;
 mod billing;
 mod catalog;
 mod commerce;
+mod credits;
 mod customer;
 mod entitlements;
+mod groups;
 mod money;
 mod schedule;
 mod subscription;
@@ -26,6 +29,12 @@ use crate::time::{format_iso, Millis};
 pub use billing::Memo;
 pub use catalog::{feature_is_metered, package_bits};
 pub use commerce::promotion_status;
+pub use credits::{
+    currency_is_archived, grant_dates, grant_priority, ledger, metered_features, remaining,
+    Consumption, GrantEnd, CURRENCIES,
+};
+pub use customer::customer_index;
+pub use groups::{EXPERIMENTS, FEATURE_GROUPS, OFFERS, PACKAGE_GROUPS};
 pub use subscription::counts_as_active;
 pub use tree::{Obj, Tree};
 
@@ -90,6 +99,9 @@ impl Val {
 
 /// A scalar or enum field; `None` when the node type has no such field.
 pub fn scalar(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Val> {
+    if kind == Kind::EventLog {
+        return activity::scalar_field(ds, index, field);
+    }
     let row = ds.row(kind, index)?;
     let node = Node { ds, row, index };
     match kind {
@@ -102,6 +114,14 @@ pub fn scalar(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Val> 
         Kind::Coupon => commerce::coupon(&node, field),
         Kind::PromotionalEntitlement => commerce::promotional_entitlement(&node, field),
         Kind::UsageMeasurement => commerce::usage_measurement(&node, field),
+        Kind::CustomerResource => groups::resource(&node, field),
+        Kind::Experiment => groups::experiment(&node, field),
+        Kind::FeatureGroup => groups::feature_group(&node, field),
+        Kind::PackageGroup => groups::package_group(&node, field),
+        Kind::Offer => groups::offer(&node, field),
+        Kind::CustomCurrency => credits::currency(&node, field),
+        Kind::CreditGrant => credits::grant(&node, field),
+        Kind::EventLog => None,
     }
 }
 
@@ -126,18 +146,34 @@ pub fn object(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Optio
         (Kind::Plan, "basePlan") => Some(None),
         (Kind::PromotionalEntitlement, "customer") => Some(Some((Kind::Customer, row.refs[0]))),
         (Kind::PromotionalEntitlement, "feature") => Some(Some((Kind::Feature, row.refs[1]))),
+        (Kind::CustomerResource, "customer") => Some(Some((Kind::Customer, row.refs[0]))),
+        (Kind::Experiment, "product") => Some(
+            ds.row(Kind::Product, row.refs[1])
+                .map(|_| (Kind::Product, row.refs[1])),
+        ),
+        (Kind::PackageGroup, "product") => {
+            let node = Node { ds, row, index };
+            Some(Some((Kind::Product, groups::group_product(&node))))
+        }
         _ => None,
     }
 }
 
 /// A nested (non-record) field; `None` when the node type has no such field.
 pub fn nested(ds: &Dataset, kind: Kind, index: u32, field: &str, memo: &Memo) -> Option<Tree> {
+    if kind == Kind::EventLog {
+        return activity::nested(ds, index, field);
+    }
     let node = Node::of(ds, kind, index)?;
-    match kind {
-        Kind::Subscription => {
+    match (kind, field) {
+        (Kind::Subscription, _) => {
             billing::nested(&node, field, memo).or_else(|| schedule::nested(&node, field, memo))
         }
-        Kind::Plan | Kind::Addon => entitlements::package_nested(&node, kind, field),
+        (Kind::Plan | Kind::Addon, _) => entitlements::package_nested(&node, kind, field),
+        (Kind::FeatureGroup, "features") => Some(groups::group_features(&node)),
+        (Kind::PackageGroup, "addons") => Some(groups::group_addons(&node)),
+        (Kind::CreditGrant, "cost") => Some(credits::cost(&node).into()),
+        (Kind::CustomCurrency, "units") => Some(credits::units(&node).into()),
         _ => None,
     }
 }

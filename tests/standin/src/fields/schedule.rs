@@ -12,7 +12,7 @@ use crate::data::Kind;
 
 pub(super) fn nested(s: &Node, field: &str, memo: &Memo) -> Option<Tree> {
     let tree = match field {
-        "resource" => resource(s).into(),
+        "resource" => resource(s),
         "trialConfiguration" => trial(s).into(),
         "minimumSpend" => minimum_spend(s, &memo.billing(s)).into(),
         "budget" => budget(s, &memo.billing(s)).into(),
@@ -24,10 +24,11 @@ pub(super) fn nested(s: &Node, field: &str, memo: &Memo) -> Option<Tree> {
     Some(tree)
 }
 
-fn resource(s: &Node) -> Option<Obj> {
-    match super::subscription::scalar(s, "resourceId") {
-        Some(Val::Str(id)) => Some(Obj::new("CustomerResource").with("resourceId", Val::Str(id))),
-        _ => None,
+/// The customer resource row with the subscription's resourceId.
+fn resource(s: &Node) -> Tree {
+    match super::groups::resource_of(s.ds, s.index) {
+        Some(index) => Tree::Row(Kind::CustomerResource, index),
+        None => Tree::null(),
     }
 }
 
@@ -182,17 +183,12 @@ fn package_dto(s: &Node, kind: Kind, index: u32) -> Tree {
     )
 }
 
-const EXPERIMENTS: [(&str, &str, &str); 3] = [
-    ("exp-3f9a2c", "Annual discount on paywall", "IN_PROGRESS"),
-    ("exp-81d0e7", "Seat-based Pro plan", "COMPLETED"),
-    ("exp-c45b19", "Longer trial", "IN_PROGRESS"),
-];
-
 fn experiment(s: &Node) -> Option<Obj> {
     if !s.chance(870, 6) {
         return None;
     }
-    let (id, name, state) = s.choose(871, &EXPERIMENTS);
+    // Only experiments that ran (not the DRAFT one).
+    let (id, name, state) = s.choose(871, &super::groups::EXPERIMENTS[..3]);
     let variant = s.chance(872, 50);
     Some(
         Obj::new("experimentInfo")

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod nested;
+pub mod pages;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
