@@ -26,6 +26,7 @@ pub static STIGG: Api = Api {
     streams: streams::ALL,
     children: streams::CHILDREN,
     per_parent: streams::PER_PARENT,
+    activity: streams::ACTIVITY,
     rate_limits: RateLimits {
         // "Most reads": Stigg's in-app read operations; the listed ones are lower.
         default_per_minute: 3000,

@@ -254,11 +254,29 @@ fn streams_that_share_requests_are_read_by_one_instance() {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(trace_errors(&out).is_empty(), "{}", out.stdout);
     let pages = |rows: usize| rows.div_ceil(50) as u64;
-    assert_eq!(server.root_field_count("plans"), pages(server.ids("plans").len()));
-    assert_eq!(server.root_field_count("addons"), pages(server.ids("addons").len()));
-    assert!(out.stderr.contains("stream `customers`: reading"), "{}", out.stderr);
-    assert!(out.stderr.contains("stream `plans`: reading"), "{}", out.stderr);
-    assert!(!out.stderr.contains("stream `package_prices`: reading"), "{}", out.stderr);
+    assert_eq!(
+        server.root_field_count("plans"),
+        pages(server.ids("plans").len())
+    );
+    assert_eq!(
+        server.root_field_count("addons"),
+        pages(server.ids("addons").len())
+    );
+    assert!(
+        out.stderr.contains("stream `customers`: reading"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("stream `plans`: reading"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("stream `package_prices`: reading"),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.messages
             .iter()

@@ -82,7 +82,14 @@ fn stigg_json_is_machine_readable() {
             .iter()
             .map(|(n, _)| n.as_str())
             .collect::<Vec<_>>(),
-        ["spec", "allowed-origins", "check", "discover", "read", "split-catalog"]
+        [
+            "spec",
+            "allowed-origins",
+            "check",
+            "discover",
+            "read",
+            "split-catalog"
+        ]
     );
     assert_eq!(functions[2].1, "func(config: string) -> result<_, string>");
 }

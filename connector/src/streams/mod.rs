@@ -28,8 +28,8 @@ mod subscriptions;
 mod usage_measurements;
 
 pub use graphql_source::stream::{
-    opt, req, ChildDef, ChildSource, Connection, Deletes, Field, Incremental, IncrementalPaging,
-    KeyColumn, KeyForm, Member, PerParentDef, Read, StreamDef, Ty,
+    opt, req, Activity, ChildDef, ChildSource, Connection, Deletes, Field, Incremental,
+    IncrementalPaging, KeyColumn, KeyForm, Member, PerParentDef, Read, StreamDef, Ty,
 };
 
 /// Every stream, in discover order.
@@ -61,6 +61,10 @@ pub const CHILDREN: &[&ChildDef] = &[
     &package_prices::PACKAGE_PRICES,
     &package_entitlements::PACKAGE_ENTITLEMENTS,
 ];
+
+/// Streams an incremental sync may read by the activity log, when the
+/// config turns it on.
+pub const ACTIVITY: &[Activity] = &[subscriptions::BY_ACTIVITY];
 
 /// Streams Stigg answers one customer at a time (a request or more per
 /// customer), discovered last.

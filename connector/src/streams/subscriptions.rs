@@ -1,11 +1,28 @@
 //! Stigg subscriptions (`Query.subscriptions`, type `SubscriptionQuery`).
 //!
-//! Full refresh only: the type has no `updatedAt`, and none of its other
-//! timestamps is bound to move on every change, so an incremental cursor would
-//! miss updates.
+//! No cursor: the type has no `updatedAt`, and none of its other timestamps
+//! is bound to move on every change. Read in full, or (opt-in) incrementally
+//! by the activity log: SUBSCRIPTION entries name the changed subscription
+//! (`entityId`, its `id`) and its customer (`parentEntityId`, the customer's
+//! `id`), as Stigg's webhooks name entities by their Stigg id.
+//! `SubscriptionQueryFilter` has no `id`, so the subscriptions of those
+//! customers are read again, and each named subscription must be among them
+//! (else the read fails: the log would name rows some other way).
 
+use super::event_logs::EVENT_LOGS;
 use super::shapes::{BUDGET, CUSTOMER_REF, MONEY, PRICE, REF};
-use super::{opt, req, Connection, Field, Read, StreamDef, Ty::*};
+use super::{opt, req, Activity, Connection, Field, KeyForm, Read, StreamDef, Ty::*};
+
+pub const BY_ACTIVITY: Activity = Activity {
+    stream: &SUBSCRIPTIONS,
+    log: &EVENT_LOGS,
+    filter: r#"{"entityType": {"eq": "SUBSCRIPTION"}}"#,
+    id_field: "entityId",
+    by_field: "parentEntityId",
+    filter_path: &["customer", "id"],
+    key_form: KeyForm::Uuid,
+    row_key: "id",
+};
 
 /// `SubscriptionPrice`: a price the subscription pays, with its usage limit.
 pub const SUBSCRIPTION_PRICE: &[Field] = &[

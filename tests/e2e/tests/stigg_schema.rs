@@ -113,7 +113,7 @@ fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
                 keys.cursor, keys.tie_break
             );
             keyset
-                .advance(&[Page::from_nodes(&[&node], true, None)])
+                .advance(&[Page::from_nodes(&[&node], true, Some("YQ=="))])
                 .unwrap();
             let variables = &keyset.requests(50)[0];
             queries
@@ -214,4 +214,44 @@ fn no_query_selects_a_secret() {
         checked += fields.len();
     }
     assert!(checked > 300, "only {checked} fields checked");
+}
+
+/// The activity log's queries (deletions, changed subscriptions) and the
+/// read again by id are valid, variables included.
+#[test]
+fn activity_log_queries_are_valid_against_stiggs_full_schema() {
+    use graphql_source::position::ByIds;
+    use graphql_source::query::Pick;
+    let Some(schema) = full_schema() else { return };
+    let deletes = stigg::streams::find("customers")
+        .and_then(|s| s.incremental())
+        .and_then(|i| i.deletes.as_ref())
+        .expect("customers have deletes");
+    let mut filters = vec![deletes.filter];
+    filters.extend(stigg::streams::ACTIVITY.iter().map(|a| a.filter));
+    let log = deletes.log;
+    let picks: Vec<Pick> = log.fields.iter().map(Pick::whole).collect();
+    let query = document(log, &picks, TotalCount::Skip);
+    for extra in filters {
+        let Value::Object(extra) = serde_json::from_str::<Value>(extra).expect("JSON") else {
+            panic!("a filter object");
+        };
+        let mut filter = json!({"createdAt": {"gte": "2024-01-01T00:00:00.000Z"}});
+        filter.as_object_mut().unwrap().extend(extra);
+        let variables = json!({"paging": {"first": 50, "after": "YQ=="},
+            "sorting": [{"field": "createdAt", "direction": "ASC"}, {"field": "id", "direction": "ASC"}],
+            "filter": filter});
+        assert_valid(&schema, &query, &variables);
+    }
+    for activity in stigg::streams::ACTIVITY {
+        let stream = activity.stream;
+        let order = stream
+            .connection()
+            .expect("a connection")
+            .full_refresh_order;
+        let ids = vec!["6c0f3ea3-2f63-4a4b-9b0e-111111111111".to_owned()];
+        let variables = &ByIds::new(activity.filter_path, order, ids).request(50)[0];
+        let query = document(stream, &all_fields(stream), TotalCount::Skip);
+        assert_valid(&schema, &query, variables);
+    }
 }

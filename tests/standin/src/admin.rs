@@ -49,6 +49,10 @@ pub fn touch_customers(shared: &Shared, n: usize) -> Vec<String> {
     changed(shared, Kind::Customer, n, Store::touch_customers)
 }
 
+pub fn update_subscriptions(shared: &Shared, n: usize) -> Vec<String> {
+    changed(shared, Kind::Subscription, n, Store::update_subscriptions)
+}
+
 pub fn delete_customers(shared: &Shared, n: usize) -> Vec<String> {
     changed(shared, Kind::Customer, n, Store::delete_customers)
 }

@@ -21,6 +21,8 @@ pub enum EventType {
     CustomerUpdated,
     CustomerDeleted,
     SubscriptionCreated,
+    /// A change through `update_subscriptions`.
+    SubscriptionUpdated,
     MeasurementReported,
     CreditGrantCreated,
     /// A consumption through `consume_credits`: the source is its index.
@@ -36,6 +38,7 @@ impl EventType {
             EventType::CustomerUpdated => "CUSTOMER_UPDATED",
             EventType::CustomerDeleted => "CUSTOMER_DELETED",
             EventType::SubscriptionCreated => "SUBSCRIPTION_CREATED",
+            EventType::SubscriptionUpdated => "SUBSCRIPTION_UPDATED",
             EventType::MeasurementReported => "MEASUREMENT_REPORTED",
             EventType::CreditGrantCreated => "CREDIT_GRANT_CREATED",
             EventType::CreditGrantUpdated => "CREDIT_GRANT_UPDATED",
@@ -50,7 +53,7 @@ impl EventType {
             EventType::CustomerCreated
             | EventType::CustomerUpdated
             | EventType::CustomerDeleted => Kind::Customer,
-            EventType::SubscriptionCreated => Kind::Subscription,
+            EventType::SubscriptionCreated | EventType::SubscriptionUpdated => Kind::Subscription,
             EventType::MeasurementReported => Kind::UsageMeasurement,
             EventType::CreditGrantCreated
             | EventType::CreditGrantExpired

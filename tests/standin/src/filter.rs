@@ -114,11 +114,39 @@ fn parse_list(kind: Option<Kind>, value: &JsonValue) -> Result<Vec<Filter>, Stri
     }
 }
 
-/// A field other than id/createdAt/updatedAt: its comparisons, ORed.
+const OPERATORS: &[&str] = &[
+    "eq",
+    "neq",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "in",
+    "notIn",
+    "is",
+    "isNot",
+    "like",
+    "notLike",
+    "iLike",
+    "notILike",
+    "between",
+    "notBetween",
+];
+
+/// A field other than id/createdAt/updatedAt: its comparisons, ORed; or a
+/// relation's filter (`customer: {id: {in: [...]}}`), its fields named by
+/// path (`customer.id`) and ANDed.
 fn parse_other(field: &str, value: &JsonValue) -> Filter {
     let JsonValue::Object(ops) = value else {
         return Filter::All(Vec::new());
     };
+    if ops.keys().any(|key| !OPERATORS.contains(&key.as_str())) {
+        let parts = ops
+            .iter()
+            .map(|(sub, inner)| parse_other(&format!("{field}.{}", sub.as_str()), inner))
+            .collect();
+        return Filter::All(parts);
+    }
     let comparisons: Vec<Filter> = ops
         .iter()
         .map(|(op, operand)| {
@@ -373,6 +401,20 @@ mod tests {
 
     fn no_fields(_: &str) -> Val {
         Val::Null
+    }
+
+    #[test]
+    fn a_relation_filter_compares_the_linked_row_s_fields() {
+        let r = row("2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z");
+        let f = filter(serde_json::json!({"customer": {"id": {"in": ["a", "b"]}}}));
+        let customer = |id: &'static str| {
+            move |name: &str| match name {
+                "customer.id" => Val::Str(id.into()),
+                _ => Val::Null,
+            }
+        };
+        assert!(f.matches(&r, &customer("b")));
+        assert!(!f.matches(&r, &customer("c")));
     }
 
     #[test]

@@ -42,6 +42,32 @@ impl Store {
         chosen
     }
 
+    /// Changes `n` subscriptions of live customers (their fields are drawn
+    /// again: status, dates, prices...) (SUBSCRIPTION_UPDATED each).
+    pub fn update_subscriptions(&mut self, n: usize) -> Vec<u32> {
+        let mut rng = self.begin_change();
+        let live: Vec<u32> = (0..self.data.rows(Kind::Subscription).len() as u32)
+            .filter(|&i| {
+                self.data
+                    .row(Kind::Subscription, i)
+                    .is_some_and(|s| self.data.is_live(Kind::Customer, s.refs[0]))
+            })
+            .collect();
+        let mut chosen: Vec<u32> = Vec::new();
+        while chosen.len() < n.min(live.len()) {
+            let index = live[rng.below(live.len() as u64) as usize];
+            if !chosen.contains(&index) {
+                chosen.push(index);
+            }
+        }
+        for &index in &chosen {
+            let at = self.next_time();
+            self.data.rows_mut(Kind::Subscription)[index as usize].bits = rng.next_u64();
+            self.log(at, index, EventType::SubscriptionUpdated);
+        }
+        chosen
+    }
+
     /// Deletes `n` live customers (CUSTOMER_DELETED each).
     pub fn delete_customers(&mut self, n: usize) -> Vec<u32> {
         let mut rng = self.begin_change();

@@ -153,6 +153,12 @@ impl Standin {
     /// them; their subscriptions, measurements and promotional entitlements
     /// stay listed. Logs CUSTOMER_DELETED (entityId: the customer's `id`)
     /// for each, in distinct later milliseconds. Returns their `id`s.
+    /// Draws `n` subscriptions' fields again, logging SUBSCRIPTION_UPDATED
+    /// each; their ids.
+    pub fn update_subscriptions(&self, n: usize) -> Vec<String> {
+        admin::update_subscriptions(&self.shared, n)
+    }
+
     pub fn delete_customers(&self, n: usize) -> Vec<String> {
         admin::delete_customers(&self.shared, n)
     }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use apollo_compiler::response::JsonValue;
 
 use crate::data::{Dataset, Kind};
-use crate::fields::{scalar, Val};
+use crate::fields::path_value;
 use crate::filter::Filter;
 use crate::sorting::{parse_sorting, sort_rows, SortKey};
 use crate::time::Millis;
@@ -57,7 +57,7 @@ impl Store {
             .filter(|&i| ds.is_listed(kind, i))
             .filter(|&i| {
                 filter.is_trivial() || {
-                    let field = |name: &str| scalar(ds, kind, i, name).unwrap_or(Val::Null);
+                    let field = |name: &str| path_value(ds, kind, i, name);
                     filter.matches(&ds.filter_row(kind, i), &field)
                 }
             })

@@ -146,7 +146,7 @@ fn payload(ds: &Dataset, e: &Event, kind: Kind, index: u32) -> Value {
                 "email": f("email"), "createdAt": f("createdAt"),
             })
         }
-        EventType::SubscriptionCreated => json!({
+        EventType::SubscriptionCreated | EventType::SubscriptionUpdated => json!({
             "id": f("id"), "subscriptionId": f("subscriptionId"), "customerId": customer("customerId"),
             "planId": ds.row(kind, index).map_or(Value::Null, |s| field(ds, Kind::Plan, s.refs[1], "refId")),
             "status": f("status"), "startDate": f("startDate"),

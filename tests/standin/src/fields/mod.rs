@@ -196,6 +196,18 @@ pub fn subscription_money(ds: &Dataset, id: u128) -> Option<serde_json::Value> {
     }))
 }
 
+/// A field's value by path: `name`, or `relation.name` of a linked row
+/// (what nested relation filters compare).
+pub fn path_value(ds: &Dataset, kind: Kind, index: u32, path: &str) -> Val {
+    let value = match path.split_once('.') {
+        None => scalar(ds, kind, index, path),
+        Some((relation, rest)) => object(ds, kind, index, relation)
+            .flatten()
+            .map(|(k, i)| path_value(ds, k, i, rest)),
+    };
+    value.unwrap_or(Val::Null)
+}
+
 /// What a sort field sorts by: mostly the field itself.
 pub fn sort_value(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Val {
     let value = match (kind, field) {
