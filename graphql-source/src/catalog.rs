@@ -300,12 +300,14 @@ mod tests {
     }
 
     #[test]
-    fn a_nested_key_is_a_path() {
+    fn a_nested_key_is_copied_to_the_top_level() {
         let entry = airbyte_stream(Stream::Root(&streams::RESOURCES), false);
         assert_eq!(
             entry["source_defined_primary_key"],
-            json!([["resourceId"], ["customer", "id"]])
+            json!([["resourceId"], ["customer_id"]])
         );
+        let customer_id = &entry["json_schema"]["properties"]["customer_id"];
+        assert_eq!(customer_id["type"], json!("string"));
     }
 
     #[test]

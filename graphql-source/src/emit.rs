@@ -6,9 +6,24 @@ use crate::child;
 use crate::error::{Error, Result};
 use crate::io::Sink;
 use crate::messages;
-use crate::plan::Group;
+use crate::plan::{Group, ParentOut};
 use crate::raw_json::{members, push_string, write_object};
-use crate::stream::PerParentDef;
+use crate::stream::{PerParentDef, Ty};
+
+/// The JSON text at a dotted path of a record's members; `null` when absent.
+fn copy_at(members_: &child::Parent<'_>, path: &str) -> String {
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    let Some((_, raw)) = members_.iter().find(|(k, _)| k == head) else {
+        return "null".into();
+    };
+    if rest.is_empty() {
+        return raw.get().to_owned();
+    }
+    match members(raw.get()) {
+        Ok(inner) => copy_at(&inner, rest),
+        Err(_) => "null".into(),
+    }
+}
 
 /// Writes the RECORD of a per-parent stream's node: as sent, or led by its
 /// key column when it has one.
@@ -47,6 +62,8 @@ pub fn keyed_record(
 
 pub struct Emitter<'g> {
     group: &'g Group,
+    /// The parent's `From` columns: (name, path).
+    derived: Vec<(&'static str, &'static str)>,
     line: String,
     row: String,
     /// Records since the last checkpoint: the parent's, then each child's.
@@ -55,8 +72,24 @@ pub struct Emitter<'g> {
 
 impl<'g> Emitter<'g> {
     pub fn new(group: &'g Group) -> Self {
+        let keeps = |name: &str| match &group.parent {
+            Some(ParentOut { strip: Some(keep) }) => keep.contains(&name),
+            Some(ParentOut { strip: None }) => true,
+            None => false,
+        };
+        let derived = group
+            .stream
+            .fields
+            .iter()
+            .filter(|f| keeps(f.name))
+            .filter_map(|f| match f.ty {
+                Ty::From(path) => Some((f.name, path)),
+                _ => None,
+            })
+            .collect();
         Emitter {
             group,
+            derived,
             line: String::new(),
             row: String::new(),
             counts: vec![0; 1 + group.children.len()],
@@ -72,7 +105,8 @@ impl<'g> Emitter<'g> {
     pub fn node(&mut self, sink: &mut dyn Sink, node: &str, emitted_at: u64) -> Result<()> {
         let group = self.group;
         let stream = group.stream;
-        let parsed = match (group.children.is_empty(), &group.parent) {
+        let verbatim = group.children.is_empty() && self.derived.is_empty();
+        let parsed = match (verbatim, &group.parent) {
             (true, Some(parent)) if parent.strip.is_none() => None,
             _ => Some(members(node).map_err(|e| {
                 Error::system(format!(
@@ -82,14 +116,26 @@ impl<'g> Emitter<'g> {
             })?),
         };
         if let Some(parent) = &group.parent {
-            let record = match (&parent.strip, &parsed) {
-                (Some(keep), Some(parsed)) => {
+            let rewrite = parent.strip.is_some() || !self.derived.is_empty();
+            let record = match (&parsed, rewrite) {
+                (Some(parsed), true) => {
+                    let copies: Vec<(&str, String)> = self
+                        .derived
+                        .iter()
+                        .map(|(name, path)| (*name, copy_at(parsed, path)))
+                        .collect();
                     self.row.clear();
                     let kept = parsed
                         .iter()
-                        .filter(|(k, _)| keep.contains(&k.as_ref()))
+                        .filter(|(k, _)| {
+                            parent
+                                .strip
+                                .as_ref()
+                                .is_none_or(|keep| keep.contains(&k.as_ref()))
+                        })
                         .map(|(k, v)| (k.as_ref(), v.get()));
-                    write_object(kept, &mut self.row);
+                    let copies = copies.iter().map(|(k, v)| (*k, v.as_str()));
+                    write_object(kept.chain(copies), &mut self.row);
                     self.row.as_str()
                 }
                 _ => node,

@@ -139,11 +139,12 @@ pub const RESOURCES: StreamDef = StreamDef {
         full_refresh_order: &["createdAt", "resourceId"],
         incremental: None,
     }),
-    primary_key: &["resourceId", "customer.id"],
+    primary_key: &["resourceId", "customer_id"],
     fields: &[
         req("resourceId", String),
         req("createdAt", DateTime),
         req("customer", Object(&[req("id", String)])),
+        req("customer_id", From("customer.id")),
     ],
 };
 

@@ -159,9 +159,19 @@ fn picks(group: &Group) -> Vec<Pick> {
         Some(ParentOut { strip: None }) => true,
         None => stream.key_fields().contains(&name),
     };
+    // The fields copied into kept `From` columns are read too.
+    let sources: Vec<&str> = stream
+        .fields
+        .iter()
+        .filter(|f| parent_keeps(f.name))
+        .filter_map(|f| match f.ty {
+            Ty::From(path) => Some(crate::stream::top_level(path)),
+            _ => None,
+        })
+        .collect();
     let mut picks = Vec::new();
     for field in stream.fields {
-        if parent_keeps(field.name) {
+        if parent_keeps(field.name) || sources.contains(&field.name) {
             picks.push(Pick::whole(field));
             continue;
         }

@@ -21,7 +21,8 @@ impl Pick {
 /// The document of one page of `stream`, selecting `picks` in each node.
 pub fn document(stream: &StreamDef, picks: &[Pick], total: TotalCount) -> String {
     let mut selection = String::new();
-    for (i, pick) in picks.iter().enumerate() {
+    let selected = picks.iter().filter(|p| !matches!(p.field.ty, Ty::From(_)));
+    for (i, pick) in selected.enumerate() {
         if i > 0 {
             selection.push(' ');
         }
@@ -95,7 +96,8 @@ fn select_ty(ty: &Ty, only: Option<&[&str]>, out: &mut String) {
         Ty::List(item) => select_ty(item, only, out),
         Ty::Object(fields) => {
             out.push_str(" {");
-            for field in fields.iter().filter(wanted) {
+            let selected = fields.iter().filter(|f| !matches!(f.ty, Ty::From(_)));
+            for field in selected.filter(wanted) {
                 out.push(' ');
                 select_field(field, None, out);
             }

@@ -133,6 +133,7 @@ fn ty_schema(ty: &Ty, n: bool) -> Value {
         Ty::List(item) => json!({ "type": types(&["array"], n), "items": ty_schema(item, false) }),
         Ty::Object(inner) => object_schema(inner, n),
         Ty::Union(members) => union_schema(members, n),
+        Ty::From(_) => json!({ "type": types(&["string"], n) }),
     }
 }
 

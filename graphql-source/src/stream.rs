@@ -12,8 +12,8 @@ pub struct StreamDef {
     /// The `Query` field that returns the rows, e.g. `customers`.
     pub root_field: &'static str,
     pub read: Read,
-    /// The fields that identify a row; a nested one as a dotted path
-    /// (`customer.id`).
+    /// The top-level fields that identify a row (a nested key is copied up
+    /// with [`Ty::From`]).
     pub primary_key: &'static [&'static str],
     pub fields: &'static [Field],
 }
@@ -210,6 +210,10 @@ pub enum Ty {
     Object(&'static [Field]),
     /// A union (selected with `__typename` and one fragment per member).
     Union(&'static [Member]),
+    /// Not selected: a copy of the string at this dotted path of the same
+    /// record (`customer.id`), for a nested key made top-level (runners
+    /// such as PyAirbyte take only top-level keys).
+    From(&'static str),
 }
 
 /// One object type of a union and the fields selected from it.
@@ -283,7 +287,7 @@ impl StreamDef {
 }
 
 /// The top-level field of a dotted path.
-fn top_level(path: &'static str) -> &'static str {
+pub fn top_level(path: &'static str) -> &'static str {
     path.split('.').next().unwrap_or(path)
 }
 

@@ -244,3 +244,53 @@ fn an_interrupted_group_resumes_where_all_its_streams_stood() {
     assert_eq!(restarted.records("plans").len(), 5);
     assert_eq!(restarted.records("plan_prices").len(), 15);
 }
+
+/// Serves resources: a key nested in `customer`.
+struct Resources;
+
+impl Http for Resources {
+    fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        let body: Value = serde_json::from_str(&request.body).expect("a JSON body");
+        let query = body["query"].as_str().unwrap_or_default();
+        assert!(
+            !query.contains("customer_id"),
+            "a copy is not asked for: {query}"
+        );
+        let nodes = json!([
+            {"node": {"resourceId": "site-1", "createdAt": "2024-01-01T00:00:00.000Z", "customer": {"id": "c1"}}},
+            {"node": {"resourceId": "site-1", "createdAt": "2024-01-02T00:00:00.000Z", "customer": {"id": "c2"}}},
+        ]);
+        let page = json!({"data": {"resources": {"edges": nodes,
+            "pageInfo": {"hasNextPage": false}, "totalCount": 2}}});
+        Ok(Response {
+            status: 200,
+            headers: Vec::new(),
+            body: page.to_string(),
+        })
+    }
+}
+
+#[test]
+fn a_nested_key_is_copied_to_a_top_level_column() {
+    let mut out: Vec<String> = Vec::new();
+    let config = json!({"api_key": "test-key-123"}).to_string();
+    let catalog = json!({"streams": [{"stream": {"name": "resources",
+        "json_schema": {"properties": {"resourceId": {}, "customer_id": {}}}},
+        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]})
+    .to_string();
+    API.read(&mut Resources, &mut out, &config, &catalog, None)
+        .expect("the read succeeds");
+    let records: Vec<Value> = out
+        .iter()
+        .map(|m| serde_json::from_str::<Value>(m).unwrap())
+        .filter(|m| m["type"] == "RECORD")
+        .map(|m| m["record"]["data"].clone())
+        .collect();
+    assert_eq!(
+        records,
+        [
+            json!({"resourceId": "site-1", "createdAt": "2024-01-01T00:00:00.000Z", "customer_id": "c1"}),
+            json!({"resourceId": "site-1", "createdAt": "2024-01-02T00:00:00.000Z", "customer_id": "c2"}),
+        ]
+    );
+}

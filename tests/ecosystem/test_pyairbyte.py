@@ -44,6 +44,18 @@ from airbyte import exceptions as ab_exc  # noqa: E402
 from airbyte.caches import DuckDBCache  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+# Monthly recurring revenue per currency, from the synced `subscriptions`
+# (the README shows this query).
+MRR_SQL = """
+select totalprice->'total'->>'currency' as currency,
+       round(sum(cast(totalprice->'total'->>'amount' as decimal(18, 4))
+                 / case billingperiod when 'ANNUALLY' then 12 else 1 end), 2) as mrr
+from main.subscriptions
+where status = 'ACTIVE' and totalprice is not null
+group by 1
+order by 1
+"""
+
 CUSTOMERS = 150
 SUBSCRIPTIONS = 2 * CUSTOMERS
 API_KEY = "pyairbyte-test-key"
@@ -99,6 +111,29 @@ class PyAirbyteSync(unittest.TestCase):
         self.assertGreaterEqual(result.processed_records, SUBSCRIPTIONS)
         self.assertLess(result.processed_records, CUSTOMERS + SUBSCRIPTIONS)
         self.assert_cache_matches_the_standin()
+
+    def test_6_every_stream_lands_and_mrr_adds_up(self) -> None:
+        source = self.source(self.config)
+        streams = source.get_available_streams()
+        self.assertIn("subscription_prices", streams)
+        source.select_all_streams()
+        source.read(cache=self.cache)
+        for stream in streams:
+            self.assertGreater(self.query(f"select count(*) from main.{stream}")[0][0], 0, stream)
+        mrr = {currency: Decimal(str(amount)) for currency, amount in self.query(MRR_SQL)}
+        want: dict[str, Decimal] = {}
+        for node in self.stand.nodes("subscriptions",
+                                     "status billingPeriod totalPrice { total { amount currency } }"):
+            total = node["totalPrice"] and node["totalPrice"]["total"]
+            if node["status"] != "ACTIVE" or not total:
+                continue
+            monthly = Decimal(str(total["amount"])) / (12 if node["billingPeriod"] == "ANNUALLY" else 1)
+            want[total["currency"]] = want.get(total["currency"], Decimal(0)) + monthly
+        self.assertGreater(len(want), 1, "the stand-in prices in several currencies")
+        self.assertEqual(set(mrr), set(want))
+        for currency, amount in want.items():
+            # The query rounds to cents; the sum here is exact.
+            self.assertLessEqual(abs(mrr[currency] - amount), Decimal("0.01"), currency)
 
     def assert_cache_matches_the_standin(self) -> None:
         # PyAirbyte lower-cases column names.

@@ -3,7 +3,8 @@
 //! subscriptions can be scoped to.
 //!
 //! Full refresh only: the type has no `updatedAt`. It has no `id` either:
-//! a row is keyed by its `resourceId` and its customer's `id`.
+//! a row is keyed by its `resourceId` and its customer's `id`, copied to the
+//! top-level `customer_id` (runners such as PyAirbyte take no nested key).
 
 use super::shapes::CUSTOMER_REF;
 use super::{req, Connection, Read, StreamDef, Ty::*};
@@ -18,10 +19,11 @@ pub const CUSTOMER_RESOURCES: StreamDef = StreamDef {
         full_refresh_order: &["createdAt", "resourceId"],
         incremental: None,
     }),
-    primary_key: &["resourceId", "customer.id"],
+    primary_key: &["resourceId", "customer_id"],
     fields: &[
         req("resourceId", String),
         req("customer", Object(CUSTOMER_REF)),
+        req("customer_id", From("customer.id")),
         req("environmentId", String),
         req("createdAt", DateTime),
     ],

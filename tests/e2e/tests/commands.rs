@@ -191,7 +191,7 @@ fn discover_lists_every_stream_with_keys_and_modes() {
         ]
     );
     let keys = |name: &str| match name {
-        "customer_resources" => json!([["resourceId"], ["customer", "id"]]),
+        "customer_resources" => json!([["resourceId"], ["customer_id"]]),
         "package_groups" => json!([["packageGroupId"], ["versionNumber"]]),
         "subscription_coupons" => json!([["subscription_id"], ["id"]]),
         "credit_ledger" => json!([["entry_key"]]),
