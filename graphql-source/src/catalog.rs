@@ -28,9 +28,14 @@ impl Stream {
         }
     }
 
-    /// Child and per-parent streams are read in full.
+    /// Child streams are read in full; per-parent ones when no log says
+    /// which parents changed.
     pub fn supports_incremental(self) -> bool {
-        matches!(self, Stream::Root(s) if s.supports_incremental())
+        match self {
+            Stream::Root(s) => s.supports_incremental(),
+            Stream::Child(_) => false,
+            Stream::PerParent(p) => p.incremental.is_some(),
+        }
     }
 
     pub fn primary_key(self) -> Vec<&'static str> {
@@ -75,13 +80,15 @@ pub fn airbyte_stream(stream: Stream, by_activity: bool) -> Value {
         "source_defined_primary_key": keys,
         "is_resumable": true,
     });
-    if let Some(incremental) = match stream {
-        Stream::Root(s) => s.incremental(),
-        Stream::Child(_) | Stream::PerParent(_) => None,
-    } {
+    let cursor = match stream {
+        Stream::Root(s) => s.incremental().map(|i| i.cursor),
+        Stream::Child(_) => None,
+        Stream::PerParent(p) => p.incremental.as_ref().map(|i| i.cursor),
+    };
+    if let Some(cursor) = cursor {
         entry["supported_sync_modes"] = json!(["full_refresh", "incremental"]);
         entry["source_defined_cursor"] = json!(true);
-        entry["default_cursor_field"] = json!([incremental.cursor]);
+        entry["default_cursor_field"] = json!([cursor]);
     }
     if by_activity {
         entry["supported_sync_modes"] = json!(["full_refresh", "incremental"]);

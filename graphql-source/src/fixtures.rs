@@ -5,7 +5,8 @@ use crate::api::Api;
 use crate::pace::RateLimits;
 use crate::stream::{
     opt, req, Activity, ChildDef, ChildSource, Connection, Deletes, Field, Incremental,
-    IncrementalPaging, KeyColumn, KeyForm, Member, PerParentDef, Read, StreamDef, Ty::*,
+    IncrementalPaging, KeyColumn, KeyForm, Member, ParentActivity, PerParentDef, Read, StreamDef,
+    Ty::*,
 };
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
@@ -169,6 +170,7 @@ pub const EVENTS: StreamDef = StreamDef {
         req("id", String),
         req("type", Enum),
         opt("entityId", String),
+        opt("parentEntityId", String),
         req("createdAt", DateTime),
         req("payload", Json),
     ],
@@ -194,10 +196,19 @@ pub const GRANTS: PerParentDef = PerParentDef {
     input_key: "customerId",
     primary_key: &["id"],
     key_column: None,
+    incremental: Some(ParentActivity {
+        cursor: "updatedAt",
+        log: &EVENTS,
+        filter: r#"{"type": {"eq": "GRANT_CHANGED"}}"#,
+        by_field: "parentEntityId",
+        key_form: KeyForm::Uuid,
+        parent_key: "id",
+    }),
     fields: &[
         req("id", String),
         req("customerId", String),
         req("amount", Float),
+        req("updatedAt", DateTime),
     ],
 };
 
@@ -214,6 +225,7 @@ pub const LEDGER: PerParentDef = PerParentDef {
         name: "entry_key",
         from: &["grantId", "at", "eventId"],
     }),
+    incremental: None,
     fields: &[
         req("grantId", String),
         req("at", String),

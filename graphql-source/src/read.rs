@@ -64,7 +64,7 @@ impl Client<'_> {
                 continue;
             };
             self.start(&mut progress, stream.name);
-            let result = self.read_per_parent(stream, states.get(stream.name));
+            let result = self.read_per_parent(stream, selection.mode, states.get(stream.name));
             self.finish(&mut progress, stream.name, &result);
             if let Err(error) = result {
                 if error.failure_type == FailureType::Config {

@@ -2,18 +2,19 @@
 //! record emitted), then read a few parents at a time, checkpointing the
 //! first unfinished one after each round.
 
-use crate::catalog::Stream;
+use crate::catalog::{Stream, SyncMode};
 use crate::emit;
-use crate::error::{Result, Retry};
+use crate::error::{Error, Result, Retry};
 use crate::fetch::Client;
 use crate::messages::{self, Status};
 use crate::page::Root;
 use crate::position::per_parent::{Parent, Parents};
-use crate::position::Position;
+use crate::position::{ByIds, Position};
 use crate::query::{self, Pick};
+use crate::read_log::{LogQuery, LOG_MARGIN_MS};
 use crate::state::StreamState;
-use crate::stream::{PerParentDef, TotalCount};
-use crate::time::now_ms;
+use crate::stream::{ParentActivity, PerParentDef, TotalCount};
+use crate::time::{format_rfc3339_ms, now_ms};
 
 /// Parents read at once: one request each per round, sent together.
 const PARENTS_AT_ONCE: usize = 8;
@@ -22,10 +23,39 @@ impl Client<'_> {
     pub(crate) fn read_per_parent(
         &mut self,
         stream: &'static PerParentDef,
+        mode: SyncMode,
         saved: Option<&StreamState>,
     ) -> Result<()> {
         let name = stream.name;
-        let listed = self.list_parents(stream)?;
+        let next_from = format_rfc3339_ms(now_ms() as i64 - LOG_MARGIN_MS);
+        let by_log = stream
+            .incremental
+            .as_ref()
+            .filter(|_| mode == SyncMode::Incremental);
+        let (listed, saved, plan) = match (by_log, saved) {
+            (Some(activity), Some(StreamState::PerParentLog { from })) => {
+                let parents = self.parents_in_log(stream, activity, from)?;
+                let plan = Plan::Changes {
+                    from: from.clone(),
+                    next_from,
+                };
+                (parents, None, plan)
+            }
+            (Some(_), Some(state @ StreamState::PerParent { activity_from, .. })) => {
+                let from = activity_from.clone().unwrap_or(next_from);
+                (
+                    self.list_parents(stream, None)?,
+                    Some(state),
+                    Plan::Full(Some(from)),
+                )
+            }
+            (Some(_), _) => (
+                self.list_parents(stream, None)?,
+                None,
+                Plan::Full(Some(next_from)),
+            ),
+            (None, saved) => (self.list_parents(stream, None)?, saved, Plan::Full(None)),
+        };
         let (mut parents, note) = Parents::new(stream, listed, saved, PARENTS_AT_ONCE);
         if let Some(note) = note {
             self.log("INFO", &format!("{name}: {note}"));
@@ -70,20 +100,80 @@ impl Client<'_> {
                 count += 1;
             }
             total += count;
-            let state = parents.state().to_value();
+            let state = plan.state(parents.state()).to_value();
             self.sink.emit(&messages::stream_state(name, &state, count));
         }
         if total == 0 {
-            let state = StreamState::FullRefreshComplete.to_value();
+            let state = plan.state(StreamState::FullRefreshComplete).to_value();
             self.sink.emit(&messages::stream_state(name, &state, 0));
         }
         self.log("INFO", &format!("{name}: done, {total} records"));
         Ok(())
     }
 
-    /// Every parent, read from the parent stream with its order fields and
-    /// the field that names it only.
-    fn list_parents(&mut self, stream: &'static PerParentDef) -> Result<Vec<Parent>> {
+    /// The parents the log names from `from` on, each read from the parent
+    /// stream by its key. When the log names some and none is found, the log
+    /// names parents some other way than assumed: the read fails.
+    fn parents_in_log(
+        &mut self,
+        stream: &'static PerParentDef,
+        activity: &'static ParentActivity,
+        from: &str,
+    ) -> Result<Vec<Parent>> {
+        let query = LogQuery {
+            log: activity.log,
+            filter: activity.filter,
+            fields: &[activity.by_field],
+            key_form: activity.key_form,
+            from,
+        };
+        let label = format!("{} (changes from {})", stream.name, activity.log.name);
+        let mut named = Vec::new();
+        self.read_log(&label, &query, &mut |values, _| {
+            named.push(values[0].clone());
+            Ok(())
+        })?;
+        let order = stream
+            .parent
+            .connection()
+            .map_or(&[][..], |c| c.full_refresh_order);
+        let keys = ByIds::new(
+            std::slice::from_ref(&activity.parent_key),
+            order,
+            named.clone(),
+        );
+        let parents = self.list_parents(stream, Some(keys))?;
+        if parents.is_empty() && !named.is_empty() {
+            return Err(Error::system(format!(
+                "{}: the activity log names {} {} by `{}` since {from}, but none is a {} `{}`: \
+                 the log names them some other way than this connector assumes",
+                stream.name,
+                named.len(),
+                stream.parent.name,
+                activity.by_field,
+                stream.parent.name,
+                activity.parent_key
+            )));
+        }
+        self.log(
+            "INFO",
+            &format!(
+                "{}: {} {} with activity since {from}",
+                stream.name,
+                parents.len(),
+                stream.parent.name
+            ),
+        );
+        Ok(parents)
+    }
+
+    /// The parents, read from the parent stream (every row, or those `by_ids`
+    /// names) with its order fields and the field that names each only.
+    fn list_parents(
+        &mut self,
+        stream: &'static PerParentDef,
+        by_ids: Option<ByIds>,
+    ) -> Result<Vec<Parent>> {
         let parent = stream.parent;
         let keys = parent.key_fields();
         let picks: Vec<Pick> = parent
@@ -93,7 +183,10 @@ impl Client<'_> {
             .map(Pick::whole)
             .collect();
         let page_size = self.settings.page_size.rows();
-        let (mut position, _) = Position::full_refresh(parent, None, page_size);
+        let mut position = match by_ids {
+            Some(ids) => Position::ByIds(ids),
+            None => Position::full_refresh(parent, None, page_size).0,
+        };
         let first = query::document(parent, &picks, TotalCount::Ask);
         let next = query::document(parent, &picks, TotalCount::Skip);
         let root = Root {
@@ -103,7 +196,7 @@ impl Client<'_> {
         let label = format!("{} (listing {})", stream.name, parent.name);
         let mut parents = Vec::new();
         let mut query = &first;
-        loop {
+        while !position.done() {
             let requests = position.requests(page_size);
             let fetched = self.round(&label, root, query, &requests)?;
             query = &next;
@@ -111,9 +204,38 @@ impl Client<'_> {
             for node in fetched[..with_rows].iter().flat_map(|p| p.nodes()) {
                 parents.push(Parent::from_node(node, stream)?);
             }
-            if position.done() {
-                return Ok(parents);
+        }
+        Ok(parents)
+    }
+}
+
+/// What the states of a per-parent read say besides where it stands.
+enum Plan {
+    /// Every parent; `Some(from)`: an incremental sync's, after which the
+    /// log is to read from `from`.
+    Full(Option<String>),
+    /// The parents the log named from `from` on; then from `next_from`.
+    Changes { from: String, next_from: String },
+}
+
+impl Plan {
+    fn state(&self, parents: StreamState) -> StreamState {
+        let done = parents == StreamState::FullRefreshComplete;
+        match (self, parents) {
+            (Plan::Full(None), parents) => parents,
+            (Plan::Full(Some(from)), _) if done => StreamState::PerParentLog { from: from.clone() },
+            (Plan::Full(Some(from)), StreamState::PerParent { parents_from, .. }) => {
+                StreamState::PerParent {
+                    parents_from,
+                    activity_from: Some(from.clone()),
+                }
             }
+            (Plan::Full(Some(_)), parents) => parents,
+            (Plan::Changes { next_from, .. }, _) if done => StreamState::PerParentLog {
+                from: next_from.clone(),
+            },
+            // Interrupted: the same parents are read again next time.
+            (Plan::Changes { from, .. }, _) => StreamState::PerParentLog { from: from.clone() },
         }
     }
 }

@@ -32,7 +32,16 @@ pub enum StreamState {
     },
     /// A per-parent stream under way: every parent ordered before
     /// `parents_from` (by the parent stream's full refresh order) is done.
-    PerParent { parents_from: Vec<Option<String>> },
+    PerParent {
+        parents_from: Vec<Option<String>>,
+        /// An incremental sync's full read: when done, the log is to read
+        /// from here.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        activity_from: Option<String>,
+    },
+    /// A per-parent stream read in full: the parents the log names from
+    /// `from` on are still to read again.
+    PerParentLog { from: String },
     /// A stream read by an activity log's changes: every change logged from
     /// `from` on is still to read; `syncs` incremental syncs since the last
     /// full refresh; `full_refresh` the one under way, if any.

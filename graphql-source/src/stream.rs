@@ -61,7 +61,25 @@ pub struct PerParentDef {
     pub primary_key: &'static [&'static str],
     /// A column made from other fields, for rows with no id of their own.
     pub key_column: Option<KeyColumn>,
+    /// Set when an incremental sync may read only the parents an activity
+    /// log names since the last sync.
+    pub incremental: Option<ParentActivity>,
     pub fields: &'static [Field],
+}
+
+/// Which parents an incremental sync of a per-parent stream reads: those
+/// the log's entries (matching `filter`) name in `by_field` since the last
+/// sync, values of the parent stream's `parent_key`.
+#[derive(Debug)]
+pub struct ParentActivity {
+    /// The rows' cursor, for runners (what is read is decided by the log).
+    pub cursor: &'static str,
+    pub log: &'static StreamDef,
+    pub filter: &'static str,
+    pub by_field: &'static str,
+    pub key_form: KeyForm,
+    /// The parent stream's field (filterable with `in`) those values name.
+    pub parent_key: &'static str,
 }
 
 /// A column whose value joins the values of `from` with `|` (null as

@@ -3,9 +3,23 @@
 //! customer at a time (`input: {customerId}`), so a sync sends a request or
 //! more per customer, within `creditGrants`' 500 calls a minute.
 
+use super::event_logs::EVENT_LOGS;
 use super::shapes::MONEY;
-use super::{opt, req, PerParentDef, Ty::*};
+use super::{opt, req, KeyForm, ParentActivity, PerParentDef, Ty::*};
 use crate::streams::customers::CUSTOMERS;
+
+/// Incremental: only the customers with credit activity since the last sync
+/// are read again. CREDIT entries of the activity log name the customer in
+/// `parentEntityId` (its `id`, as Stigg names entities by their Stigg id);
+/// a log where none of the named ids is a customer's fails the read.
+pub const CREDIT_ACTIVITY: ParentActivity = ParentActivity {
+    cursor: "updatedAt",
+    log: &EVENT_LOGS,
+    filter: r#"{"entityType": {"eq": "CREDIT"}}"#,
+    by_field: "parentEntityId",
+    key_form: KeyForm::Uuid,
+    parent_key: "id",
+};
 
 pub const CREDIT_GRANTS: PerParentDef = PerParentDef {
     name: "credit_grants",
@@ -16,6 +30,7 @@ pub const CREDIT_GRANTS: PerParentDef = PerParentDef {
     input_key: "customerId",
     primary_key: &["id"],
     key_column: None,
+    incremental: Some(CREDIT_ACTIVITY),
     fields: &[
         req("id", String),
         req("grantId", String),

@@ -9,7 +9,8 @@
 //! consumption names its usage event; other events happen once per grant
 //! and instant).
 
-use super::{opt, req, KeyColumn, PerParentDef, Ty::*};
+use super::credit_grants::CREDIT_ACTIVITY;
+use super::{opt, req, KeyColumn, ParentActivity, PerParentDef, Ty::*};
 use crate::streams::customers::CUSTOMERS;
 
 pub const CREDIT_LEDGER: PerParentDef = PerParentDef {
@@ -23,6 +24,10 @@ pub const CREDIT_LEDGER: PerParentDef = PerParentDef {
     key_column: Some(KeyColumn {
         name: "entry_key",
         from: &["creditGrantId", "eventType", "timestamp", "eventId"],
+    }),
+    incremental: Some(ParentActivity {
+        cursor: "timestamp",
+        ..CREDIT_ACTIVITY
     }),
     fields: &[
         req("customerId", String),

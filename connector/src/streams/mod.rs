@@ -29,7 +29,8 @@ mod usage_measurements;
 
 pub use graphql_source::stream::{
     opt, req, Activity, ChildDef, ChildSource, Connection, Deletes, Field, Incremental,
-    IncrementalPaging, KeyColumn, KeyForm, Member, PerParentDef, Read, StreamDef, Ty,
+    IncrementalPaging, KeyColumn, KeyForm, Member, ParentActivity, PerParentDef, Read, StreamDef,
+    Ty,
 };
 
 /// Every stream, in discover order.

@@ -116,7 +116,7 @@ impl Parents {
         parents.sort_by(|a, b| a.key.cmp(&b.key));
         let all = parents.len();
         let mut note = None;
-        if let Some(StreamState::PerParent { parents_from }) = saved {
+        if let Some(StreamState::PerParent { parents_from, .. }) = saved {
             let from = ParentKey(parents_from.clone());
             parents.retain(|p| p.key >= from);
             note = Some(format!("resuming: {} of {all} parents left", parents.len()));
@@ -209,6 +209,7 @@ impl Parents {
             None => StreamState::FullRefreshComplete,
             Some(parent) => StreamState::PerParent {
                 parents_from: parent.key.0.clone(),
+                activity_from: None,
             },
         }
     }
@@ -267,7 +268,8 @@ mod tests {
         assert_eq!(
             state,
             StreamState::PerParent {
-                parents_from: vec![Some("2024-01-01T00:00:00Z".into()), Some("a".into())]
+                parents_from: vec![Some("2024-01-01T00:00:00Z".into()), Some("a".into())],
+                activity_from: None,
             }
         );
         let second = pos.requests(10);

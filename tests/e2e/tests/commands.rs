@@ -45,11 +45,16 @@ fn spec_declares_the_config_with_the_key_secret() {
     assert_eq!(
         keys,
         [
+            "activity_full_refresh_every",
             "api_key",
             "base_url",
             "max_retry_seconds",
             "page_size",
-            "start_date"
+            "rate_limit_share",
+            "rate_limits",
+            "start_date",
+            "subscriptions_incremental_via_activity_log",
+            "track_deletes"
         ]
     );
     assert_eq!(
@@ -207,6 +212,7 @@ fn discover_lists_every_stream_with_keys_and_modes() {
             .contains(&json!("incremental"));
         let cursor = match name {
             "usage_measurements" | "event_logs" => "createdAt",
+            "credit_ledger" => "timestamp",
             _ => "updatedAt",
         };
         assert_eq!(
@@ -227,7 +233,7 @@ fn discover_lists_every_stream_with_keys_and_modes() {
         .contains(&json!("object")));
     assert_eq!(
         record_validators(&config(&server.url())).len(),
-        8,
+        names.len(),
         "every schema compiles"
     );
 }
