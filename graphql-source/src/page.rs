@@ -62,10 +62,12 @@ impl Page {
     }
 }
 
+/// A GraphQL response whose `data` holds one root field of type `T`.
 #[derive(Deserialize)]
-struct Envelope<'a> {
+#[serde(bound(deserialize = "T: Deserialize<'de>, 'de: 'a"))]
+struct Envelope<'a, T> {
     #[serde(borrow, default)]
-    data: Option<HashMap<Cow<'a, str>, Option<Connection<'a>>>>,
+    data: Option<HashMap<Cow<'a, str>, Option<T>>>,
     #[serde(default)]
     errors: Option<Vec<GraphqlError>>,
 }
@@ -105,12 +107,30 @@ struct Extensions {
     code: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ListEnvelope<'a> {
-    #[serde(borrow, default)]
-    data: Option<HashMap<Cow<'a, str>, Option<Vec<&'a RawValue>>>>,
-    #[serde(default)]
-    errors: Option<Vec<GraphqlError>>,
+/// The value of `data.<root_field>` in `body`: GraphQL errors, a missing
+/// `data` and a malformed shape are errors, never an empty answer.
+fn root_value<'a, T: Deserialize<'a>>(body: &'a str, root_field: &str) -> Result<T> {
+    let envelope: Envelope<'a, T> = serde_json::from_str(body).map_err(|e| {
+        Error::system(format!(
+            "the response to the {root_field} query is not the JSON expected ({e})"
+        ))
+        .with_internal(excerpt(body))
+        .retry(Retry::Malformed)
+    })?;
+    if let Some(errors) = envelope.errors.filter(|e| !e.is_empty()) {
+        return Err(graphql_errors(&errors, root_field).with_internal(excerpt(body)));
+    }
+    envelope
+        .data
+        .and_then(|mut data| data.remove(root_field))
+        .flatten()
+        .ok_or_else(|| {
+            Error::system(format!(
+                "the response has no `data.{root_field}` and no errors"
+            ))
+            .with_internal(excerpt(body))
+            .retry(Retry::Malformed)
+        })
 }
 
 impl Page {
@@ -126,27 +146,7 @@ impl Page {
     /// page with every row.
     pub fn parse_list(body: String, root_field: &str) -> Result<Page> {
         let body = compact_lines(body);
-        let envelope: ListEnvelope<'_> = serde_json::from_str(&body).map_err(|e| {
-            Error::system(format!(
-                "the response to the {root_field} query is not the JSON expected ({e})"
-            ))
-            .with_internal(excerpt(&body))
-            .retry(Retry::Malformed)
-        })?;
-        if let Some(errors) = envelope.errors.filter(|e| !e.is_empty()) {
-            return Err(graphql_errors(&errors, root_field).with_internal(excerpt(&body)));
-        }
-        let Some(items) = envelope
-            .data
-            .and_then(|mut d| d.remove(root_field))
-            .flatten()
-        else {
-            return Err(Error::system(format!(
-                "the response has no `data.{root_field}` and no errors"
-            ))
-            .with_internal(excerpt(&body))
-            .retry(Retry::Malformed));
-        };
+        let items: Vec<&RawValue> = root_value(&body, root_field)?;
         let nodes = node_ranges(&body, &items, root_field)?;
         Ok(Page {
             body,
@@ -162,27 +162,7 @@ impl Page {
     /// empty page. A pretty-printed body is compacted first, so every node is one line.
     pub fn parse(body: String, root_field: &str) -> Result<Page> {
         let body = compact_lines(body);
-        let envelope: Envelope<'_> = serde_json::from_str(&body).map_err(|e| {
-            Error::system(format!(
-                "the response to the {root_field} query is not the JSON expected ({e})"
-            ))
-            .with_internal(excerpt(&body))
-            .retry(Retry::Malformed)
-        })?;
-        if let Some(errors) = envelope.errors.filter(|e| !e.is_empty()) {
-            return Err(graphql_errors(&errors, root_field).with_internal(excerpt(&body)));
-        }
-        let connection = envelope
-            .data
-            .and_then(|mut data| data.remove(root_field))
-            .flatten()
-            .ok_or_else(|| {
-                Error::system(format!(
-                    "the response has no `data.{root_field}` and no errors"
-                ))
-                .with_internal(excerpt(&body))
-                .retry(Retry::Malformed)
-            })?;
+        let connection: Connection<'_> = root_value(&body, root_field)?;
         let nodes: Vec<&RawValue> = connection.edges.iter().map(|e| e.node).collect();
         let nodes = node_ranges(&body, &nodes, root_field)?;
         // Nullable in GraphQL's connection spec; guessing `false` would end the stream silently.

@@ -7,6 +7,7 @@ use std::collections::{HashSet, VecDeque};
 use serde_json::{json, Value};
 
 use super::asc;
+use super::cursors::Cursors;
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::string_fields;
@@ -21,7 +22,7 @@ pub struct ByIds {
     order: &'static [&'static str],
     batches: VecDeque<Vec<String>>,
     after: Option<String>,
-    seen: HashSet<String>,
+    cursors: Cursors,
     /// Values of `key` every row read must include, checked at the end.
     key: &'static str,
     expected: HashSet<String>,
@@ -44,7 +45,7 @@ impl ByIds {
             order,
             batches: ids.chunks(BATCH).map(<[String]>::to_vec).collect(),
             after: None,
-            seen: HashSet::new(),
+            cursors: Cursors::default(),
             key: "",
             expected: HashSet::new(),
         }
@@ -91,17 +92,7 @@ impl ByIds {
             self.after = None;
             return self.check_done().map(|()| 1);
         }
-        let next = page.end_cursor.clone().ok_or_else(|| {
-            Error::system(
-                "the server said another page follows (hasNextPage) but gave no endCursor",
-            )
-        })?;
-        if !self.seen.insert(next.clone()) {
-            return Err(Error::system(format!(
-                "the server returned endCursor {next:?} a second time; stopping rather than looping"
-            )));
-        }
-        self.after = Some(next);
+        self.after = Some(self.cursors.next(page)?);
         Ok(1)
     }
 }

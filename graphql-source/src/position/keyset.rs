@@ -3,12 +3,12 @@
 //! the read cannot shift a page) or, for append-only rows whose filter
 //! allows only `gte`, by the server's offset cursors.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use serde_json::{json, Value};
 
 use super::asc;
+use super::cursors::Cursors;
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::string_fields;
@@ -26,7 +26,7 @@ pub struct Keyset {
     /// Offset paging: the server's cursor after the last page, and every
     /// cursor followed (a repeat would loop forever).
     after: Option<String>,
-    seen: HashSet<String>,
+    cursors: Cursors,
     /// Set once the last page has been read.
     done: bool,
     /// Carried in the state for the deletes read after the rows.
@@ -64,7 +64,7 @@ impl Keyset {
             from,
             last: None,
             after: None,
-            seen: HashSet::new(),
+            cursors: Cursors::default(),
             done: false,
             deletes_from,
         }
@@ -115,17 +115,7 @@ impl Keyset {
         }
         self.done = !page.has_next_page || page.nodes().len() == 0;
         if self.keys.paging == IncrementalPaging::Offset && !self.done {
-            let next = page.end_cursor.clone().ok_or_else(|| {
-                Error::system(
-                    "the server said another page follows (hasNextPage) but gave no endCursor",
-                )
-            })?;
-            if !self.seen.insert(next.clone()) {
-                return Err(Error::system(format!(
-                    "the server returned endCursor {next:?} a second time; stopping rather than looping"
-                )));
-            }
-            self.after = Some(next);
+            self.after = Some(self.cursors.next(page)?);
         }
         Ok(1)
     }

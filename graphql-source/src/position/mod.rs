@@ -2,6 +2,7 @@
 //! next round of pages, the advance over them, and the state that checkpoints it.
 
 mod by_ids;
+mod cursors;
 mod keyset;
 mod offset;
 mod partitioned;

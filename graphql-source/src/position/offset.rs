@@ -1,8 +1,7 @@
 //! One partition's offset paging: the server's `endCursor` after each page,
 //! rows checked against the partition's range, and no cursor followed twice.
 
-use std::collections::HashSet;
-
+use super::cursors::Cursors;
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::partition::Range;
@@ -12,14 +11,17 @@ use crate::raw_json::string_fields;
 pub(super) struct Part {
     pub range: Range,
     pub after: Option<String>,
-    /// Every cursor followed so far: a repeat would loop forever.
-    seen: HashSet<String>,
+    cursors: Cursors,
 }
 
 impl Part {
     pub fn new(range: Range, after: Option<String>) -> Part {
-        let seen = after.iter().cloned().collect();
-        Part { range, after, seen }
+        let cursors = Cursors::from(after.as_ref());
+        Part {
+            range,
+            after,
+            cursors,
+        }
     }
 
     /// Moves past `page`; returns whether another page follows. Its rows must
@@ -41,17 +43,7 @@ impl Part {
         if !page.has_next_page {
             return Ok(false);
         }
-        let next = page.end_cursor.clone().ok_or_else(|| {
-            Error::system(
-                "the server said another page follows (hasNextPage) but gave no endCursor",
-            )
-        })?;
-        if !self.seen.insert(next.clone()) {
-            return Err(Error::system(format!(
-                "the server returned endCursor {next:?} a second time; stopping rather than looping"
-            )));
-        }
-        self.after = Some(next);
+        self.after = Some(self.cursors.next(page)?);
         Ok(true)
     }
 }

@@ -4,10 +4,11 @@
 //! rows twice: at most one round's worth).
 
 use std::cmp::Ordering;
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use serde_json::{json, Value};
 
+use super::cursors::Cursors;
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::members;
@@ -91,7 +92,7 @@ impl Parent {
 struct Active {
     parent: Parent,
     after: Option<String>,
-    seen: HashSet<String>,
+    cursors: Cursors,
 }
 
 /// The parents still to read.
@@ -148,7 +149,7 @@ impl Parents {
             self.active.push(Active {
                 parent,
                 after: None,
-                seen: HashSet::new(),
+                cursors: Cursors::default(),
             });
         }
         self.active
@@ -178,18 +179,12 @@ impl Parents {
                 finished.push(i);
                 continue;
             }
-            let next = page.end_cursor.clone().ok_or_else(|| {
-                Error::system(
-                    "the server said another page follows (hasNextPage) but gave no endCursor",
-                )
-            })?;
-            if !active.seen.insert(next.clone()) {
-                return Err(Error::system(format!(
-                    "the server returned endCursor {next:?} a second time for {} {}; \
-                     stopping rather than looping",
+            let next = active.cursors.next(page).map_err(|e| {
+                e.context(format!(
+                    "{} {}",
                     self.stream.parent_field, active.parent.value
-                )));
-            }
+                ))
+            })?;
             active.after = Some(next);
         }
         for i in finished.into_iter().rev() {
