@@ -32,6 +32,7 @@ test: component
     cargo build -p host-cli -p stigg-standin
     STIGG_REQUIRE_FULL_SCHEMA=1 cargo test --workspace
     {{just_executable()}} test-ecosystem
+    {{just_executable()}} test-platform
 
 # Benchmark: the host + stigg.wasm vs the same core native, against the stand-in (`just bench --customers 2000 --latency-ms 50`).
 bench *ARGS: component
@@ -48,3 +49,18 @@ test-ecosystem: component
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Builds the image without a Docker daemon (buildah, from Debian if missing), runs spec, check,
+# discover and read in it as the platform does (uid 1000), then airbyte-cdk's standard tests
+# (pinned, installed under target/platform/ once); all against the stand-in.
+# Airbyte platform tests: the connector image and Airbyte's standard source tests.
+test-platform: component
+    cargo build --release -p source-stigg
+    cargo build -p stigg-standin
+    tests/platform/run.sh
+
+# `docker load -i` the archive, then push it (README: "Use it in Airbyte").
+# Build the Airbyte connector image and target/platform/source-stigg-wasm-<version>.tar.
+image: component
+    cargo build --release -p source-stigg
+    packaging/build-image.sh
