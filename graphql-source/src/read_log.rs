@@ -13,16 +13,13 @@ use crate::position::Keyset;
 use crate::query::{self, Pick};
 use crate::raw_json::members;
 use crate::state::StreamState;
-use crate::stream::{Deletes, KeyForm, StreamDef, TotalCount};
+use crate::stream::{Deletes, KeyForm, StreamDef, TotalCount, DELETED_AT};
 use crate::time::now_ms;
 
 /// How far before a sync's start the next sync reads the log: more than any
 /// plausible skew between this clock and the server's (an entry read twice
 /// deletes or re-reads a row once more, nothing worse).
 pub const LOG_MARGIN_MS: i64 = 10 * 60 * 1000;
-
-/// The column Airbyte destinations read deletions from.
-pub const DELETED_AT: &str = "_ab_cdc_deleted_at";
 
 /// What to read from a log: entries that match `filter` from `from` on, and
 /// the fields naming each entry's rows, each in `key_form`.

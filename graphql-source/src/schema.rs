@@ -3,8 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::read_log::DELETED_AT;
-use crate::stream::{ChildDef, Field, Member, PerParentDef, StreamDef, Ty};
+use crate::stream::{ChildDef, Field, Member, PerParentDef, StreamDef, Ty, DELETED_AT};
 
 /// The JSON Schema of a stream's records. A stream with deletes also has
 /// `_ab_cdc_deleted_at`, and requires only its key: a deletion record holds

@@ -179,6 +179,9 @@ pub struct Activity {
     pub row_key: &'static str,
 }
 
+/// The column Airbyte destinations read deletions from.
+pub const DELETED_AT: &str = "_ab_cdc_deleted_at";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyForm {
     Uuid,

@@ -64,8 +64,12 @@ class Standin:
         data = self.graphql(f"{{ {root_field}(paging: {{first: 1000}}) {{ edges {{ node {{ {fields} }} }} }} }}")
         return [edge["node"] for edge in data[root_field]["edges"]]
 
-    def admin(self, path: str):
-        with urllib.request.urlopen(f"{self.base}/_admin/{path}", timeout=30) as reply:
+    def admin(self, path: str, body: dict | None = None):
+        """GET an admin path, or POST `body` to it (a change, e.g. delete-customers)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.base}/_admin/{path}", data=data,
+                                         headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as reply:
             return json.load(reply)
 
 

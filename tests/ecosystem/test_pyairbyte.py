@@ -135,6 +135,22 @@ class PyAirbyteSync(unittest.TestCase):
             # The query rounds to cents; the sum here is exact.
             self.assertLessEqual(abs(mrr[currency] - amount), Decimal("0.01"), currency)
 
+    def test_7_deleted_customers_leave_the_live_rows(self) -> None:
+        # PyAirbyte merges on the key but does not apply Airbyte's CDC deletes:
+        # a deleted customer's row becomes the deletion record (its key, its
+        # `_ab_cdc_deleted_at`), so live customers are the rows without it.
+        deleted = set(self.stand.admin("delete-customers", {"n": 2})["ids"])
+        source = self.source(self.config)
+        source.select_streams(["customers"])
+        source.read(cache=self.cache)
+        live = {r[0] for r in self.query(
+            "select id from main.customers where _ab_cdc_deleted_at is null")}
+        tombstones = {r[0] for r in self.query(
+            "select id from main.customers where _ab_cdc_deleted_at is not null")}
+        self.assertEqual(tombstones, deleted)
+        self.assertFalse(live & deleted)
+        self.assertEqual(live, set(self.stand.admin("ids/customers")))
+
     def assert_cache_matches_the_standin(self) -> None:
         # PyAirbyte lower-cases column names.
         self.assertEqual(self.query("select count(*), count(distinct id) from main.customers")[0],
