@@ -2,9 +2,12 @@
 //! same connector core built natively, and the figures that compare them.
 //!
 //!     stigg-bench [--customers N] [--latency-ms MS] [--repeat N] [--no-scale]
+//!                 [--rate-limit-scale S]
 //!
 //! The sandbox's cost is measured at no latency (where it shows most); concurrency
 //! at `--latency-ms` (default 50) on a tenth of the customers, where waiting dominates.
+//! Pacing against a stand-in enforcing Stigg's rate limits in windows of 60 s × S
+//! (default 0.25; 0 skips it): see `rate_limited`.
 //!
 //! Each run is a child process; CPU time and peak RSS come from wait4(2). The
 //! stand-in runs as a process of its own: Linux keeps a parent's memory high-water
@@ -19,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
+
+mod rate_limited;
 
 const API_KEY: &str = "bench-api-key-0123456789";
 /// The columns `subscriptions` had before it carried its money (0.3.0), so
@@ -57,7 +62,8 @@ const SUBSCRIPTION_COLUMNS: &[&str] = &[
     "plan",
 ];
 
-const USAGE: &str = "stigg-bench [--customers N] [--latency-ms MS] [--repeat N] [--no-scale]";
+const USAGE: &str = "stigg-bench [--customers N] [--latency-ms MS] [--repeat N] [--no-scale] \
+                     [--rate-limit-scale S]";
 
 struct Options {
     customers: usize,
@@ -65,6 +71,8 @@ struct Options {
     scale: bool,
     /// Runs of each side for the wasm/native comparison.
     repeat: usize,
+    /// The rate-limited scenario's window, as a fraction of a minute; 0 skips it.
+    rate_limit_scale: f64,
 }
 
 /// What one child process cost.
@@ -205,6 +213,10 @@ fn main() -> Result<()> {
             one.wall.as_secs_f64() / default.wall.as_secs_f64()
         );
     }
+
+    if options.rate_limit_scale > 0.0 {
+        rate_limited::run(options.customers, options.rate_limit_scale, &wasm_read)?;
+    }
     Ok(())
 }
 
@@ -214,6 +226,7 @@ fn parse_args() -> Result<Options> {
         latency_ms: 50,
         scale: true,
         repeat: 5,
+        rate_limit_scale: 0.25,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -223,6 +236,12 @@ fn parse_args() -> Result<Options> {
             "--latency-ms" => options.latency_ms = value("--latency-ms")?.parse()?,
             "--no-scale" => options.scale = false,
             "--repeat" => options.repeat = value("--repeat")?.parse::<usize>()?.max(1),
+            "--rate-limit-scale" => {
+                options.rate_limit_scale = value("--rate-limit-scale")?.parse()?;
+                if !(options.rate_limit_scale >= 0.0 && options.rate_limit_scale.is_finite()) {
+                    bail!("--rate-limit-scale needs a number of 0 or more");
+                }
+            }
             other => bail!("unknown argument {other}; usage: {USAGE}"),
         }
     }
@@ -230,7 +249,7 @@ fn parse_args() -> Result<Options> {
 }
 
 /// A stand-in process and the config and catalog files that point at it.
-struct Fixture {
+pub(crate) struct Fixture {
     standin: std::process::Child,
     url: String,
     dir: tempfile_dir::Dir,
@@ -238,6 +257,11 @@ struct Fixture {
 
 impl Fixture {
     fn start(customers: usize, latency_ms: u64) -> Result<Fixture> {
+        Fixture::start_with(customers, &["--latency-ms", &latency_ms.to_string()])
+    }
+
+    /// A stand-in started with these extra flags.
+    fn start_with(customers: usize, flags: &[&str]) -> Result<Fixture> {
         let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/stigg-standin");
         let mut standin = Command::new(&program)
             .args([
@@ -248,12 +272,8 @@ impl Fixture {
                 "--subscriptions-per-customer",
                 "2",
             ])
-            .args([
-                "--customers",
-                &customers.to_string(),
-                "--latency-ms",
-                &latency_ms.to_string(),
-            ])
+            .args(["--customers", &customers.to_string()])
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -267,9 +287,6 @@ impl Fixture {
             .context("stand-in did not start")?
             .to_owned();
         let dir = tempfile_dir::Dir::new()?;
-        // Pacing off: the bench measures the connector, not Stigg's limits.
-        let config = json!({ "api_key": API_KEY, "base_url": url, "page_size": 50,
-            "rate_limits": { "*": 6_000_000 } });
         let streams: Vec<_> = [("customers", None), ("subscriptions", Some(SUBSCRIPTION_COLUMNS))]
             .iter()
             .map(|(name, columns)| {
@@ -282,20 +299,37 @@ impl Fixture {
                 json!({ "stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite" })
             })
             .collect();
-        std::fs::write(dir.path().join("config.json"), config.to_string())?;
         std::fs::write(
             dir.path().join("catalog.json"),
             json!({ "streams": streams }).to_string(),
         )?;
-        Ok(Fixture { standin, url, dir })
+        let fixture = Fixture { standin, url, dir };
+        // Pacing off: the bench measures the connector, not Stigg's limits.
+        fixture.write_config(json!({ "rate_limits": { "*": 6_000_000 } }))?;
+        Ok(fixture)
+    }
+
+    /// Writes config.json: the stand-in's URL and key, pages of 50, and `extra`.
+    fn write_config(&self, extra: Value) -> Result<()> {
+        let mut config = json!({ "api_key": API_KEY, "base_url": self.url, "page_size": 50 });
+        if let (Some(config), Value::Object(extra)) = (config.as_object_mut(), extra) {
+            config.extend(extra);
+        }
+        std::fs::write(self.dir.path().join("config.json"), config.to_string())?;
+        Ok(())
     }
 
     fn dir(&self) -> &Path {
         self.dir.path()
     }
 
-    /// Requests the stand-in has served, from its admin endpoint.
+    /// Requests the stand-in has seen, from its admin endpoint.
     fn requests(&self) -> Result<u64> {
+        self.stats()?["requests"].as_u64().context("stats.requests")
+    }
+
+    /// The stand-in's `/_admin/stats`.
+    fn stats(&self) -> Result<Value> {
         let address = self
             .url
             .trim_start_matches("http://")
@@ -313,8 +347,7 @@ impl Fixture {
             .split("\r\n\r\n")
             .nth(1)
             .context("stats response")?;
-        let stats: Value = serde_json::from_str(body)?;
-        stats["requests"].as_u64().context("stats.requests")
+        Ok(serde_json::from_str(body)?)
     }
 
     fn measure(&self, program: &Path, args: &[String]) -> Result<Measurement> {

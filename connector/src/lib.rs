@@ -29,7 +29,8 @@ pub static STIGG: Api = Api {
     activity: streams::ACTIVITY,
     rate_limits: RateLimits {
         // "Most reads": Stigg's in-app read operations; the listed ones are lower.
-        default_per_minute: 3000,
+        window_seconds: 60,
+        default_limit: 3000,
         per_operation: &[
             ("subscriptions", 1500),
             ("coupons", 500),

@@ -27,8 +27,7 @@ pub struct Client<'a> {
 impl Client<'_> {
     /// Sends a round's requests at once, when the operation's pace allows,
     /// then retries each that failed until it succeeds or its retries are
-    /// spent. A 429 slows the operation down; a round without one lets it
-    /// recover.
+    /// spent. A round that met a 429 slows the operation down (once).
     pub fn round(
         &mut self,
         stream: &str,
@@ -63,17 +62,16 @@ impl Client<'_> {
                         graphql::fetch_page(http, settings, query, variables, root)
                     },
                     |wait| {
-                        if wait.rate_limited {
-                            limited.set(true);
-                            pacer.borrow_mut().slow_down(root.field);
-                        }
+                        limited.set(limited.get() || wait.rate_limited);
                         report_wait(sink, redactor, stream, wait)
                     },
                 )
             })
             .collect();
-        if !limited.get() {
-            pacer.borrow_mut().recover(root.field);
+        let mut pacer = pacer.borrow_mut();
+        pacer.finished(root.field, now_ms());
+        if limited.get() {
+            pacer.slow_down(root.field, now_ms());
         }
         pages
     }

@@ -265,7 +265,8 @@ pub static API: Api = Api {
     activity: ACTIVITY,
     // High enough that the engine's tests never wait on pacing.
     rate_limits: RateLimits {
-        default_per_minute: 6_000_000,
+        window_seconds: 60,
+        default_limit: 6_000_000,
         per_operation: &[],
         source: "tests",
     },

@@ -34,8 +34,10 @@ pub struct Settings {
     pub track_deletes: bool,
     /// The share of each operation's rate limit a read may use.
     pub rate_limit_share: f64,
-    /// Per-minute limits the user set, by operation (`*`: every operation).
+    /// Limits the user set, calls per window, by operation (`*`: every operation).
     pub rate_limits: HashMap<String, u32>,
+    /// The rate-limit window the user set, seconds (the API's otherwise).
+    pub rate_limit_window_seconds: Option<u32>,
     /// Streams the config reads by the activity log on incremental syncs.
     pub activity_streams: Vec<&'static str>,
     /// Every how many incremental syncs such a stream is read in full.
@@ -115,6 +117,7 @@ impl Settings {
             track_deletes: optional_bool(&fields, "track_deletes")?.unwrap_or(true),
             rate_limit_share: rate_limit_share(&fields)?,
             rate_limits: rate_limits(&fields)?,
+            rate_limit_window_seconds: rate_limit_window_seconds(&fields)?,
             activity_streams: api
                 .activity
                 .iter()
@@ -153,6 +156,22 @@ fn api_key(fields: &Map<String, Value>, api: &Api) -> Result<ApiKey> {
             "`api_key` must be a string, not {}",
             kind(other)
         ))),
+    }
+}
+
+fn rate_limit_window_seconds(fields: &Map<String, Value>) -> Result<Option<u32>> {
+    match fields.get("rate_limit_window_seconds") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .filter(|n| (1..=3600).contains(n))
+            .map(|n| Some(n as u32))
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "`rate_limit_window_seconds` must be a whole number from 1 to 3600, not {}",
+                    kind(value)
+                ))
+            }),
     }
 }
 

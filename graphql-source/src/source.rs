@@ -109,10 +109,19 @@ impl Api {
                 },
                 "rate_limits": {
                     "type": "object",
-                    "title": "Rate limits (calls a minute)",
-                    "description": format!("Override {}'s published per-minute limits, for accounts whose limits were raised: operation (GraphQL root field, e.g. `subscriptions`) to calls a minute; `*` for every operation.", self.name),
+                    "title": "Rate limits (calls per window)",
+                    "description": format!("Override {}'s published limits, for accounts whose limits were raised: operation (GraphQL root field, e.g. `subscriptions`) to calls per window (a minute, unless `rate_limit_window_seconds` says otherwise); `*` for every operation.", self.name),
                     "additionalProperties": { "type": "integer", "minimum": 1 },
                     "order": 7,
+                },
+                "rate_limit_window_seconds": {
+                    "type": "integer",
+                    "title": "Rate-limit window (seconds)",
+                    "description": format!("The length of the window {}'s limits count calls in. Change it only for a proxy or a test server that limits differently.", self.name),
+                    "default": self.rate_limits.window_seconds,
+                    "minimum": 1,
+                    "maximum": 3600,
+                    "order": 8,
                 },
                 "track_deletes": {
                     "type": "boolean",
@@ -223,6 +232,7 @@ impl Api {
             &self.rate_limits,
             settings.rate_limit_share,
             settings.rate_limits.clone(),
+            settings.rate_limit_window_seconds,
         );
         let mut reader = Client {
             http,
@@ -251,10 +261,11 @@ impl Api {
             false => ", with the config's `rate_limits` over them",
         };
         format!(
-            "pacing each operation to {}% of {}'s per-minute limit ({} a minute{}{}; {}){overrides}",
+            "pacing each operation to {}% of {}'s limit per {} s window ({} calls{}{}; {}){overrides}",
             settings.rate_limit_share * 100.0,
             self.name,
-            limits.default_per_minute,
+            settings.rate_limit_window_seconds.unwrap_or(limits.window_seconds),
+            limits.default_limit,
             if listed.is_empty() { "" } else { " unless listed: " },
             listed.join(", "),
             limits.source,

@@ -147,7 +147,7 @@ fn requests_are_paced_to_the_share_of_the_operation_s_limit() {
         at: Vec::new(),
     };
     let mut out: Vec<String> = Vec::new();
-    // 2,400 a minute at half: 20 a second, so a burst of 20 then 50 ms apart.
+    // 2,400 a minute at half: 20 a second, about 50 ms apart.
     let config = json!({"api_key": "test-key-123", "page_size": 1,
         "rate_limits": {"customers": 2400}, "rate_limit_share": 0.5})
     .to_string();
@@ -159,13 +159,13 @@ fn requests_are_paced_to_the_share_of_the_operation_s_limit() {
     // 30 pages, and 2 more that plan the partitions.
     let n = server.at.len();
     assert_eq!(n, 32);
-    let after_burst = server.at[n - 1].duration_since(server.at[n - 11]);
+    let last_ten = server.at[n - 1].duration_since(server.at[n - 11]);
     assert!(
-        after_burst >= std::time::Duration::from_millis(10 * 50 - 5),
-        "10 requests after the burst took {after_burst:?}"
+        last_ten >= std::time::Duration::from_millis(10 * 50 - 5),
+        "the last 10 requests took {last_ten:?}"
     );
     assert!(
-        out[0].contains("pacing each operation to 50% of Example's per-minute limit"),
+        out[0].contains("pacing each operation to 50% of Example's limit per 60 s window"),
         "{}",
         out[0]
     );

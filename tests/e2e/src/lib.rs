@@ -220,6 +220,22 @@ pub fn catalog(streams: &[(&str, &str)]) -> Value {
 
 /// The record schemas `discover` declares, by stream, compiled.
 pub fn record_validators(config: &Value) -> HashMap<String, jsonschema::Validator> {
+    record_validators_for(config, None)
+}
+
+/// As [`record_validators`], each schema narrowed to the columns `catalog`
+/// selects (the properties of its `json_schema`, where it lists any): a
+/// deselected column is neither present nor required.
+pub fn record_validators_for(
+    config: &Value,
+    catalog: Option<&Value>,
+) -> HashMap<String, jsonschema::Validator> {
+    let selected = |name: &str| -> Option<Vec<String>> {
+        let entries = catalog?["streams"].as_array()?;
+        let entry = entries.iter().find(|e| e["stream"]["name"] == name)?;
+        let properties = entry["stream"]["json_schema"]["properties"].as_object()?;
+        Some(properties.keys().cloned().collect())
+    };
     let out = run(
         "discover",
         &Inputs {
@@ -236,9 +252,15 @@ pub fn record_validators(config: &Value) -> HashMap<String, jsonschema::Validato
         .expect("streams")
         .iter()
         .map(|s| {
-            let validator =
-                jsonschema::draft7::new(&s["json_schema"]).expect("record schema compiles");
-            (s["name"].as_str().expect("name").to_owned(), validator)
+            let name = s["name"].as_str().expect("name");
+            let mut schema = s["json_schema"].clone();
+            if let (Some(columns), Some(required)) =
+                (selected(name), schema["required"].as_array_mut())
+            {
+                required.retain(|r| r.as_str().is_some_and(|r| columns.iter().any(|c| c == r)));
+            }
+            let validator = jsonschema::draft7::new(&schema).expect("record schema compiles");
+            (name.to_owned(), validator)
         })
         .collect()
 }

@@ -51,6 +51,7 @@ fn spec_declares_the_config_with_the_key_secret() {
             "max_retry_seconds",
             "page_size",
             "rate_limit_share",
+            "rate_limit_window_seconds",
             "rate_limits",
             "start_date",
             "subscriptions_incremental_via_activity_log",

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use stigg_e2e::{
-    catalog, check_records, config, record_validators, run, Inputs, SyncOutput, API_KEY,
+    catalog, check_records, config, record_validators_for, run, Inputs, SyncOutput, API_KEY,
 };
 use stigg_standin::{Standin, StandinConfig};
 
@@ -27,7 +27,7 @@ fn reads_20k_customers_and_40k_subscriptions_exactly() {
         "id": {}, "subscriptionId": {}, "status": {}, "createdAt": {}, "plan": {}, "customerId": {}}});
     let inputs = Inputs {
         config: Some(config(&server.url())),
-        catalog: Some(catalog),
+        catalog: Some(catalog.clone()),
         state: Some("[]".into()),
     };
     let out = run("read", &inputs, &[]);
@@ -41,7 +41,10 @@ fn reads_20k_customers_and_40k_subscriptions_exactly() {
             "{stream}: duplicates"
         );
     }
-    check_records(&out, &record_validators(&config(&server.url())));
+    check_records(
+        &out,
+        &record_validators_for(&config(&server.url()), Some(&catalog)),
+    );
     assert!(server.invalid_queries().is_empty());
     // 1,200 pages of 50, plus what splitting into partitions adds.
     let expected =

@@ -1,7 +1,8 @@
 //! Test controls: what `Standin` offers in-process, and the same under
 //! `/_admin/*` over HTTP for the binary.
 //!
-//! - `GET /_admin/stats` — `{requests, byRootField, invalidQueries}`
+//! - `GET /_admin/stats` — `{requests, byRootField, invalidQueries, rateLimited,
+//!   rateLimitedByRootField}` (`rateLimited`: requests refused with HTTP 429)
 //! - `GET /_admin/invalid-queries` — the rejected requests
 //! - `POST /_admin/reset-stats`
 //! - `POST /_admin/touch-customers` `{"n": 5}` — `{"ids": [...]}`; likewise
@@ -10,6 +11,8 @@
 //! - `POST /_admin/consume-credits` `{"customerId": "customer-…", "amount": 5}` — `{"eventId": … | null}`
 //! - `GET|PUT|POST|DELETE /_admin/faults` — list, replace (a list), add one, clear
 //! - `GET /_admin/ids/{rootField}` — every id of a list query, in stored order
+//! - `POST /_admin/spend` `{"rootField": "subscriptions", "n": 10}` — another
+//!   client's calls in the rate-limit window now: `{"spent": how many fit}`
 
 use std::sync::Arc;
 
@@ -139,6 +142,21 @@ pub fn routes() -> Router<Arc<Shared>> {
                 .delete(clear_faults),
         )
         .route("/_admin/ids/{root_field}", get(list_ids))
+        .route("/_admin/spend", post(spend))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SpendRequest {
+    root_field: String,
+    n: u32,
+}
+
+async fn spend(State(shared): State<Arc<Shared>>, Json(r): Json<SpendRequest>) -> Response {
+    let spent = shared.limiter().map_or(0, |mut l| {
+        l.spend(&r.root_field, r.n, std::time::Instant::now())
+    });
+    Json(serde_json::json!({ "spent": spent })).into_response()
 }
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {
@@ -147,6 +165,8 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Response {
         "requests": stats.requests,
         "byRootField": stats.by_root_field,
         "invalidQueries": stats.invalid.len(),
+        "rateLimited": stats.rate_limited_requests,
+        "rateLimitedByRootField": stats.rate_limited,
     });
     Json(body).into_response()
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultRule;
+use crate::limits::RateLimitConfig;
 
 /// How a request with a missing or wrong `X-API-KEY` is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -31,6 +32,8 @@ pub struct StandinConfig {
     pub faults: Vec<FaultRule>,
     /// 0 picks a free port.
     pub port: u16,
+    /// Stigg's rate limits, enforced (see `limits`); `None`: unlimited.
+    pub rate_limits: Option<RateLimitConfig>,
 }
 
 impl Default for StandinConfig {
@@ -45,6 +48,7 @@ impl Default for StandinConfig {
             max_page_size: 1000,
             faults: Vec::new(),
             port: 0,
+            rate_limits: None,
         }
     }
 }

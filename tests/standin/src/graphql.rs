@@ -17,6 +17,7 @@ use crate::execute::{execute, Context, Quirk};
 use crate::faults::Fault;
 use crate::input_check::check_filters;
 use crate::json_text::to_js_json;
+use crate::limits::RATE_LIMITED_BODY;
 use crate::schema::subset;
 use crate::state::Shared;
 use crate::stats::InvalidQuery;
@@ -61,6 +62,14 @@ pub async fn handle(
             return response;
         }
     };
+    if let Err(full) = admit(&shared, &prepared.root_fields) {
+        let mut stats = shared.stats();
+        stats.rate_limited_requests += 1;
+        for op in full {
+            *stats.rate_limited.entry(op).or_default() += 1;
+        }
+        return rate_limited();
+    }
     shared
         .stats()
         .count_valid(&prepared.root_fields, &prepared.query);
@@ -73,6 +82,20 @@ async fn sleep_ms(ms: u64) {
     if ms > 0 {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
+}
+
+/// Stigg limits each operation of a valid request; invalid ones are
+/// refused before that, as the stand-in cannot tell their operations.
+fn admit(shared: &Shared, root_fields: &[String]) -> Result<(), Vec<String>> {
+    match shared.limiter() {
+        Some(mut limiter) => limiter.admit(root_fields, std::time::Instant::now()),
+        None => Ok(()),
+    }
+}
+
+/// Stigg's 429: its JSON body, no `Retry-After`.
+fn rate_limited() -> Response {
+    json_text_response(StatusCode::TOO_MANY_REQUESTS, RATE_LIMITED_BODY.to_owned())
 }
 
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {

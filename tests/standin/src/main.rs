@@ -5,7 +5,7 @@
 use std::io::Write as _;
 
 use clap::{Parser, ValueEnum};
-use stigg_standin::{BadKeyMode, FaultRule, Standin, StandinConfig};
+use stigg_standin::{BadKeyMode, FaultRule, RateLimitConfig, Standin, StandinConfig};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -40,6 +40,33 @@ struct Cli {
     /// `on_request=4,no_data_key`, or the same as JSON.
     #[arg(long = "fault", value_parser = parse_fault)]
     faults: Vec<FaultRule>,
+    /// Enforce Stigg's rate limits (HTTP 429, no Retry-After) in a sliding
+    /// window of 60 s × SCALE: 0.1 allows `subscriptions` 1,500 calls per 6 s.
+    #[arg(long, value_parser = parse_scale)]
+    rate_limit_scale: Option<f64>,
+    /// A limit per window over Stigg's, repeatable: `subscriptions=100`, or
+    /// `*=100` for every operation not named. Enforces limits (scale 1 unless
+    /// --rate-limit-scale says otherwise).
+    #[arg(long = "rate-limit", value_parser = parse_limit)]
+    rate_limits: Vec<(String, u32)>,
+}
+
+fn parse_scale(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .ok_or_else(|| format!("the scale must be a number above 0, not {text:?}"))
+}
+
+fn parse_limit(text: &str) -> Result<(String, u32), String> {
+    let (operation, calls) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected OPERATION=CALLS, not {text:?}"))?;
+    let calls = calls
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| format!("{calls:?} is not a number of calls"))?;
+    Ok((operation.trim().to_owned(), calls))
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -56,6 +83,11 @@ fn parse_fault(spec: &str) -> Result<FaultRule, String> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let rate_limits =
+        (cli.rate_limit_scale.is_some() || !cli.rate_limits.is_empty()).then(|| RateLimitConfig {
+            scale: cli.rate_limit_scale.unwrap_or(1.0),
+            limits: cli.rate_limits.into_iter().collect(),
+        });
     let config = StandinConfig {
         api_key: cli.api_key,
         customers: cli.customers,
@@ -69,6 +101,7 @@ fn main() -> anyhow::Result<()> {
         max_page_size: cli.max_page_size,
         faults: cli.faults,
         port: cli.port,
+        rate_limits,
     };
     let standin = Standin::try_start(config)?;
     let mut stdout = std::io::stdout();
@@ -79,6 +112,12 @@ fn main() -> anyhow::Result<()> {
         standin.base_url(),
         standin.api_key()
     );
+    if let Some(limits) = standin.rate_limits() {
+        eprintln!(
+            "stigg-standin: rate limits enforced per {:?} window",
+            limits.window()
+        );
+    }
     loop {
         std::thread::park();
     }

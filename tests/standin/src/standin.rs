@@ -13,7 +13,9 @@ use crate::admin;
 use crate::config::StandinConfig;
 use crate::faults::FaultRule;
 use crate::generate::{generate, Sizes};
+use crate::limits::RateLimitConfig;
 use crate::server::{router, serve};
+use crate::spender::Spender;
 use crate::state::Shared;
 use crate::stats::InvalidQuery;
 use crate::store::Store;
@@ -124,6 +126,46 @@ impl Standin {
             .get(root_field)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Requests refused by the rate limit (HTTP 429).
+    pub fn rate_limited_requests(&self) -> u64 {
+        self.shared.stats().rate_limited_requests
+    }
+
+    /// Requests refused by the rate limit (HTTP 429), per root field whose
+    /// window was full. Not counted in `root_field_counts`.
+    pub fn rate_limited_counts(&self) -> BTreeMap<String, u64> {
+        self.shared.stats().rate_limited.clone()
+    }
+
+    pub fn rate_limited_count(&self, root_field: &str) -> u64 {
+        self.shared
+            .stats()
+            .rate_limited
+            .get(root_field)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The rate limits enforced, if any.
+    pub fn rate_limits(&self) -> Option<RateLimitConfig> {
+        self.shared.limiter().map(|l| l.config().clone())
+    }
+
+    /// Another client's `n` calls of `root_field`, recorded in its window
+    /// now; how many fit (the rest would have been refused). 0 when no
+    /// limits are enforced.
+    pub fn spend(&self, root_field: &str, n: u32) -> u32 {
+        self.shared
+            .limiter()
+            .map_or(0, |mut l| l.spend(root_field, n, std::time::Instant::now()))
+    }
+
+    /// Another client spending `per_window` calls of `root_field` per
+    /// window, evenly, in the background until the `Spender` is dropped.
+    pub fn spend_steadily(&self, root_field: &str, per_window: u32) -> Spender {
+        Spender::start(Arc::clone(&self.shared), root_field, per_window)
     }
 
     /// Requests refused as invalid (validation, variables, malformed body).

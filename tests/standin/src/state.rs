@@ -4,6 +4,7 @@ use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::config::{BadKeyMode, StandinConfig};
 use crate::faults::FaultPlan;
+use crate::limits::RateLimiter;
 use crate::stats::Stats;
 use crate::store::Store;
 
@@ -15,6 +16,7 @@ pub struct Shared {
     store: RwLock<Store>,
     stats: Mutex<Stats>,
     faults: Mutex<FaultPlan>,
+    limiter: Option<Mutex<RateLimiter>>,
 }
 
 impl Shared {
@@ -29,6 +31,10 @@ impl Shared {
             store: RwLock::new(store),
             stats: Mutex::new(Stats::default()),
             faults: Mutex::new(faults),
+            limiter: config
+                .rate_limits
+                .clone()
+                .map(|c| Mutex::new(RateLimiter::new(c))),
         }
     }
 
@@ -49,5 +55,12 @@ impl Shared {
 
     pub fn faults(&self) -> MutexGuard<'_, FaultPlan> {
         self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The rate limiter, when limits are enforced.
+    pub fn limiter(&self) -> Option<MutexGuard<'_, RateLimiter>> {
+        self.limiter
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }

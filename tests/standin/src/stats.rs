@@ -18,8 +18,13 @@ pub struct InvalidQuery {
 pub struct Stats {
     /// Every POST to /graphql, whatever came of it.
     pub requests: u64,
-    /// Valid, authorized requests per root field.
+    /// Valid, authorized requests served per root field (not those
+    /// refused by the rate limit).
     pub by_root_field: BTreeMap<String, u64>,
+    /// Requests refused by the rate limit (HTTP 429).
+    pub rate_limited_requests: u64,
+    /// The same per root field whose window was full.
+    pub rate_limited: BTreeMap<String, u64>,
     #[serde(skip)]
     pub invalid: Vec<InvalidQuery>,
     /// The text of every valid query, distinct, in the order first seen.

@@ -162,7 +162,8 @@ fn faults_and_stats_over_http() {
         .json();
     assert_eq!(
         stats,
-        json!({ "requests": 2, "byRootField": { "customers": 1 }, "invalidQueries": 1 })
+        json!({ "requests": 2, "byRootField": { "customers": 1 }, "invalidQueries": 1,
+                "rateLimited": 0, "rateLimitedByRootField": {} })
     );
     let invalid = request(standin.addr(), "GET", "/_admin/invalid-queries", &[], "")
         .expect("a response")
