@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Host conformance: every case of cases.json through each host's CLI, against
+the stand-in; hosts must meet the case's expectations and give the same messages.
+
+    python3 tests/conformance/run.py [--hosts rust,python,js] [--case SUBSTRING]
+
+Hosts (a host that cannot run fails every case):
+  rust    target/debug/host run ...                    (cargo build -p host-cli)
+  python  examples/python-host/stigg_host.py with the venv tests/ecosystem/run.sh makes
+          (target/ecosystem/python-host; PYTHON_HOST_PYTHON overrides)
+  js      node examples/js-host/host.mjs ...           (examples/js-host/install.sh)
+
+Messages are compared after these allowed differences are taken out:
+  - `emitted_at` (a clock);
+  - LOG messages (the Rust host reads each stream in its own instance, so a
+    component's per-instance LOGs come once per stream; their texts are diagnostics);
+  - the stand-in's port (each run gets a fresh stand-in): shown as STANDIN;
+  - the order between streams of a read (the Rust host interleaves streams read
+    at once): messages are compared stream by stream, in order;
+  - for cases with "compare": "status": message texts, which quote the host's
+    own transport, timeout or file error (`ECONNREFUSED` vs `Connection refused`),
+    or, for a network-policy refusal, start with `POST URL: ` in the Rust and JS
+    hosts but not in the Python host.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "ecosystem"))
+import standin  # noqa: E402  (paths of the built binaries)
+
+API_KEY = "conformance-key"
+CUSTOMERS = 150
+PYTHON_HOST_PYTHON = os.environ.get("PYTHON_HOST_PYTHON",
+                                    str(ROOT / "target" / "ecosystem" / "python-host" / "bin" / "python"))
+HOSTS = {
+    "rust": [str(ROOT / "target" / "debug" / "host"), "run"],
+    "python": [PYTHON_HOST_PYTHON, str(ROOT / "examples" / "python-host" / "stigg_host.py")],
+    "js": [os.environ.get("NODE", "node"), str(ROOT / "examples" / "js-host" / "host.mjs")],
+}
+
+
+def start_standin(extra: list[str]) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [str(standin.STANDIN), "--port", "0", "--api-key", API_KEY, "--customers", str(CUSTOMERS), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    first = process.stdout.readline().strip()
+    if not first.startswith("listening on "):
+        process.kill()
+        raise RuntimeError(f"stigg-standin did not start: {first!r}")
+    return process, first[len("listening on "):]
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    process.stdout.close()
+
+
+class CountingProxy(http.server.ThreadingHTTPServer):
+    """Forwards POST /graphql to the stand-in after 30 ms, counting requests in
+    flight (`max_in_flight`): a case with "proxy": true reads through it."""
+
+    def __init__(self, target: str) -> None:
+        self.target, self.lock, self.in_flight, self.max_in_flight = target, threading.Lock(), 0, 0
+        super().__init__(("127.0.0.1", 0), _Forward)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/graphql"
+
+
+class _Forward(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        proxy = self.server
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with proxy.lock:
+            proxy.in_flight += 1
+            proxy.max_in_flight = max(proxy.max_in_flight, proxy.in_flight)
+        try:
+            time.sleep(0.03)
+            forwarded = urllib.request.Request(proxy.target, data=body, method="POST", headers={
+                k: v for k, v in self.headers.items() if k.lower() in ("content-type", "x-api-key")})
+            try:
+                with urllib.request.urlopen(forwarded, timeout=30) as reply:
+                    status, data = reply.status, reply.read()
+            except urllib.error.HTTPError as error:
+                status, data = error.code, error.read()
+        finally:
+            with proxy.lock:
+                proxy.in_flight -= 1
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def strip(value, base: str):
+    """`value` without emitted_at, with the stand-in's origin shown as STANDIN."""
+    if isinstance(value, dict):
+        return {k: strip(v, base) for k, v in value.items() if k != "emitted_at"}
+    if isinstance(value, list):
+        return [strip(v, base) for v in value]
+    if isinstance(value, str):
+        return value.replace(base, "STANDIN")
+    return value
+
+
+def stream_of(message: dict) -> str:
+    """Which stream a message belongs to ('' for none)."""
+    body = message.get(message["type"].lower(), {})
+    if message["type"] == "RECORD":
+        return body.get("stream", "")
+    if message["type"] == "STATE":
+        return body.get("stream", {}).get("stream_descriptor", {}).get("name", "")
+    if message["type"] == "TRACE":
+        for part in ("stream_status", "error", "estimate"):
+            inner = body.get(part, {})
+            name = inner.get("stream_descriptor", {}).get("name") or (inner.get("name") if part == "estimate" else None)
+            if name:
+                return name
+    return ""
+
+
+def run_case(case: dict, host: str, wasm: str, work: Path) -> dict:
+    """Runs one case on one host: {exit, messages, by_stream, requests}."""
+    process, url = start_standin(case.get("standin", []))
+    proxy = CountingProxy(url) if case.get("proxy") else None
+    base = (proxy.url if proxy else url).rsplit("/graphql", 1)[0]
+    try:
+        args = [case["command"]]
+        if case["command"] != "spec":
+            config = {"api_key": API_KEY, "base_url": proxy.url if proxy else url, **case.get("config", {})}
+            (work / "config.json").write_text(json.dumps(config))
+            args += ["--config", str(work / "config.json")]
+        if case["command"] == "read":
+            streams = [{"stream": {"name": n, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+                        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
+                       for n in case.get("streams", [])]
+            (work / "catalog.json").write_text(json.dumps({"streams": streams}))
+            args += ["--catalog", case.get("catalog_path", str(work / "catalog.json"))]
+        args += case.get("args", [])
+        flags = (["--allow-private-network"] if case.get("private_network", True) else []) + case.get("flags", [])
+        done = subprocess.run([*HOSTS[host], *flags, wasm, *args], capture_output=True, text=True, timeout=600)
+        with urllib.request.urlopen(f"{url.rsplit('/graphql', 1)[0]}/_admin/stats", timeout=10) as reply:
+            requests = json.load(reply)["requests"]
+    finally:
+        if proxy:
+            proxy.shutdown()
+            proxy.server_close()
+        stop(process)
+    messages = []
+    for line in done.stdout.splitlines():
+        message = json.loads(line)
+        if message.get("type") != "LOG":
+            messages.append(strip(message, base))
+    by_stream: dict[str, list] = {}
+    for message in messages:
+        by_stream.setdefault(stream_of(message), []).append(message)
+    return {"exit": done.returncode, "messages": messages, "by_stream": by_stream, "requests": requests,
+            "stderr": done.stderr, "max_in_flight": proxy.max_in_flight if proxy else None}
+
+
+def expectation_failures(case: dict, result: dict) -> list[str]:
+    expect, messages, problems = case["expect"], result["messages"], []
+    if result["exit"] != expect["exit"]:
+        problems.append(f"exit {result['exit']}, expected {expect['exit']}: {result['stderr'][-300:]}")
+    types = [m["type"] for m in messages]
+    if "types" in expect and types != expect["types"]:
+        problems.append(f"message types {types}, expected {expect['types']}")
+    statuses = [m["connectionStatus"] for m in messages if m["type"] == "CONNECTION_STATUS"]
+    if "status" in expect and [s["status"] for s in statuses] != [expect["status"]]:
+        problems.append(f"statuses {statuses}, expected {expect['status']}")
+    if "message_has" in expect and not any(expect["message_has"] in s.get("message", "") for s in statuses):
+        problems.append(f"no status message with {expect['message_has']!r}: {statuses}")
+    if "records" in expect:
+        counts = Counter(m["record"]["stream"] for m in messages if m["type"] == "RECORD")
+        if dict(counts) != expect["records"]:
+            problems.append(f"records {dict(counts)}, expected {expect['records']}")
+    if "failure_types" in expect:
+        failures = [m["trace"]["error"].get("failure_type") for m in messages
+                    if m["type"] == "TRACE" and m["trace"].get("type") == "ERROR"]
+        if failures != expect["failure_types"]:
+            problems.append(f"TRACE ERROR failure types {failures}, expected {expect['failure_types']}")
+    if "max_in_flight" in expect and not 1 < result["max_in_flight"] <= expect["max_in_flight"]:
+        problems.append(f"{result['max_in_flight']} requests in flight at most, expected 2 to {expect['max_in_flight']}")
+    if "standin_requests" in case and result["requests"] != case["standin_requests"]:
+        problems.append(f"the stand-in had {result['requests']} requests, expected {case['standin_requests']}")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hosts", default="rust,python,js")
+    parser.add_argument("--case", default="", help="only cases whose name contains this")
+    options = parser.parse_args()
+    hosts = options.hosts.split(",")
+    cases = [c for c in json.loads((Path(__file__).parent / "cases.json").read_text())["cases"]
+             if options.case in c["name"]]
+    wasm = str(standin.STIGG_WASM)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="stigg-conformance-") as tmp:
+        for case in cases:
+            results, problems = {}, []
+            for host in hosts:
+                work = Path(tmp) / host
+                work.mkdir(exist_ok=True)
+                try:
+                    results[host] = run_case(case, host, wasm, work)
+                except (OSError, subprocess.SubprocessError, RuntimeError) as error:
+                    problems.append(f"{host}: could not run: {error}")
+                    continue
+                problems += [f"{host}: {p}" for p in expectation_failures(case, results[host])]
+            reference = hosts[0]
+            for host in hosts[1:]:
+                if reference not in results or host not in results:
+                    continue
+                mine, theirs = results[reference], results[host]
+                if case.get("compare", "messages") == "messages":
+                    for name in sorted(set(mine["by_stream"]) | set(theirs["by_stream"])):
+                        a, b = mine["by_stream"].get(name, []), theirs["by_stream"].get(name, [])
+                        if a != b:
+                            first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                            problems.append(
+                                f"{host} differs from {reference} in {name or 'messages'!r} at message {first}: "
+                                f"{json.dumps(b[first] if first < len(b) else None)[:400]} vs "
+                                f"{json.dumps(a[first] if first < len(a) else None)[:400]}")
+            verdict = "ok" if not problems else "FAILED"
+            print(f"{verdict:6} {case['name']}", flush=True)
+            for problem in problems:
+                print(f"         {problem}", flush=True)
+            failed += bool(problems)
+    print(f"conformance ({', '.join(hosts)}): {len(cases) - failed} passed, {failed} failed", flush=True)
+    return 1 if failed or not cases else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

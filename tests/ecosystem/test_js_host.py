@@ -1,0 +1,395 @@
+"""examples/js-host: stigg.wasm run from Node (jco) against the stand-in.
+
+Standard library only; needs `node` (20 or newer) and examples/js-host/install.sh
+done (tests/ecosystem/run.sh does it): `python3 tests/ecosystem/test_js_host.py`.
+
+The rules of the `http` import are checked through tests/ecosystem/js_http_probe.mjs,
+which calls the host's `Http` class as the component would; the rest runs the
+host as a program.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import standin  # noqa: E402
+
+NODE = os.environ.get("NODE", "node")
+JS_HOST = HERE.parents[1] / "examples" / "js-host" / "host.mjs"
+PROBE = HERE / "js_http_probe.mjs"
+CUSTOMERS = 150
+API_KEY = "js-host-test-key"
+BAD_KEY = "BAD-KEY-4c2e9a"
+MESSAGE_TYPES = {"RECORD": "record", "STATE": "state", "LOG": "log", "TRACE": "trace", "SPEC": "spec",
+                 "CONNECTION_STATUS": "connectionStatus", "CATALOG": "catalog"}
+
+
+def stream(name: str) -> dict:
+    return {"stream": {"name": name, "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
+            "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
+
+
+def request(url: str, method: str = "get", headers=(), body: str = "") -> dict:
+    """A WIT `request` as jco hands it to the host."""
+    return {"method": method, "url": url, "headers": [list(h) for h in headers], "body": body}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """/redirect answers 302, /slow after 2 s, /binary bytes that are not UTF-8,
+    /hold/N its own path after 0.2 s (counting requests in flight), anything else 200 with 1 KiB."""
+
+    hits = 0
+    lock = threading.Lock()
+    in_flight = 0
+    max_in_flight = 0
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).hits += 1
+        if self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "http://example.com/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path == "/slow":
+            time.sleep(2)
+        body = b"ok \xff\xfe" if self.path == "/binary" else b"x" * 1024
+        if self.path.startswith("/hold/"):
+            cls = type(self)
+            with cls.lock:
+                cls.in_flight += 1
+                cls.max_in_flight = max(cls.max_in_flight, cls.in_flight)
+            time.sleep(0.2)
+            with cls.lock:
+                cls.in_flight -= 1
+            body = self.path.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:  # /slow: the client timed out and went away
+            pass
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class JsHttpRules(unittest.TestCase):
+    """The allow-list rule, network policy and error mapping of the JS `http` import."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        cls.port = cls.server.server_address[1]
+        cls.origin = f"http://127.0.0.1:{cls.port}"
+        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.server.shutdown()
+        cls.server.server_close()
+
+    def probe(self, requests: list[dict], call: str = "send", *, allowed=None, timeout_ms: int = 5000,
+              max_bytes: int = 1 << 20, concurrency: int = 2, allow_private: bool = True) -> list[dict]:
+        job = {"options": {"policy": {"allowPrivate": allow_private}, "timeoutMs": timeout_ms,
+                           "maxBytes": max_bytes, "concurrency": concurrency},
+               "allowed": [self.origin] if allowed is None else allowed, "call": call, "requests": requests}
+        done = subprocess.run([NODE, str(PROBE)], input=json.dumps(job), capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return json.loads(done.stdout)
+
+    def assert_error(self, answer: dict, tag: str) -> str:
+        self.assertIn("err", answer, answer)
+        self.assertEqual(answer["err"]["tag"], tag, answer)
+        return answer["err"]["val"]
+
+    def test_allowed_origin_gets_the_response(self) -> None:
+        [answer] = self.probe([request(self.origin + "/ok")])
+        response = answer["ok"]
+        self.assertEqual((response["status"], len(response["body"])), (200, 1024))
+        self.assertIn(["content-length", "1024"], response["headers"])
+
+    def test_other_origins_and_tricks_are_denied(self) -> None:
+        port = self.port
+        urls = (f"http://127.0.0.1:{port + 1}/", f"https://127.0.0.1:{port}/", f"http://localhost:{port}/",
+                f"http://user:pw@127.0.0.1:{port}/", f"ftp://127.0.0.1:{port}/", "not a url")
+        answers = self.probe([request(url) for url in urls]
+                             + [request(self.origin + "/", headers=[("Host", "evil.com")])])
+        for answer in answers:
+            self.assert_error(answer, "denied")
+
+    def test_a_body_that_is_not_utf8_is_named_as_such(self) -> None:
+        [answer] = self.probe([request(self.origin + "/binary")])
+        self.assertIn("invalid byte at offset 3", self.assert_error(answer, "not-utf8"))
+
+    def test_redirects_are_returned_not_followed(self) -> None:
+        [answer] = self.probe([request(self.origin + "/redirect")])
+        self.assertEqual(answer["ok"]["status"], 302)
+
+    def test_size_cap_and_timeout(self) -> None:
+        [answer] = self.probe([request(self.origin + "/ok")], max_bytes=100)
+        self.assertEqual(self.assert_error(answer, "too-large"), 100)
+        [answer] = self.probe([request(self.origin + "/slow")], timeout_ms=500)
+        self.assert_error(answer, "timeout")
+
+    def test_network_policy_refuses_non_public_addresses_by_default(self) -> None:
+        port = self.port
+        before = _Handler.hits
+        cases = ((f"http://127.0.0.1:{port}/", "loopback"), (f"http://localhost:{port}/", "loopback"),
+                 ("http://169.254.169.254/latest/", "link-local"), ("https://10.0.0.7/", "RFC 1918"),
+                 ("https://[fe80::1]/", "link-local"), ("https://[::ffff:127.0.0.1]/", "loopback"),
+                 ("https://100.64.0.1/", "carrier-grade NAT"), ("https://[2002::1]/", "6to4"),
+                 ("https://224.0.0.1/", "multicast"), ("http://8.8.8.8/", "requires https"))
+        answers = self.probe([request(url) for url, _ in cases], allowed=[url for url, _ in cases], allow_private=False)
+        for (url, range_), answer in zip(cases, answers):
+            message = self.assert_error(answer, "denied")
+            self.assertIn("network policy", message, url)
+            self.assertIn(range_, message, url)
+        self.assertEqual(_Handler.hits, before, "a refused request reached the server")
+
+    def test_the_operator_allows_loopback_but_not_plain_http_elsewhere(self) -> None:
+        answers = self.probe([request(self.origin + "/ok"), request("http://10.0.0.7/")],
+                             allowed=[self.origin, "http://10.0.0.7:80"])
+        self.assertEqual(answers[0]["ok"]["status"], 200)
+        self.assertIn("requires https", self.assert_error(answers[1], "denied"))
+
+    def test_connection_refused_is_transport(self) -> None:
+        [answer] = self.probe([request("http://127.0.0.1:1/")], allowed=["http://127.0.0.1:1"])
+        self.assert_error(answer, "transport")
+
+    def test_send_all_keeps_order_and_its_bound(self) -> None:
+        for concurrency, expected in ((1, 1), (3, 3)):
+            _Handler.max_in_flight = 0
+            urls = [f"{self.origin}/hold/{i}" for i in range(7)] + [f"http://127.0.0.1:{self.port + 1}/"]
+            answers = self.probe([request(url) for url in urls], call="sendAll", concurrency=concurrency)
+            # list<result<..>> elements in jco's variant shape: {tag: ok|err, val}
+            self.assertEqual([a["val"]["body"] for a in answers[:7]], [f"/hold/{i}" for i in range(7)])
+            self.assertEqual((answers[7]["tag"], answers[7]["val"]["tag"]), ("err", "denied"))
+            self.assertEqual(_Handler.max_in_flight, expected, f"--concurrency {concurrency}")
+
+
+class _CountingProxy(http.server.BaseHTTPRequestHandler):
+    """Forwards POST /graphql to the stand-in after 30 ms, counting requests in flight."""
+
+    target = ""
+    lock = threading.Lock()
+    in_flight = 0
+    max_in_flight = 0
+
+    def do_POST(self) -> None:  # noqa: N802
+        cls = type(self)
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with cls.lock:
+            cls.in_flight += 1
+            cls.max_in_flight = max(cls.max_in_flight, cls.in_flight)
+        try:
+            time.sleep(0.03)
+            forwarded = urllib.request.Request(cls.target, data=body, method="POST", headers={
+                k: v for k, v in self.headers.items() if k.lower() in ("content-type", "x-api-key")})
+            try:
+                with urllib.request.urlopen(forwarded, timeout=30) as reply:
+                    status, data = reply.status, reply.read()
+            except urllib.error.HTTPError as error:
+                status, data = error.code, error.read()
+        finally:
+            with cls.lock:
+                cls.in_flight -= 1
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class JsHostRuns(unittest.TestCase):
+    """The example as a program: spec, check, discover and reads against the stand-in."""
+
+    stand: standin.Standin
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.stand = standin.Standin(API_KEY, CUSTOMERS)
+        cls.work = tempfile.TemporaryDirectory(prefix="stigg-js-host-")
+        work = Path(cls.work.name)
+        cls.config = cls.write("config.json", {"api_key": API_KEY, "base_url": cls.stand.url, "page_size": 40})
+        cls.bad_config = cls.write("bad.json", {"api_key": BAD_KEY, "base_url": cls.stand.url})
+        cls.catalog = cls.write("catalog.json", {"streams": [stream("customers"), stream("subscriptions")]})
+        cls.customers_catalog = cls.write("customers.json", {"streams": [stream("customers")]})
+        cls.proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingProxy)
+        _CountingProxy.target = cls.stand.url
+        threading.Thread(target=cls.proxy.serve_forever, daemon=True).start()
+        cls.proxied_config = cls.write("proxied.json", {
+            "api_key": API_KEY, "base_url": f"http://127.0.0.1:{cls.proxy.server_address[1]}/graphql",
+            "page_size": 10})
+        assert work.exists()
+
+    @classmethod
+    def write(cls, name: str, value: dict) -> Path:
+        path = Path(cls.work.name) / name
+        path.write_text(json.dumps(value))
+        return path
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.proxy.shutdown()
+        cls.proxy.server_close()
+        cls.stand.close()
+        cls.work.cleanup()
+
+    def run_host(self, *args: str, policy: tuple[str, ...] = ("--allow-private-network",)
+                 ) -> tuple[int, list[dict], str]:
+        """Runs the JS host; the stand-in is on 127.0.0.1, so the operator's flag is on by default."""
+        done = subprocess.run([NODE, str(JS_HOST), *policy, str(standin.STIGG_WASM), *args],
+                              capture_output=True, text=True, timeout=300)
+        return done.returncode, self.parse(done.stdout), done.stderr
+
+    def parse(self, stdout: str) -> list[dict]:
+        messages = []
+        for line in stdout.splitlines():
+            message = json.loads(line)  # every line is one JSON object
+            self.assertIsInstance(message, dict, line)
+            self.assertIn(message.get("type"), MESSAGE_TYPES, line)
+            self.assertIsInstance(message[MESSAGE_TYPES[message["type"]]], dict, line)
+            messages.append(message)
+        return messages
+
+    def test_spec(self) -> None:
+        code, messages, _ = self.run_host("spec")
+        self.assertEqual(code, 0)
+        self.assertEqual([m["type"] for m in messages], ["SPEC"])
+        self.assertIn("api_key", messages[0]["spec"]["connectionSpecification"]["properties"])
+
+    def test_check_succeeds_and_fails_as_a_status(self) -> None:
+        code, messages, _ = self.run_host("check", "--config", str(self.config))
+        self.assertEqual((code, messages[-1]["connectionStatus"]["status"]), (0, "SUCCEEDED"))
+        code, messages, _ = self.run_host("check", "--config", str(self.bad_config))
+        status = messages[-1]["connectionStatus"]
+        self.assertEqual((code, status["status"]), (0, "FAILED"))
+        self.assertIn("API key", status["message"])
+        self.assertNotIn(BAD_KEY, json.dumps(messages))
+
+    def test_policy_flags_count_after_the_command_too(self) -> None:
+        code, messages, _ = self.run_host("check", "--config", str(self.config), "--allow-private-network", policy=())
+        self.assertEqual((code, messages[-1]["connectionStatus"]["status"]), (0, "SUCCEEDED"))
+
+    def test_discover(self) -> None:
+        code, messages, _ = self.run_host("discover", "--config", str(self.config))
+        self.assertEqual((code, [m["type"] for m in messages]), (0, ["CATALOG"]))
+        names = {s["name"] for s in messages[0]["catalog"]["streams"]}
+        self.assertTrue({"customers", "subscriptions"} <= names, names)
+
+    def test_the_stand_in_is_refused_without_the_operators_flag(self) -> None:
+        before = self.stand.admin("stats")["requests"]
+        for command in (("check", "--config", str(self.config)),
+                        ("read", "--config", str(self.config), "--catalog", str(self.catalog))):
+            code, messages, _ = self.run_host(*command, policy=())
+            text = json.dumps(messages)
+            self.assertIn("network policy", text)
+            self.assertIn("loopback", text)
+            self.assertNotIn(API_KEY, text)
+        self.assertEqual(self.stand.admin("stats")["requests"], before, "a refused request reached the stand-in")
+
+    def test_read_customers_and_subscriptions(self) -> None:
+        code, messages, stderr = self.run_host("read", "--config", str(self.config), "--catalog", str(self.catalog))
+        self.assertEqual(code, 0, stderr)
+        records = [m["record"] for m in messages if m["type"] == "RECORD"]
+        self.assertEqual(Counter(r["stream"] for r in records), {"customers": CUSTOMERS, "subscriptions": 2 * CUSTOMERS})
+        for name in ("customers", "subscriptions"):
+            ids = [r["data"]["id"] for r in records if r["stream"] == name]
+            self.assertEqual(len(set(ids)), len(ids), name)
+            self.assertEqual(set(ids), set(self.stand.admin(f"ids/{name}")), name)
+        complete = [m["state"]["stream"]["stream_descriptor"]["name"] for m in messages if m["type"] == "STATE"
+                    and m["state"]["stream"]["stream_state"] == {"mode": "full_refresh_complete"}]
+        self.assertEqual(sorted(complete), ["customers", "subscriptions"])
+        self.assertEqual(self.stand.admin("stats")["invalidQueries"], 0)
+
+        # The same records, stream by stream, as the Rust host gives.
+        rust = subprocess.run([str(standin.SOURCE_STIGG), "read", "--config", str(self.config),
+                               "--catalog", str(self.catalog)], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "STIGG_ALLOW_PRIVATE_NETWORK": "1"})
+        self.assertEqual(rust.returncode, 0, rust.stderr)
+        rust_records = [m["record"] for m in self.parse(rust.stdout) if m["type"] == "RECORD"]
+        strip = lambda rs, name: [{k: v for k, v in r.items() if k != "emitted_at"}  # noqa: E731
+                                  for r in rs if r["stream"] == name]
+        for name in ("customers", "subscriptions"):
+            self.assertEqual(strip(records, name), strip(rust_records, name), name)
+
+    def test_send_all_stays_within_concurrency(self) -> None:
+        # 150 customers in pages of 10: read in creation-time partitions whose
+        # pages the component asks for together (send-all); the proxy counts
+        # requests in flight.
+        expected = set(self.stand.admin("ids/customers"))
+        for concurrency in (1, 3):
+            _CountingProxy.max_in_flight = 0
+            code, messages, stderr = self.run_host("read", "--config", str(self.proxied_config),
+                                                   "--catalog", str(self.customers_catalog),
+                                                   "--concurrency", str(concurrency))
+            self.assertEqual(code, 0, stderr)
+            ids = [m["record"]["data"]["id"] for m in messages if m["type"] == "RECORD"]
+            self.assertEqual((len(ids), set(ids)), (CUSTOMERS, expected))
+            partitions = max(len(m["state"]["stream"]["stream_state"].get("partitions", []))
+                             for m in messages if m["type"] == "STATE")
+            self.assertGreater(partitions, 1, "the stream was split")
+            if concurrency == 1:
+                self.assertEqual(_CountingProxy.max_in_flight, 1)
+            else:
+                self.assertGreater(_CountingProxy.max_in_flight, 1, "send-all ran its requests one by one")
+                self.assertLessEqual(_CountingProxy.max_in_flight, concurrency)
+
+    def test_failed_read_exits_1_after_a_trace_error(self) -> None:
+        code, messages, _ = self.run_host("read", "--config", str(self.bad_config), "--catalog", str(self.catalog))
+        self.assertEqual(code, 1)
+        errors = [m for m in messages if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"]
+        self.assertTrue(errors, messages)
+        self.assertNotIn(BAD_KEY, json.dumps(messages))
+
+    def test_missing_files_usage_and_a_broken_component(self) -> None:
+        code, messages, _ = self.run_host("read", "--config", str(self.config), "--catalog", "/nonexistent.json")
+        self.assertEqual((code, messages[-1]["trace"]["error"]["failure_type"]), (1, "config_error"))
+        code, messages, _ = self.run_host("check", "--config", "/nonexistent.json")
+        self.assertEqual((code, messages[-1]["connectionStatus"]["status"]), (0, "FAILED"))
+        code, messages, stderr = self.run_host("read", "--config", str(self.config))
+        self.assertEqual((code, messages), (2, []))
+        self.assertIn("read needs --catalog", stderr)
+        code, messages, _ = self.run_host("read", "--config", str(self.config), "--catalog", str(self.catalog),
+                                          "--concurrency", "0")
+        self.assertEqual(code, 2)
+        not_wasm = Path(self.work.name) / "not.wasm"
+        not_wasm.write_bytes(b"\0asm not really")
+        done = subprocess.run([NODE, str(JS_HOST), str(not_wasm), "spec"], capture_output=True, text=True, timeout=60)
+        trace = self.parse(done.stdout)[-1]["trace"]
+        self.assertEqual((done.returncode, trace["error"]["failure_type"]), (1, "system_error"))
+        self.assertIn("the connector component could not be loaded", trace["error"]["message"])
+
+    def test_components_of_another_minor_version_are_refused(self) -> None:
+        script = ("import('%s').then(({checkContract}) => {"
+                  " checkContract(['wasi:io/poll@0.2.6', 'airbyte:connector/http@0.3.0', 'airbyte:connector/source@0.3.7']);"
+                  " for (const n of ['airbyte:connector/http@0.4.0', 'airbyte:connector/sink@0.2.0']) {"
+                  "  try { checkContract([n]); console.log('accepted ' + n) } catch (e) { console.log(e.message) } } })"
+                  % JS_HOST.as_uri())
+        done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+        lines = done.stdout.splitlines()
+        self.assertEqual(len(lines), 2, done.stdout + done.stderr)
+        for line in lines:
+            self.assertIn("but this host runs airbyte:connector@0.3.x components", line)
+
+
+if __name__ == "__main__":
+    sys.exit(standin.run_tests("js-host", JsHttpRules, JsHostRuns))
