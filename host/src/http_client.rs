@@ -103,6 +103,7 @@ impl HttpClient {
             .dispatch(request, url.as_str())
             .map_err(|e| classify(e, &what, Phase::Exchange))?;
         let status = response.status().as_u16();
+        self.in_flight.answered(status == 429);
         let headers = response_headers(response.headers());
         let bytes = response
             .body_mut()
@@ -158,10 +159,22 @@ impl Http for HttpClient {
 
 /// A counting semaphore: at most `max` holders at once.
 #[derive(Debug)]
+/// The bound on requests in flight, adaptive below its ceiling (`max`,
+/// `--concurrency`): a 429 halves it, and it grows back by one after each
+/// `limit` answers without one (AIMD), so a server that throttles gets fewer
+/// requests at once and one that keeps up gets the ceiling.
 struct Gate {
     max: usize,
-    inside: Mutex<usize>,
+    state: Mutex<GateState>,
     freed: Condvar,
+}
+
+#[derive(Debug)]
+struct GateState {
+    inside: usize,
+    limit: usize,
+    /// Answers without a 429 since the limit last changed.
+    calm: usize,
 }
 
 struct Slot<'g>(&'g Gate);
@@ -170,26 +183,49 @@ impl Gate {
     fn new(max: NonZeroUsize) -> Self {
         Self {
             max: max.get(),
-            inside: Mutex::new(0),
+            state: Mutex::new(GateState {
+                inside: 0,
+                limit: max.get(),
+                calm: 0,
+            }),
             freed: Condvar::new(),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn enter(&self) -> Slot<'_> {
-        let inside = self.inside.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut inside = self
+        let mut state = self
             .freed
-            .wait_while(inside, |n| *n >= self.max)
+            .wait_while(self.lock(), |s| s.inside >= s.limit)
             .unwrap_or_else(PoisonError::into_inner);
-        *inside += 1;
+        state.inside += 1;
         Slot(self)
+    }
+
+    /// An answer came back: `throttled` when it was a 429.
+    fn answered(&self, throttled: bool) {
+        let mut state = self.lock();
+        if throttled {
+            state.limit = (state.limit / 2).max(1);
+            state.calm = 0;
+            return;
+        }
+        state.calm += 1;
+        if state.calm >= state.limit && state.limit < self.max {
+            state.limit += 1;
+            state.calm = 0;
+            self.freed.notify_all();
+        }
     }
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        let mut inside = self.0.inside.lock().unwrap_or_else(PoisonError::into_inner);
-        *inside -= 1;
+        let mut state = self.0.lock();
+        state.inside -= 1;
         self.0.freed.notify_one();
     }
 }

@@ -475,3 +475,45 @@ fn send_all_reports_each_failure_in_its_place() {
     assert!(matches!(&results[2], Ok(r) if r.body == "/c"));
     assert!(client.send_all(&[]).is_empty());
 }
+
+#[test]
+fn a_429_halves_the_requests_in_flight_which_grow_back_to_the_ceiling() {
+    let gate = Gate::new(NonZeroUsize::new(8).unwrap());
+    let limit = |gate: &Gate| gate.lock().limit;
+    assert_eq!(limit(&gate), 8);
+    gate.answered(true);
+    assert_eq!(limit(&gate), 4);
+    gate.answered(true);
+    gate.answered(true);
+    gate.answered(true);
+    assert_eq!(limit(&gate), 1, "never below one");
+    // One more after each `limit` calm answers: 1, then 2 answers for 3, ...
+    gate.answered(false);
+    assert_eq!(limit(&gate), 2);
+    for _ in 0..2 {
+        gate.answered(false);
+    }
+    assert_eq!(limit(&gate), 3);
+    for _ in 0..100 {
+        gate.answered(false);
+    }
+    assert_eq!(limit(&gate), 8, "back to the ceiling, not above");
+    // The limit bounds who may enter.
+    gate.answered(true);
+    let held: Vec<Slot<'_>> = (0..4).map(|_| gate.enter()).collect();
+    assert_eq!(gate.lock().inside, 4);
+    let entered = std::sync::atomic::AtomicBool::new(false);
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            let _slot = gate.enter();
+            entered.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            !entered.load(std::sync::atomic::Ordering::SeqCst),
+            "a fifth waits"
+        );
+        drop(held);
+    });
+    assert!(entered.load(std::sync::atomic::Ordering::SeqCst));
+}
