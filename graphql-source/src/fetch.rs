@@ -45,7 +45,9 @@ impl Client<'_> {
         let pacer = RefCell::new(&mut *self.pacer);
         let pace = |n: usize| {
             let delay = pacer.borrow_mut().reserve(root.field, n, now_ms());
-            std::thread::sleep(std::time::Duration::from_millis(delay));
+            if delay > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(delay));
+            }
         };
         pace(requests.len());
         let limited = Cell::new(false);
