@@ -1,11 +1,12 @@
 //! The client a read talks through: a round of requests sent at once and
-//! retried, a refused page size lowered, and LOGs.
+//! retried, paced, with a page size the server refused lowered for every
+//! later request of the read, and LOGs.
 
 use std::cell::{Cell, RefCell};
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Retry};
 use crate::graphql;
 use crate::io::{Http, Sink};
 use crate::messages;
@@ -22,13 +23,37 @@ pub struct Client<'a> {
     pub settings: &'a Settings,
     pub redactor: &'a Redactor,
     pub pacer: &'a mut Pacer,
+    /// Rows per request: the config's, or what the server accepts.
+    pub page_size: PageSize,
 }
 
 impl Client<'_> {
+    /// Sends the round `requests(rows per page)` makes; a page size the
+    /// server refuses is lowered (see [`Client::smaller`]) and the round
+    /// made again.
+    pub fn round(
+        &mut self,
+        stream: &str,
+        root: Root,
+        query: &str,
+        requests: &mut dyn FnMut(u32) -> Vec<Value>,
+    ) -> Result<Vec<Page>> {
+        loop {
+            let round = requests(self.page_size.rows());
+            match self.send_round(stream, root, query, &round) {
+                Err(error) => match error.retry {
+                    Retry::SmallerPage(max) => self.smaller(stream, max, error)?,
+                    _ => return Err(error),
+                },
+                pages => return pages,
+            }
+        }
+    }
+
     /// Sends a round's requests at once, when the operation's pace allows,
     /// then retries each that failed until it succeeds or its retries are
     /// spent. A round that met a 429 slows the operation down (once).
-    pub fn round(
+    fn send_round(
         &mut self,
         stream: &str,
         root: Root,
@@ -78,17 +103,12 @@ impl Client<'_> {
         pages
     }
 
-    /// The page size after the server refused `page_size` (`max`: the most it
+    /// Lowers the page size after the server refused it (`max`: the most it
     /// said it accepts): the user's choice fails the stream with a config
     /// error; the engine's is lowered, with a LOG saying so.
-    pub fn smaller(
-        &mut self,
-        stream: &str,
-        page_size: PageSize,
-        max: Option<u32>,
-        error: Error,
-    ) -> Result<PageSize> {
+    fn smaller(&mut self, stream: &str, max: Option<u32>, error: Error) -> Result<()> {
         let api = self.settings.api.name;
+        let page_size = self.page_size;
         let rows = page_size.rows();
         let next = max.filter(|max| *max < rows).unwrap_or(rows / 2);
         let refused = |why: String| {
@@ -111,7 +131,8 @@ impl Client<'_> {
                     "WARN",
                     &format!("{stream}: {api} refused pages of {rows} rows; asking for {next}"),
                 );
-                Ok(PageSize::Automatic(next))
+                self.page_size = PageSize::Automatic(next);
+                Ok(())
             }
         }
     }

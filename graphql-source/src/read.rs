@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::catalog::{Selected, SyncMode};
 use crate::emit::Emitter;
-use crate::error::{Error, FailureType, Result, Retry};
+use crate::error::{Error, FailureType, Result};
 use crate::fetch::Client;
 use crate::messages::{self, Status};
 use crate::page::Root;
@@ -179,7 +179,6 @@ impl Client<'_> {
         let name = stream.name;
         let started_ms = now_ms();
         let saved = self.saved(group, progress).cloned();
-        let mut page_size = self.settings.page_size;
         let by_activity = self
             .settings
             .api
@@ -199,7 +198,7 @@ impl Client<'_> {
             }
             _ => {
                 let (position, note) =
-                    Position::full_refresh(stream, saved.as_ref(), page_size.rows());
+                    Position::full_refresh(stream, saved.as_ref(), self.page_size.rows());
                 if let Some(note) = note {
                     self.log("INFO", &format!("{name}: {note}"));
                 }
@@ -217,18 +216,10 @@ impl Client<'_> {
         let mut emitter = Emitter::new(group);
         let (mut pages, mut total, mut running) = (0u64, 0u64, false);
         while !position.done() {
-            let requests = position.requests(page_size.rows());
             let query = if running { &next_query } else { &first_query };
-            let fetched = match self.round(name, root, query, &requests) {
-                Ok(fetched) => fetched,
-                Err(error) => {
-                    let Retry::SmallerPage(max) = error.retry else {
-                        return Err(error.context(format_args!("{name}, after {total} records")));
-                    };
-                    page_size = self.smaller(name, page_size, max, error)?;
-                    continue;
-                }
-            };
+            let fetched = self
+                .round(name, root, query, &mut |rows| position.requests(rows))
+                .map_err(|e| e.context(format_args!("{name}, after {total} records")))?;
             if !running {
                 running = true;
                 for member in group.members() {

@@ -59,7 +59,7 @@ impl Client<'_> {
     ) -> Result<(Position, Wrap)> {
         let stream = activity.stream;
         let name = stream.name;
-        let page_size = self.settings.page_size.rows();
+        let page_size = self.page_size.rows();
         let next_from = format_rfc3339_ms(started_ms as i64 - LOG_MARGIN_MS);
         let every = self.settings.activity_full_refresh_every;
         let (full, wrap) = match saved {

@@ -69,14 +69,17 @@ impl Client<'_> {
             field: log.root_field,
             list: false,
         };
-        while !keyset.done() {
-            let mut variables = keyset.request(self.settings.page_size.rows());
+        let request = |keyset: &Keyset, rows: u32| {
+            let mut variables = keyset.request(rows);
             if let (Some(filter), Value::Object(extra)) =
                 (variables["filter"].as_object_mut(), &extra)
             {
                 filter.extend(extra.clone());
             }
-            let pages = self.round(label, root, &document, &[variables])?;
+            vec![variables]
+        };
+        while !keyset.done() {
+            let pages = self.round(label, root, &document, &mut |rows| request(&keyset, rows))?;
             keyset.advance(&pages)?;
             for node in pages.iter().flat_map(|p| p.nodes()) {
                 let (values, at) = entry(node, query, order.cursor)?;

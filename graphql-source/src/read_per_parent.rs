@@ -4,7 +4,7 @@
 
 use crate::catalog::{Stream, SyncMode};
 use crate::emit;
-use crate::error::{Error, Result, Retry};
+use crate::error::{Error, Result};
 use crate::fetch::Client;
 use crate::messages::{self, Status};
 use crate::page::Root;
@@ -76,20 +76,11 @@ impl Client<'_> {
             field: stream.root_field,
             list: false,
         };
-        let mut page_size = self.settings.page_size;
         let (mut line, mut total) = (String::new(), 0u64);
         while !parents.done() {
-            let requests = parents.requests(page_size.rows());
-            let fetched = match self.round(name, root, &query, &requests) {
-                Ok(fetched) => fetched,
-                Err(error) => match error.retry {
-                    Retry::SmallerPage(max) => {
-                        page_size = self.smaller(name, page_size, max, error)?;
-                        continue;
-                    }
-                    _ => return Err(error.context(format_args!("{name}, after {total} records"))),
-                },
-            };
+            let fetched = self
+                .round(name, root, &query, &mut |rows| parents.requests(rows))
+                .map_err(|e| e.context(format_args!("{name}, after {total} records")))?;
             parents.advance(&fetched)?;
             let emitted_at = now_ms();
             let mut count = 0;
@@ -182,10 +173,9 @@ impl Client<'_> {
             .filter(|f| keys.contains(&f.name) || f.name == stream.parent_field)
             .map(Pick::whole)
             .collect();
-        let page_size = self.settings.page_size.rows();
         let mut position = match by_ids {
             Some(ids) => Position::ByIds(ids),
-            None => Position::full_refresh(parent, None, page_size).0,
+            None => Position::full_refresh(parent, None, self.page_size.rows()).0,
         };
         let first = query::document(parent, &picks, TotalCount::Ask);
         let next = query::document(parent, &picks, TotalCount::Skip);
@@ -197,8 +187,7 @@ impl Client<'_> {
         let mut parents = Vec::new();
         let mut query = &first;
         while !position.done() {
-            let requests = position.requests(page_size);
-            let fetched = self.round(&label, root, query, &requests)?;
+            let fetched = self.round(&label, root, query, &mut |rows| position.requests(rows))?;
             query = &next;
             let with_rows = position.advance(&fetched)?;
             for node in fetched[..with_rows].iter().flat_map(|p| p.nodes()) {

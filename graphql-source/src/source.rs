@@ -240,6 +240,7 @@ impl Api {
             settings: &settings,
             redactor: &redactor,
             pacer: &mut pacer,
+            page_size: settings.page_size,
         };
         reader
             .read_all(&selected, &states)

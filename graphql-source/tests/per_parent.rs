@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 struct Server {
     customers: usize,
     bodies: Vec<Value>,
+    /// The largest `first` the server accepts, as nestjs-query refuses more.
+    max_first: u64,
 }
 
 fn page(root: &str, nodes: Vec<Value>, next: Option<String>) -> Response {
@@ -40,6 +42,15 @@ impl Http for Server {
         };
         if query.contains("customers(") {
             let paging = &body["variables"]["paging"];
+            if paging["first"].as_u64().unwrap() > self.max_first {
+                let refusal = json!({"data": null, "errors": [{"extensions": {"code": "BAD_USER_INPUT"},
+                    "message": format!("Field paging.first max allowed value is `{}`.", self.max_first)}]});
+                return Ok(Response {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: refusal.to_string(),
+                });
+            }
             let (from, first) = (after(paging), paging["first"].as_u64().unwrap() as usize);
             let end = (from + first).min(self.customers);
             // Newest first here: the engine orders parents itself.
@@ -75,12 +86,27 @@ impl Http for Server {
 }
 
 fn read(customers: usize, state: Option<&str>) -> (Vec<Value>, Vec<Value>) {
+    read_with(
+        customers,
+        state,
+        u64::MAX,
+        json!({"api_key": "test-key-123", "page_size": 4}),
+    )
+}
+
+fn read_with(
+    customers: usize,
+    state: Option<&str>,
+    max_first: u64,
+    config: Value,
+) -> (Vec<Value>, Vec<Value>) {
     let mut server = Server {
         customers,
         bodies: Vec::new(),
+        max_first,
     };
     let mut out: Vec<String> = Vec::new();
-    let config = json!({"api_key": "test-key-123", "page_size": 4}).to_string();
+    let config = config.to_string();
     let catalog = json!({"streams": [{"stream": {"name": "grants"},
         "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]})
     .to_string();
@@ -172,4 +198,26 @@ fn a_resumed_read_skips_the_parents_done() {
         .filter(|b| !b["query"].as_str().unwrap().contains("customers("))
         .count();
     assert_eq!(per_customer, 12);
+}
+
+#[test]
+fn a_page_size_refused_while_listing_parents_is_lowered() {
+    let (bodies, messages) = read_with(10, None, 3, json!({"api_key": "test-key-123"}));
+    assert_eq!(
+        records(&messages).len(),
+        (0..10).map(|n| n % 3).sum::<usize>()
+    );
+    let warned = messages.iter().any(|m| {
+        m["type"] == "LOG"
+            && m["log"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("refused pages of 1000 rows; asking for 3")
+    });
+    assert!(warned, "{messages:?}");
+    let listing = bodies
+        .iter()
+        .filter(|b| b["query"].as_str().unwrap().contains("customers("))
+        .count();
+    assert_eq!(listing, 1 + 4, "the refused page, then 4 pages of 3");
 }
