@@ -6,9 +6,9 @@ use crate::child;
 use crate::error::{Error, Result};
 use crate::io::Sink;
 use crate::messages;
-use crate::plan::{Group, ParentOut};
+use crate::plan::Group;
 use crate::raw_json::{members, push_string, write_object};
-use crate::stream::{PerParentDef, Ty};
+use crate::stream::PerParentDef;
 
 /// The JSON text at a dotted path of a record's members; `null` when absent.
 fn copy_at(members_: &child::Parent<'_>, path: &str) -> String {
@@ -62,8 +62,6 @@ pub fn keyed_record(
 
 pub struct Emitter<'g> {
     group: &'g Group,
-    /// The parent's `From` columns: (name, path).
-    derived: Vec<(&'static str, &'static str)>,
     line: String,
     row: String,
     /// Records since the last checkpoint: the parent's, then each child's.
@@ -72,24 +70,8 @@ pub struct Emitter<'g> {
 
 impl<'g> Emitter<'g> {
     pub fn new(group: &'g Group) -> Self {
-        let keeps = |name: &str| match &group.parent {
-            Some(ParentOut { strip: Some(keep) }) => keep.contains(&name),
-            Some(ParentOut { strip: None }) => true,
-            None => false,
-        };
-        let derived = group
-            .stream
-            .fields
-            .iter()
-            .filter(|f| keeps(f.name))
-            .filter_map(|f| match f.ty {
-                Ty::From(path) => Some((f.name, path)),
-                _ => None,
-            })
-            .collect();
         Emitter {
             group,
-            derived,
             line: String::new(),
             row: String::new(),
             counts: vec![0; 1 + group.children.len()],
@@ -105,9 +87,12 @@ impl<'g> Emitter<'g> {
     pub fn node(&mut self, sink: &mut dyn Sink, node: &str, emitted_at: u64) -> Result<()> {
         let group = self.group;
         let stream = group.stream;
-        let verbatim = group.children.is_empty() && self.derived.is_empty();
-        let parsed = match (verbatim, &group.parent) {
-            (true, Some(parent)) if parent.strip.is_none() => None,
+        let rewrite = group
+            .parent
+            .as_ref()
+            .is_some_and(|p| p.strip.is_some() || !p.copies.is_empty());
+        let parsed = match (group.children.is_empty(), rewrite) {
+            (true, false) if group.parent.is_some() => None,
             _ => Some(members(node).map_err(|e| {
                 Error::system(format!(
                     "a {} record is not a JSON object ({e})",
@@ -116,11 +101,10 @@ impl<'g> Emitter<'g> {
             })?),
         };
         if let Some(parent) = &group.parent {
-            let rewrite = parent.strip.is_some() || !self.derived.is_empty();
             let record = match (&parsed, rewrite) {
                 (Some(parsed), true) => {
-                    let copies: Vec<(&str, String)> = self
-                        .derived
+                    let copies: Vec<(&str, String)> = parent
+                        .copies
                         .iter()
                         .map(|(name, path)| (*name, copy_at(parsed, path)))
                         .collect();

@@ -24,6 +24,8 @@ pub struct ParentOut {
     /// The columns to keep, when the query selects more than the runner
     /// selected (lists read only for child streams); `None`: records as sent.
     pub strip: Option<Vec<&'static str>>,
+    /// Kept columns copied from a path of the record ([`Ty::From`]): (name, path).
+    pub copies: Vec<(&'static str, &'static str)>,
 }
 
 /// A child stream fed by this connection.
@@ -56,7 +58,10 @@ pub fn groups(selected: &[Selected]) -> Vec<Group> {
         if let Stream::Root(stream) = s.stream {
             let keep = parent_keep(stream, s.columns.as_deref());
             let group = group_of(&mut groups, stream, s.mode);
-            group.parent = Some(ParentOut { strip: Some(keep) });
+            group.parent = Some(ParentOut {
+                strip: Some(keep),
+                copies: Vec::new(),
+            });
         }
     }
     for s in selected {
@@ -84,6 +89,14 @@ pub fn groups(selected: &[Selected]) -> Vec<Group> {
         let selects_more =
             |keep: &Vec<&str>| group.picks.iter().any(|p| !keep.contains(&p.field.name));
         if let Some(parent) = &mut group.parent {
+            parent.copies = group
+                .picks
+                .iter()
+                .filter_map(|p| match p.field.ty {
+                    Ty::From(path) => Some((p.field.name, path)),
+                    _ => None,
+                })
+                .collect();
             if !parent.strip.as_ref().is_some_and(selects_more) {
                 parent.strip = None;
             }
@@ -155,8 +168,10 @@ fn child_keep(child: &ChildDef, columns: Option<&[String]>) -> Option<Vec<&'stat
 fn picks(group: &Group) -> Vec<Pick> {
     let stream = group.stream;
     let parent_keeps = |name: &str| match &group.parent {
-        Some(ParentOut { strip: Some(keep) }) => keep.contains(&name),
-        Some(ParentOut { strip: None }) => true,
+        Some(ParentOut {
+            strip: Some(keep), ..
+        }) => keep.contains(&name),
+        Some(ParentOut { strip: None, .. }) => true,
         None => stream.key_fields().contains(&name),
     };
     // The fields copied into kept `From` columns are read too.
