@@ -27,21 +27,18 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
-import http.server
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "ecosystem"))
+import fakes  # noqa: E402
 import standin  # noqa: E402  (paths of the built binaries)
 
 API_KEY = "conformance-key"
@@ -76,46 +73,6 @@ def stop(process: subprocess.Popen) -> None:
     process.stdout.close()
 
 
-class CountingProxy(http.server.ThreadingHTTPServer):
-    """Forwards POST /graphql to the stand-in after 30 ms, counting requests in
-    flight (`max_in_flight`): a case with "proxy": true reads through it."""
-
-    def __init__(self, target: str) -> None:
-        self.target, self.lock, self.in_flight, self.max_in_flight = target, threading.Lock(), 0, 0
-        super().__init__(("127.0.0.1", 0), _Forward)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server_address[1]}/graphql"
-
-
-class _Forward(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802
-        proxy = self.server
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with proxy.lock:
-            proxy.in_flight += 1
-            proxy.max_in_flight = max(proxy.max_in_flight, proxy.in_flight)
-        try:
-            time.sleep(0.03)
-            forwarded = urllib.request.Request(proxy.target, data=body, method="POST", headers={
-                k: v for k, v in self.headers.items() if k.lower() in ("content-type", "x-api-key")})
-            try:
-                with urllib.request.urlopen(forwarded, timeout=30) as reply:
-                    status, data = reply.status, reply.read()
-            except urllib.error.HTTPError as error:
-                status, data = error.code, error.read()
-        finally:
-            with proxy.lock:
-                proxy.in_flight -= 1
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 def strip(value, base: str):
     """`value` without emitted_at, with the stand-in's origin shown as STANDIN."""
     if isinstance(value, dict):
@@ -146,7 +103,7 @@ def stream_of(message: dict) -> str:
 def run_case(case: dict, host: str, wasm: str, work: Path) -> dict:
     """Runs one case on one host: {exit, messages, by_stream, requests}."""
     process, url = start_standin(case.get("standin", []))
-    proxy = CountingProxy(url) if case.get("proxy") else None
+    proxy = fakes.CountingProxy(url) if case.get("proxy") else None
     base = (proxy.url if proxy else url).rsplit("/graphql", 1)[0]
     try:
         args = [case["command"]]
@@ -167,8 +124,7 @@ def run_case(case: dict, host: str, wasm: str, work: Path) -> dict:
             requests = json.load(reply)["requests"]
     finally:
         if proxy:
-            proxy.shutdown()
-            proxy.server_close()
+            proxy.close()
         stop(process)
     messages = []
     for line in done.stdout.splitlines():

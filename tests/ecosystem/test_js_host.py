@@ -10,21 +10,18 @@ host as a program.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import unittest
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import fakes  # noqa: E402
 import standin  # noqa: E402
 
 NODE = os.environ.get("NODE", "node")
@@ -47,61 +44,18 @@ def request(url: str, method: str = "get", headers=(), body: str = "") -> dict:
     return {"method": method, "url": url, "headers": [list(h) for h in headers], "body": body}
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """/redirect answers 302, /slow after 2 s, /binary bytes that are not UTF-8,
-    /hold/N its own path after 0.2 s (counting requests in flight), anything else 200 with 1 KiB."""
-
-    hits = 0
-    lock = threading.Lock()
-    in_flight = 0
-    max_in_flight = 0
-
-    def do_GET(self) -> None:  # noqa: N802
-        type(self).hits += 1
-        if self.path == "/redirect":
-            self.send_response(302)
-            self.send_header("Location", "http://example.com/elsewhere")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if self.path == "/slow":
-            time.sleep(2)
-        body = b"ok \xff\xfe" if self.path == "/binary" else b"x" * 1024
-        if self.path.startswith("/hold/"):
-            cls = type(self)
-            with cls.lock:
-                cls.in_flight += 1
-                cls.max_in_flight = max(cls.max_in_flight, cls.in_flight)
-            time.sleep(0.2)
-            with cls.lock:
-                cls.in_flight -= 1
-            body = self.path.encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except OSError:  # /slow: the client timed out and went away
-            pass
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 class JsHttpRules(unittest.TestCase):
     """The allow-list rule, network policy and error mapping of the JS `http` import."""
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        cls.server = fakes.CannedServer()
         cls.port = cls.server.server_address[1]
-        cls.origin = f"http://127.0.0.1:{cls.port}"
-        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+        cls.origin = cls.server.origin
 
     @classmethod
     def tearDownClass(cls) -> None:
-        cls.server.shutdown()
-        cls.server.server_close()
+        cls.server.close()
 
     def probe(self, requests: list[dict], call: str = "send", *, allowed=None, timeout_ms: int = 5000,
               max_bytes: int = 1 << 20, concurrency: int = 2, allow_private: bool = True) -> list[dict]:
@@ -148,7 +102,7 @@ class JsHttpRules(unittest.TestCase):
 
     def test_network_policy_refuses_non_public_addresses_by_default(self) -> None:
         port = self.port
-        before = _Handler.hits
+        before = self.server.hits
         cases = ((f"http://127.0.0.1:{port}/", "loopback"), (f"http://localhost:{port}/", "loopback"),
                  ("http://169.254.169.254/latest/", "link-local"), ("https://10.0.0.7/", "RFC 1918"),
                  ("https://[fe80::1]/", "link-local"), ("https://[::ffff:127.0.0.1]/", "loopback"),
@@ -159,7 +113,7 @@ class JsHttpRules(unittest.TestCase):
             message = self.assert_error(answer, "denied")
             self.assertIn("network policy", message, url)
             self.assertIn(range_, message, url)
-        self.assertEqual(_Handler.hits, before, "a refused request reached the server")
+        self.assertEqual(self.server.hits, before, "a refused request reached the server")
 
     def test_the_operator_allows_loopback_but_not_plain_http_elsewhere(self) -> None:
         answers = self.probe([request(self.origin + "/ok"), request("http://10.0.0.7/")],
@@ -173,49 +127,13 @@ class JsHttpRules(unittest.TestCase):
 
     def test_send_all_keeps_order_and_its_bound(self) -> None:
         for concurrency, expected in ((1, 1), (3, 3)):
-            _Handler.max_in_flight = 0
+            self.server.max_in_flight = 0
             urls = [f"{self.origin}/hold/{i}" for i in range(7)] + [f"http://127.0.0.1:{self.port + 1}/"]
             answers = self.probe([request(url) for url in urls], call="sendAll", concurrency=concurrency)
             # list<result<..>> elements in jco's variant shape: {tag: ok|err, val}
             self.assertEqual([a["val"]["body"] for a in answers[:7]], [f"/hold/{i}" for i in range(7)])
             self.assertEqual((answers[7]["tag"], answers[7]["val"]["tag"]), ("err", "denied"))
-            self.assertEqual(_Handler.max_in_flight, expected, f"--concurrency {concurrency}")
-
-
-class _CountingProxy(http.server.BaseHTTPRequestHandler):
-    """Forwards POST /graphql to the stand-in after 30 ms, counting requests in flight."""
-
-    target = ""
-    lock = threading.Lock()
-    in_flight = 0
-    max_in_flight = 0
-
-    def do_POST(self) -> None:  # noqa: N802
-        cls = type(self)
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with cls.lock:
-            cls.in_flight += 1
-            cls.max_in_flight = max(cls.max_in_flight, cls.in_flight)
-        try:
-            time.sleep(0.03)
-            forwarded = urllib.request.Request(cls.target, data=body, method="POST", headers={
-                k: v for k, v in self.headers.items() if k.lower() in ("content-type", "x-api-key")})
-            try:
-                with urllib.request.urlopen(forwarded, timeout=30) as reply:
-                    status, data = reply.status, reply.read()
-            except urllib.error.HTTPError as error:
-                status, data = error.code, error.read()
-        finally:
-            with cls.lock:
-                cls.in_flight -= 1
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
+            self.assertEqual(self.server.max_in_flight, expected, f"--concurrency {concurrency}")
 
 
 class JsHostRuns(unittest.TestCase):
@@ -232,12 +150,9 @@ class JsHostRuns(unittest.TestCase):
         cls.bad_config = cls.write("bad.json", {"api_key": BAD_KEY, "base_url": cls.stand.url})
         cls.catalog = cls.write("catalog.json", {"streams": [stream("customers"), stream("subscriptions")]})
         cls.customers_catalog = cls.write("customers.json", {"streams": [stream("customers")]})
-        cls.proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingProxy)
-        _CountingProxy.target = cls.stand.url
-        threading.Thread(target=cls.proxy.serve_forever, daemon=True).start()
+        cls.proxy = fakes.CountingProxy(cls.stand.url)
         cls.proxied_config = cls.write("proxied.json", {
-            "api_key": API_KEY, "base_url": f"http://127.0.0.1:{cls.proxy.server_address[1]}/graphql",
-            "page_size": 10})
+            "api_key": API_KEY, "base_url": cls.proxy.url, "page_size": 10})
         assert work.exists()
 
     @classmethod
@@ -248,8 +163,7 @@ class JsHostRuns(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls) -> None:
-        cls.proxy.shutdown()
-        cls.proxy.server_close()
+        cls.proxy.close()
         cls.stand.close()
         cls.work.cleanup()
 
@@ -337,7 +251,7 @@ class JsHostRuns(unittest.TestCase):
         # requests in flight.
         expected = set(self.stand.admin("ids/customers"))
         for concurrency in (1, 3):
-            _CountingProxy.max_in_flight = 0
+            self.proxy.max_in_flight = 0
             code, messages, stderr = self.run_host("read", "--config", str(self.proxied_config),
                                                    "--catalog", str(self.customers_catalog),
                                                    "--concurrency", str(concurrency))
@@ -348,10 +262,10 @@ class JsHostRuns(unittest.TestCase):
                              for m in messages if m["type"] == "STATE")
             self.assertGreater(partitions, 1, "the stream was split")
             if concurrency == 1:
-                self.assertEqual(_CountingProxy.max_in_flight, 1)
+                self.assertEqual(self.proxy.max_in_flight, 1)
             else:
-                self.assertGreater(_CountingProxy.max_in_flight, 1, "send-all ran its requests one by one")
-                self.assertLessEqual(_CountingProxy.max_in_flight, concurrency)
+                self.assertGreater(self.proxy.max_in_flight, 1, "send-all ran its requests one by one")
+                self.assertLessEqual(self.proxy.max_in_flight, concurrency)
 
     def test_failed_read_exits_1_after_a_trace_error(self) -> None:
         code, messages, _ = self.run_host("read", "--config", str(self.bad_config), "--catalog", str(self.catalog))

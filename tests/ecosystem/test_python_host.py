@@ -6,14 +6,11 @@ examples/python-host/requirements.txt): `python tests/ecosystem/test_python_host
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import unittest
 from pathlib import Path
 from typing import Optional
@@ -21,6 +18,7 @@ from typing import Optional
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "examples" / "python-host"))
+import fakes  # noqa: E402
 import standin  # noqa: E402
 import stigg_host  # noqa: E402
 from wasmtime import component as wc  # noqa: E402
@@ -44,48 +42,17 @@ def request(url: str, method: str = "get", headers=(), body: str = "") -> wc.Rec
     return record
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """/redirect answers 302, /slow answers after 2 s, /binary bytes that are not
-    UTF-8, anything else 200 with 1 KiB."""
-
-    hits = 0
-
-    def do_GET(self) -> None:  # noqa: N802
-        type(self).hits += 1
-        if self.path == "/redirect":
-            self.send_response(302)
-            self.send_header("Location", "http://example.com/elsewhere")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if self.path == "/slow":
-            time.sleep(2)
-        body = b"ok \xff\xfe" if self.path == "/binary" else b"x" * 1024
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except OSError:  # /slow: the client timed out and went away
-            pass
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 class HttpCapabilityRules(unittest.TestCase):
     """The allow-list rule and error mapping of the Python `http` import."""
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        cls.origin = f"http://127.0.0.1:{cls.server.server_address[1]}"
-        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+        cls.server = fakes.CannedServer()
+        cls.origin = cls.server.origin
 
     @classmethod
     def tearDownClass(cls) -> None:
-        cls.server.shutdown()
-        cls.server.server_close()
+        cls.server.close()
 
     def capability(self, timeout: float = 5, max_bytes: int = 1 << 20,
                    policy: stigg_host.NetworkPolicy = stigg_host.NetworkPolicy(allow_private=True),
@@ -141,7 +108,7 @@ class HttpCapabilityRules(unittest.TestCase):
 
     def test_network_policy_refuses_non_public_addresses_by_default(self) -> None:
         port = self.server.server_address[1]
-        before = _Handler.hits
+        before = self.server.hits
         http_ = stigg_host.HttpCapability(5, 1 << 20)
         for url, range_ in ((f"http://127.0.0.1:{port}/", "loopback"), (f"http://localhost:{port}/", "loopback"),
                             ("http://169.254.169.254/latest/", "link-local"), ("https://10.0.0.7/", "RFC 1918"),
@@ -152,7 +119,7 @@ class HttpCapabilityRules(unittest.TestCase):
             self.assert_error(answer, "denied")
             self.assertIn("network policy", answer.payload, url)
             self.assertIn(range_, answer.payload, url)
-        self.assertEqual(_Handler.hits, before, "a refused request reached the server")
+        self.assertEqual(self.server.hits, before, "a refused request reached the server")
 
     def test_the_operator_allows_loopback_but_not_plain_http_elsewhere(self) -> None:
         answer = self.capability().send(None, request(self.origin + "/ok"))
