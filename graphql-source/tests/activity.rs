@@ -3,6 +3,9 @@
 //! only those the log names as changed; every N-th is a full refresh; off
 //! by default.
 
+mod common;
+
+use common::{assert_succeeded, data, last_state, sync};
 use graphql_source::fixtures::API;
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
@@ -29,7 +32,7 @@ impl Http for Server {
         let body: Value = serde_json::from_str(&request.body).expect("a JSON body");
         self.bodies.push(body.clone());
         let query = body["query"].as_str().unwrap_or_default();
-        let data = if query.contains("events(") {
+        data(if query.contains("events(") {
             let edges: Vec<Value> = self
                 .changed
                 .iter()
@@ -49,11 +52,6 @@ impl Http for Server {
                 .collect();
             json!({"subscriptions": {"edges": nodes, "pageInfo": {"hasNextPage": false},
                    "totalCount": 3}})
-        };
-        Ok(Response {
-            status: 200,
-            headers: Vec::new(),
-            body: json!({ "data": data }).to_string(),
         })
     }
 }
@@ -63,29 +61,9 @@ fn read(changed: Vec<&'static str>, state: Option<Value>, config: Value) -> (Ser
         changed,
         bodies: Vec::new(),
     };
-    let mut out: Vec<String> = Vec::new();
-    let catalog = json!({"streams": [{"stream": {"name": "subscriptions"},
-        "sync_mode": "incremental", "destination_sync_mode": "append_dedup"}]})
-    .to_string();
-    let state = state.map(|s| {
-        json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "subscriptions"},
-            "stream_state": s}}])
-        .to_string()
-    });
-    API.read(
-        &mut server,
-        &mut out,
-        &config.to_string(),
-        &catalog,
-        state.as_deref(),
-    )
-    .expect("the read succeeds");
-    (
-        server,
-        out.iter()
-            .map(|m| serde_json::from_str(m).unwrap())
-            .collect(),
-    )
+    let messages = sync(&mut server, config, "subscriptions", "incremental", state);
+    assert_succeeded(&messages);
+    (server, messages)
 }
 
 fn on() -> Value {
@@ -99,14 +77,6 @@ fn ids(messages: &[Value]) -> Vec<&str> {
         .filter(|m| m["type"] == "RECORD")
         .filter_map(|m| m["record"]["data"]["id"].as_str())
         .collect()
-}
-
-fn last_state(messages: &[Value]) -> &Value {
-    &messages
-        .iter()
-        .rev()
-        .find(|m| m["type"] == "STATE")
-        .expect("a STATE")["state"]["stream"]["stream_state"]
 }
 
 #[test]

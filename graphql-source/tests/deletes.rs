@@ -3,7 +3,9 @@
 //! the event log lists since the last sync, and tracks deletions from its
 //! own start on; a log naming rows another way fails the stream.
 
-use graphql_source::fixtures::API;
+mod common;
+
+use common::{data, last_state, of_type, records, statuses, sync};
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
 
@@ -18,7 +20,7 @@ impl Http for Server {
         let body: Value = serde_json::from_str(&request.body).expect("a JSON body");
         self.bodies.push(body.clone());
         let query = body["query"].as_str().unwrap_or_default();
-        let data = if query.contains("events(") {
+        data(if query.contains("events(") {
             let edges: Vec<Value> = self
                 .deleted
                 .iter()
@@ -35,11 +37,6 @@ impl Http for Server {
                 "additionalMetaData": null, "totalActiveSubscription": 1.0});
             json!({"customers": {"edges": [{"node": node}],
                 "pageInfo": {"hasNextPage": false, "endCursor": "1"}, "totalCount": 1}})
-        };
-        Ok(Response {
-            status: 200,
-            headers: Vec::new(),
-            body: json!({ "data": data }).to_string(),
         })
     }
 }
@@ -57,34 +54,15 @@ fn read_with(
         deleted,
         bodies: Vec::new(),
     };
-    let mut out: Vec<String> = Vec::new();
-    let config = config.to_string();
-    let catalog = json!({"streams": [{"stream": {"name": "customers"},
-        "sync_mode": "incremental", "destination_sync_mode": "append_dedup"}]})
-    .to_string();
-    let state = state.map(|s| {
-        json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "customers"},
-            "stream_state": s}}])
-        .to_string()
-    });
-    let _ = API.read(&mut server, &mut out, &config, &catalog, state.as_deref());
-    let messages = out
-        .iter()
-        .map(|m| serde_json::from_str(m).unwrap())
-        .collect();
+    let messages = sync(&mut server, config, "customers", "incremental", state);
     (server, messages)
-}
-
-fn of_type<'a>(messages: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    messages.iter().filter(|m| m["type"] == kind).collect()
 }
 
 #[test]
 fn a_first_sync_starts_tracking_deletions_without_reading_them() {
     let (server, messages) = read(vec!["6c0f3ea3-2f63-4a4b-9b0e-111111111111"], None);
     assert_eq!(server.bodies.len(), 1, "no event log query on a first sync");
-    let states = of_type(&messages, "STATE");
-    let last = &states.last().unwrap()["state"]["stream"]["stream_state"];
+    let last = last_state(&messages);
     assert_eq!(last["cursor"], "2024-05-01T00:00:00.000Z");
     let from = graphql_source::time::parse_rfc3339_ms(last["deletes_from"].as_str().unwrap())
         .expect("a timestamp");
@@ -109,23 +87,19 @@ fn a_later_sync_emits_a_deletion_record_per_logged_deletion() {
         events["filter"],
         json!({"createdAt": {"gte": "2024-05-15T00:00:00.000Z"}, "type": {"eq": "CUSTOMER_DELETED"}})
     );
-    let records: Vec<&Value> = of_type(&messages, "RECORD")
-        .into_iter()
-        .map(|m| &m["record"]["data"])
-        .collect();
+    let records = records(&messages);
     assert_eq!(records.len(), 3, "the changed row and two deletions");
     assert_eq!(
         records[2],
         &json!({"id": ids[1], "updatedAt": "2024-06-02T00:00:00.000Z",
                 "_ab_cdc_deleted_at": "2024-06-02T00:00:00.000Z"})
     );
-    let last = &of_type(&messages, "STATE").last().unwrap()["state"]["stream"]["stream_state"];
-    assert_ne!(last["deletes_from"], "2024-05-15T00:00:00.000Z", "moved on");
-    let statuses: Vec<&str> = messages
-        .iter()
-        .filter_map(|m| m["trace"]["stream_status"]["status"].as_str())
-        .collect();
-    assert_eq!(statuses.last(), Some(&"COMPLETE"));
+    assert_ne!(
+        last_state(&messages)["deletes_from"],
+        "2024-05-15T00:00:00.000Z",
+        "moved on"
+    );
+    assert_eq!(statuses(&messages).last(), Some(&"COMPLETE"));
 }
 
 #[test]
@@ -143,9 +117,9 @@ fn a_log_naming_rows_another_way_fails_the_stream() {
         "{message}"
     );
     assert!(
-        of_type(&messages, "RECORD")
+        records(&messages)
             .iter()
-            .all(|r| r["record"]["data"].get("_ab_cdc_deleted_at").is_none()),
+            .all(|r| r.get("_ab_cdc_deleted_at").is_none()),
         "no deletion emitted"
     );
 }
@@ -157,5 +131,5 @@ fn deletions_can_be_turned_off() {
     let config = json!({"api_key": "test-key-123", "track_deletes": false});
     let (server, messages) = read_with(vec!["cust-42"], Some(saved), config);
     assert_eq!(server.bodies.len(), 1, "no event log query");
-    assert_eq!(of_type(&messages, "RECORD").len(), 1);
+    assert_eq!(records(&messages).len(), 1);
 }

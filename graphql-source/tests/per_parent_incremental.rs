@@ -3,7 +3,9 @@
 //! the customers the log names, so an idle sync costs the same whatever the
 //! number of customers; a log that names customers some other way fails.
 
-use graphql_source::fixtures::API;
+mod common;
+
+use common::{data, last_state, records, sync};
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
 
@@ -18,15 +20,11 @@ struct Server {
     bodies: Vec<Value>,
 }
 
-fn connection(root: &str, nodes: Vec<Value>) -> Response {
+/// One last page of `root` holding `nodes`.
+fn connection(root: &str, nodes: Vec<Value>) -> Result<Response, HttpError> {
     let edges: Vec<Value> = nodes.into_iter().map(|n| json!({ "node": n })).collect();
-    let body = json!({"data": {root: {"edges": edges,
-        "pageInfo": {"hasNextPage": false, "endCursor": null}, "totalCount": 0}}});
-    Response {
-        status: 200,
-        headers: Vec::new(),
-        body: body.to_string(),
-    }
+    data(json!({root: {"edges": edges,
+        "pageInfo": {"hasNextPage": false, "endCursor": null}, "totalCount": 0}}))
 }
 
 impl Http for Server {
@@ -44,7 +42,7 @@ impl Http for Server {
                     "createdAt": "2024-06-01T00:00:00.000Z"})
                 })
                 .collect();
-            return Ok(connection("events", nodes));
+            return connection("events", nodes);
         }
         if query.contains("customers(") {
             let wanted = &body["variables"]["filter"]["id"]["in"];
@@ -60,14 +58,14 @@ impl Http for Server {
                     "updatedAt": "2024-02-01T00:00:00.000Z"})
                 })
                 .collect();
-            return Ok(connection("customers", nodes));
+            return connection("customers", nodes);
         }
         let customer = body["variables"]["input"]["customerId"]
             .as_str()
             .unwrap_or_default();
         let grant = json!({"id": format!("g-{customer}"), "customerId": customer, "amount": 1.0,
             "updatedAt": "2024-03-01T00:00:00.000Z"});
-        Ok(connection("grants", vec![grant]))
+        connection("grants", vec![grant])
     }
 }
 
@@ -77,44 +75,21 @@ fn read(customers: usize, changed: Vec<String>, state: Option<Value>) -> (Server
         changed,
         bodies: Vec::new(),
     };
-    let mut out: Vec<String> = Vec::new();
-    let config = json!({"api_key": "k"}).to_string();
-    let catalog = json!({"streams": [{"stream": {"name": "grants"},
-        "sync_mode": "incremental", "destination_sync_mode": "append_dedup"}]})
-    .to_string();
-    let state = state.map(|s| {
-        json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "grants"},
-            "stream_state": s}}])
-        .to_string()
-    });
-    let _ = API.read(&mut server, &mut out, &config, &catalog, state.as_deref());
-    let messages = out
-        .iter()
-        .map(|m| serde_json::from_str(m).unwrap())
-        .collect();
+    let messages = sync(
+        &mut server,
+        json!({"api_key": "k"}),
+        "grants",
+        "incremental",
+        state,
+    );
     (server, messages)
 }
 
 fn customers_read(messages: &[Value]) -> Vec<String> {
-    messages
+    records(messages)
         .iter()
-        .filter(|m| m["type"] == "RECORD")
-        .map(|m| {
-            m["record"]["data"]["customerId"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|r| r["customerId"].as_str().unwrap().to_owned())
         .collect()
-}
-
-fn last_state(messages: &[Value]) -> Value {
-    messages
-        .iter()
-        .rev()
-        .find(|m| m["type"] == "STATE")
-        .expect("a STATE")["state"]["stream"]["stream_state"]
-        .clone()
 }
 
 #[test]
