@@ -34,9 +34,11 @@ test: component
     {{just_executable()}} test-ecosystem
     {{just_executable()}} test-platform
 
-# Benchmark: the host + stigg.wasm vs the same core native, against the stand-in (`just bench --customers 2000 --latency-ms 50`).
+# Benchmark: the host + stigg.wasm vs the same core native, and the Rust, Python and JS hosts
+# side by side, against the stand-in (`just bench --customers 2000 --latency-ms 50`).
 bench *ARGS: component
     cargo build --release -p host-cli -p stigg-bench -p stigg-standin
+    tests/ecosystem/install.sh python-host js-host
     target/release/stigg-bench {{ARGS}}
 
 # Ecosystem tests: PyAirbyte syncs source-stigg into DuckDB, and examples/python-host runs

@@ -2,10 +2,11 @@
 //! same connector core built natively, and the figures that compare them.
 //!
 //!     stigg-bench [--customers N] [--latency-ms MS] [--repeat N] [--no-scale]
-//!                 [--rate-limit-scale S]
+//!                 [--no-hosts] [--rate-limit-scale S]
 //!
 //! The sandbox's cost is measured at no latency (where it shows most); concurrency
 //! at `--latency-ms` (default 50) on a tenth of the customers, where waiting dominates.
+//! Then the same read through the Rust, Python and JS hosts (see `hosts`).
 //! Pacing against a stand-in enforcing Stigg's rate limits in windows of 60 s × S
 //! (default 0.25; 0 skips it): see `rate_limited`.
 //!
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
+mod hosts;
 mod rate_limited;
 
 const API_KEY: &str = "bench-api-key-0123456789";
@@ -63,7 +65,7 @@ const SUBSCRIPTION_COLUMNS: &[&str] = &[
 ];
 
 const USAGE: &str = "stigg-bench [--customers N] [--latency-ms MS] [--repeat N] [--no-scale] \
-                     [--rate-limit-scale S]";
+                     [--no-hosts] [--rate-limit-scale S]";
 
 struct Options {
     customers: usize,
@@ -73,6 +75,8 @@ struct Options {
     repeat: usize,
     /// The rate-limited scenario's window, as a fraction of a minute; 0 skips it.
     rate_limit_scale: f64,
+    /// Whether to compare the Rust, Python and JS hosts.
+    hosts: bool,
 }
 
 /// What one child process cost.
@@ -82,6 +86,8 @@ struct Measurement {
     peak_rss_kib: u64,
     first_record: Option<Duration>,
     records: u64,
+    /// A hash of each record (`emitted_at` aside), sorted: equal for equal multisets.
+    record_hashes: Vec<u64>,
     requests: u64,
 }
 
@@ -214,6 +220,10 @@ fn main() -> Result<()> {
         );
     }
 
+    if options.hosts {
+        hosts::run(&root, options.customers)?;
+    }
+
     if options.rate_limit_scale > 0.0 {
         rate_limited::run(options.customers, options.rate_limit_scale, &wasm_read)?;
     }
@@ -227,6 +237,7 @@ fn parse_args() -> Result<Options> {
         scale: true,
         repeat: 5,
         rate_limit_scale: 0.25,
+        hosts: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -235,6 +246,7 @@ fn parse_args() -> Result<Options> {
             "--customers" => options.customers = value("--customers")?.parse()?,
             "--latency-ms" => options.latency_ms = value("--latency-ms")?.parse()?,
             "--no-scale" => options.scale = false,
+            "--no-hosts" => options.hosts = false,
             "--repeat" => options.repeat = value("--repeat")?.parse::<usize>()?.max(1),
             "--rate-limit-scale" => {
                 options.rate_limit_scale = value("--rate-limit-scale")?.parse()?;
@@ -359,14 +371,16 @@ impl Fixture {
             .stderr(Stdio::inherit())
             .spawn()?;
         let stdout = child.stdout.take().context("child stdout")?;
-        let (mut records, mut first_record) = (0u64, None);
+        let (mut records, mut first_record, mut record_hashes) = (0u64, None, Vec::new());
         for line in BufReader::new(stdout).lines() {
             let line = line?;
             if line.contains(r#""type":"RECORD""#) {
                 records += 1;
                 first_record.get_or_insert_with(|| started.elapsed());
+                record_hashes.push(record_hash(&line));
             }
         }
+        record_hashes.sort_unstable();
         let (status, usage) = wait4(child.id())?;
         let wall = started.elapsed();
         if status != 0 {
@@ -379,6 +393,7 @@ impl Fixture {
             peak_rss_kib: usage.1,
             first_record,
             records,
+            record_hashes,
             requests,
         })
     }
@@ -400,6 +415,23 @@ fn read_args(dir: &Path) -> Vec<String> {
         "--catalog".into(),
         path("catalog.json"),
     ]
+}
+
+/// A hash of a RECORD line without its `emitted_at` (a clock). The component
+/// sorts keys, so `emitted_at` follows `data`: the last one is the record's.
+fn record_hash(line: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    match line.rfind(r#""emitted_at":"#) {
+        Some(at) => {
+            let rest = &line[at + r#""emitted_at":"#.len()..];
+            line[..at].hash(&mut hasher);
+            rest.trim_start_matches(|c: char| c.is_ascii_digit())
+                .hash(&mut hasher);
+        }
+        None => line.hash(&mut hasher),
+    }
+    hasher.finish()
 }
 
 /// Reaps the child and returns its exit status, CPU time (user + sys) and peak RSS (KiB).

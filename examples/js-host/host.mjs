@@ -2,7 +2,7 @@
 // Runs stigg.wasm, the Stigg Airbyte source component, on Node 20+ with jco.
 //
 // A third host for the contract the Rust `host` and examples/python-host run
-// (wit/connector.wit, airbyte:connector@0.3.0). jco transpiles the component to
+// (wit/connector.wit, airbyte:connector@0.4.0). jco transpiles the component to
 // JavaScript + core wasm once (cached under node_modules/.cache/stigg-js-host/,
 // keyed by the component's hash); this file provides its imports:
 //
@@ -36,13 +36,11 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const PACKAGE = 'airbyte:connector';
 // The version of wit/connector.wit this host implements; it runs components
 // of the same minor version (0.x minors break).
-const VERSION = '0.3.0';
+const VERSION = '0.4.0';
 const DEFAULT_TIMEOUT_SECS = 30;
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 2;
 const POLICY_FLAGS = ['--allow-private-network', '--allow-plain-http'];
-// Messages after which stdout is flushed: a runner checkpoints on STATE, the others are final answers.
-const FLUSH_AFTER = new Set(['STATE', 'TRACE', 'CONNECTION_STATUS', 'SPEC', 'CATALOG']);
 // The WASI interfaces this host grants (from preview2-shim), by package.
 const GRANTED_WASI = new Set(['wasi:cli', 'wasi:clocks', 'wasi:io', 'wasi:random', 'wasi:filesystem']);
 
@@ -98,39 +96,28 @@ export function parseArgs(argv) {
 
 // --- messages -------------------------------------------------------------
 
-let pending = [];
-let pendingBytes = 0;
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** Writes all of `text` to stdout, synchronously (the main thread is inside the component). */
 function writeOut(text) {
   const bytes = Buffer.from(text);
+  let pause = 0.05; // ms
   for (let offset = 0; offset < bytes.length;) {
     try {
       offset += writeSync(1, bytes, offset);
     } catch (error) {
-      if (error.code !== 'EAGAIN') throw error; // a non-blocking pipe that is full: wait a little
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      if (error.code !== 'EAGAIN') throw error;
+      // A non-blocking pipe that is full: a reader usually drains it within
+      // microseconds, so wait briefly, and longer only while it stays full.
+      Atomics.wait(PAUSE, 0, 0, pause);
+      pause = Math.min(pause * 2, 5);
     }
   }
 }
 
-function flush() {
-  if (pending.length) writeOut(pending.join(''));
-  pending = [];
-  pendingBytes = 0;
-}
-
-function messageType(message) {
-  const match = /^\s*\{\s*"type"\s*:\s*"([A-Z_]+)"/.exec(message.slice(0, 64))
-    || /[{,]\s*"type"\s*:\s*"([A-Z_]+)"\s*\}\s*$/.exec(message.slice(-64));
-  return match ? match[1] : null;
-}
-
-/** `sink.emit`: one JSON message per line. */
-function emit(message) {
-  pending.push(message, '\n');
-  pendingBytes += message.length + 1;
-  if (pendingBytes >= 64 * 1024 || FLUSH_AFTER.has(messageType(message))) flush();
+/** `sink.emit`: a batch of JSON messages, one per line, written at once (a batch ends where a runner may act). */
+function emit(lines) {
+  writeOut(lines.endsWith('\n') ? lines : `${lines}\n`);
 }
 
 function traceError(message, failureType = 'system_error') {
@@ -211,7 +198,7 @@ export class Http {
 
 // --- the component --------------------------------------------------------
 
-/** The WIT of the component's imports and exports, e.g. `airbyte:connector/http@0.3.0`. */
+/** The WIT of the component's imports and exports, e.g. `airbyte:connector/http@0.4.0`. */
 function worldNames(wit) {
   return [...wit.matchAll(/^\s*(?:import|export)\s+([\w-]+:[\w-]+\/[\w-]+(?:@[\w.+-]+)?)\s*;/gm)].map((m) => m[1]);
 }
@@ -374,13 +361,11 @@ async function main(argv) {
     else if (args.command === 'check') result = call(source.check, config);
     else if (args.command === 'discover') result = call(source.discover, config);
     else result = call(source.read, config, catalog, state);
-    flush();
   } catch (error) {
     if (error?.code === 'EPIPE') return 1;
     const text = error instanceof Error ? error.message : String(error);
     if (error instanceof WebAssembly.RuntimeError) stage = 'trapped';
     try {
-      flush();
       process.stderr.write(`host.mjs: ${text}\n`);
       writeOut(`${traceError(`the connector component ${stage}: ${text}`)}\n`);
     } catch {

@@ -5,7 +5,8 @@ A second host for the same component that the Rust `host` runs: it uses the
 `wasmtime` PyPI package's component model support and implements the two
 interfaces the component imports (wit/connector.wit):
 
-* ``airbyte:connector/http`` with urllib (synchronous), under the same rule as
+* ``airbyte:connector/http`` with http.client (synchronous, connections kept
+  alive), under the same rule as
   the Rust host: a request goes out only if its origin (scheme://host:port) is
   on the allow-list that the component itself declares for the config
   (``allowed-origins``); no ``user:password@``, no ``Host`` header, only http
@@ -36,13 +37,11 @@ import functools
 import http.client
 import ipaddress
 import json
-import re
 import socket
 import sys
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional, Union
@@ -53,7 +52,7 @@ from wasmtime import component as wc
 PACKAGE = "airbyte:connector"
 # The version of wit/connector.wit this host implements; it runs components
 # of the same minor version (0.x minors break).
-VERSION = "0.3.0"
+VERSION = "0.4.0"
 HTTP_IMPORT = f"{PACKAGE}/http@{VERSION}"
 SINK_IMPORT = f"{PACKAGE}/sink@{VERSION}"
 SOURCE_EXPORT = f"{PACKAGE}/source@{VERSION}"
@@ -62,9 +61,6 @@ DEFAULT_TIMEOUT_SECS = 30
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 DEFAULT_CONCURRENCY = 2  # as the Rust host: requests of one send-all batch in flight
 DEFAULT_PORTS = {"http": 80, "https": 443}
-# Messages after which stdout is flushed: a runner checkpoints on STATE, the
-# others are final answers.
-FLUSH_AFTER = {"STATE", "TRACE", "CONNECTION_STATUS", "SPEC", "CATALOG"}
 
 
 class Denied(Exception):
@@ -204,30 +200,32 @@ class _GuardedHTTPSConnection(http.client.HTTPSConnection):
         self._create_connection = functools.partial(_connect, policy, "https")
 
 
-class _GuardedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, policy: NetworkPolicy) -> None:
-        super().__init__()
+class _Connections:
+    """Kept-alive connections by origin, shared by the sending threads: a
+    request takes an idle one or opens one, and gives it back once its
+    response is read in full."""
+
+    def __init__(self, policy: NetworkPolicy, timeout: float) -> None:
         self.policy = policy
+        self.timeout = timeout
+        self.idle: dict[str, list[http.client.HTTPConnection]] = {}
+        self.lock = threading.Lock()
 
-    def http_open(self, req):  # noqa: D102
-        return self.do_open(functools.partial(_GuardedHTTPConnection, policy=self.policy), req)
+    def take(self, origin: str, parts: urllib.parse.SplitResult) -> tuple[http.client.HTTPConnection, bool]:
+        """A connection to ``origin``, and whether it was used before."""
+        with self.lock:
+            idle = self.idle.get(origin)
+            if idle:
+                return idle.pop(), True
+        scheme = parts.scheme.lower()
+        kind = _GuardedHTTPSConnection if scheme == "https" else _GuardedHTTPConnection
+        # The port always given: http.client would read an IPv6 literal's last group as one.
+        port = parts.port or DEFAULT_PORTS[scheme]
+        return kind(parts.hostname, port, timeout=self.timeout, policy=self.policy), False
 
-
-class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, policy: NetworkPolicy) -> None:
-        super().__init__()
-        self.policy = policy
-
-    def https_open(self, req):  # noqa: D102
-        return self.do_open(functools.partial(_GuardedHTTPSConnection, policy=self.policy), req,
-                            context=self._context)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A 3xx goes back to the component as is."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102
-        return None
+    def give(self, origin: str, connection: http.client.HTTPConnection) -> None:
+        with self.lock:
+            self.idle.setdefault(origin, []).append(connection)
 
 
 class HttpCapability:
@@ -240,10 +238,10 @@ class HttpCapability:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.concurrency = concurrency
-        # No proxy from the environment: the origin checked is the one connected to.
-        self.opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), _NoRedirect(),
-            _GuardedHTTPHandler(policy), _GuardedHTTPSHandler(policy))
+        # http.client: no proxy from the environment (the origin checked is the
+        # one connected to), no redirect followed (a 3xx goes back as is).
+        self.connections = _Connections(policy, timeout)
+        self.pool: Optional[ThreadPoolExecutor] = None
 
     def send(self, _store, request) -> object:
         """``send: func(request) -> result<response, error>``. A returned
@@ -258,8 +256,9 @@ class HttpCapability:
         one result per request, in order."""
         if self.concurrency <= 1 or len(requests) <= 1:
             return [self.send(store, request) for request in requests]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests))) as pool:
-            return list(pool.map(lambda request: self.send(store, request), requests))
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        return list(self.pool.map(lambda request: self.send(store, request), requests))
 
     def _send(self, request) -> object:
         url = request.url
@@ -273,23 +272,13 @@ class HttpCapability:
             headers[name] = value
         method = request.method.upper()  # the WIT enum arrives as "get" / "post"
         body = request.body.encode() if method == "POST" else None
-        req = urllib.request.Request(url, data=body, headers=headers, method=method)
+        parts = urllib.parse.urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            try:
-                reply = self.opener.open(req, timeout=self.timeout)
-            except urllib.error.HTTPError as error:  # 4xx, 5xx and 3xx are answers too
-                reply = error
-            with reply:
-                data = reply.read(self.max_bytes + 1)
-                status = reply.status if hasattr(reply, "status") else reply.code
-                response_headers = [(k.lower(), v) for k, v in reply.headers.items()]
+            status, response_headers, data = self._exchange(origin, parts, method, target, body, headers)
         except (socket.timeout, TimeoutError) as error:
             return wc.Variant("timeout", f"no answer from {origin} in {self.timeout}s: {error}")
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, (socket.timeout, TimeoutError)):
-                return wc.Variant("timeout", f"no answer from {origin} in {self.timeout}s")
-            return wc.Variant("transport", f"{origin}: {error.reason}")
-        except (OSError, ValueError) as error:  # reset connections, bad status lines
+        except (OSError, http.client.HTTPException) as error:  # refused, reset, bad status lines
             return wc.Variant("transport", f"{origin}: {error}")
         if len(data) > self.max_bytes:
             return wc.Variant("too-large", self.max_bytes)
@@ -303,29 +292,41 @@ class HttpCapability:
         response.body = text
         return response
 
+    def _exchange(self, origin, parts, method, target, body, headers):
+        """One request and its response (at most the cap and a byte), on a
+        kept-alive connection; once more on a new one if a kept-alive one
+        turns out closed by the server before it answered."""
+        while True:
+            connection, reused = self.connections.take(origin, parts)
+            try:
+                connection.request(method, target, body=body, headers=headers)
+                reply = connection.getresponse()
+                data = reply.read(self.max_bytes + 1)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                connection.close()
+                if reused:
+                    continue
+                raise
+            except BaseException:
+                connection.close()
+                raise
+            if reply.isclosed() and not reply.will_close:  # read in full: reusable
+                self.connections.give(origin, connection)
+            else:
+                connection.close()
+            return reply.status, [(k.lower(), v) for k, v in reply.getheaders()], data
+
 
 class Sink:
-    """``emit: func(message: string)``: one JSON message per line on stdout."""
+    """``emit: func(lines: string)``: a batch of JSON messages, one per line,
+    written to stdout and flushed (a batch ends where a runner may act)."""
 
     def __init__(self, out) -> None:
         self.out = out
 
-    def emit(self, _store, message: str) -> None:
-        self.out.write(message)
-        self.out.write("\n")
-        if message_type(message) in FLUSH_AFTER:
-            self.out.flush()
-
-
-_LEADING_TYPE = re.compile(r'^\s*\{\s*"type"\s*:\s*"([A-Z_]+)"')
-_TRAILING_TYPE = re.compile(r'[{,]\s*"type"\s*:\s*"([A-Z_]+)"\s*\}\s*$')
-
-
-def message_type(message: str) -> Optional[str]:
-    """The message's top-level ``type`` when it is the first or the last key
-    (stigg.wasm sorts keys, so it is last); None only means "no early flush"."""
-    match = _LEADING_TYPE.match(message[:64]) or _TRAILING_TYPE.search(message[-64:])
-    return match.group(1) if match else None
+    def emit(self, _store, lines: str) -> None:
+        self.out.write(lines if lines.endswith("\n") else lines + "\n")
+        self.out.flush()
 
 
 def trace_error(message: str, failure_type: str = "system_error") -> str:
@@ -357,7 +358,12 @@ class Connector:
     """stigg.wasm, compiled, linked to our imports and instantiated."""
 
     def __init__(self, wasm_path: str, http: HttpCapability, sink: Sink) -> None:
-        engine = wasmtime.Engine()
+        config = wasmtime.Config()
+        # wasmtime's own cache of compiled code (~/.cache/wasmtime, keyed by
+        # the component, wasmtime's version and settings): a start loads
+        # stigg.wasm in milliseconds instead of compiling it (0.6 s of CPU).
+        config.cache = True
+        engine = wasmtime.Engine(config)
         component = wc.Component.from_file(engine, wasm_path)
         kind = component.type
         check_contract([*kind.imports(engine), *kind.exports(engine)])
@@ -444,6 +450,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def failed(out, message: str) -> int:
+    """Reports a failure of the host's own as a TRACE ERROR (and on stderr): exit status 1."""
+    print(f"stigg_host.py: {message}", file=sys.stderr)
+    out.write(trace_error(message) + "\n")
+    out.flush()
+    return 1
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     out = sys.stdout
@@ -471,6 +485,9 @@ def main(argv: list[str]) -> int:
     http = HttpCapability(args.timeout_secs, args.max_response_bytes, getattr(args, "concurrency", 1), policy)
     try:
         connector = Connector(args.component, http, Sink(out))
+    except (OSError, wasmtime.WasmtimeError, RuntimeError) as error:  # a missing or foreign file
+        return failed(out, f"the connector component could not be loaded: {error}")
+    try:
         if config is not None:
             declared = connector.call("allowed-origins", config)
             # ok is a list of origins; err (a str: the config is unusable)
@@ -488,10 +505,7 @@ def main(argv: list[str]) -> int:
     except BrokenPipeError:
         return 1
     except (wasmtime.WasmtimeError, RuntimeError, Denied) as error:
-        print(f"stigg_host.py: {error}", file=sys.stderr)
-        out.write(trace_error(f"the connector component failed: {error}") + "\n")
-        out.flush()
-        return 1
+        return failed(out, f"the connector component failed: {error}")
     out.flush()
     # result<_, string>: None is ok; an err already emitted its TRACE ERROR.
     return 0 if result is None else 1

@@ -126,7 +126,7 @@ impl<'g> Emitter<'g> {
             };
             self.line.clear();
             messages::record(&mut self.line, stream.name, record, emitted_at);
-            sink.emit(&self.line);
+            sink.record(&self.line);
             self.counts[0] += 1;
         }
         let Some(parsed) = parsed else {
@@ -137,7 +137,7 @@ impl<'g> Emitter<'g> {
             let mut emit = |row: &str| {
                 line.clear();
                 messages::record(line, out.child.name, row, emitted_at);
-                sink.emit(line);
+                sink.record(line);
             };
             for source in &out.sources {
                 self.counts[1 + i] += child::rows(

@@ -95,7 +95,9 @@ impl Pacer {
     }
 
     /// Takes `n` slots of `operation` at `now_ms`; returns how long to wait
-    /// before sending them (all at the last one's slot, never earlier).
+    /// before sending them (all at the last one's slot, in whole milliseconds
+    /// rounded down: a wait under 1 ms is none, since a sleep costs more than
+    /// that in some hosts, and the slots themselves stay exact).
     /// Slots are spaced evenly so that no window holds more than the pace:
     /// rounds of `n` sent together, one round at each edge of a window, put
     /// `n` more in it than the spacing alone, so at `rate` a window the
@@ -115,7 +117,7 @@ impl Pacer {
         let first = bucket.next_ms.max(now);
         bucket.next_ms = first + interval * n as f64;
         let last = bucket.next_ms - interval;
-        (last - now).max(0.0).ceil() as u64
+        (last - now).max(0.0).floor() as u64
     }
 
     /// A round of `operation` ended at `now_ms`: later requests take slots
@@ -192,7 +194,7 @@ mod tests {
     fn no_minute_holds_more_than_the_pace() {
         let mut pacer = pacer(1.0);
         let fast = starts(&mut pacer, "fast", 1500);
-        assert_eq!(&fast[..3], &[0, 104, 207], "evenly spaced from the start");
+        assert_eq!(&fast[..3], &[0, 103, 206], "evenly spaced from the start");
         // At most the pace less its margin, and nearly all of that.
         assert!(
             (575..=582).contains(&busiest(&fast, 60_000)),
@@ -223,7 +225,7 @@ mod tests {
             busiest(&sends, 2_000)
         );
         // Operations are paced apart: `slow` is about one a second.
-        assert_eq!(starts(&mut pacer, "slow", 3), [0, 1032, 2063]);
+        assert_eq!(starts(&mut pacer, "slow", 3), [0, 1031, 2062]);
         let half = starts(&mut self::pacer(0.5), "fast", 700);
         assert!(
             (285..=291).contains(&busiest(&half, 60_000)),
@@ -255,6 +257,16 @@ mod tests {
         pacer.finished("slow", 10_000);
         assert!(pacer.reserve("slow", 1, 10_000) < 100);
         assert!(pacer.reserve("slow", 1, 10_000) >= 1000);
+    }
+
+    #[test]
+    fn a_wait_under_a_millisecond_is_none() {
+        // 600,000 a minute: a slot every 0.1 ms or so, rounds of 4 ahead of
+        // the clock by less than a millisecond, until they add up to one.
+        let overrides = HashMap::from([("fast".to_owned(), 600_000)]);
+        let mut pacer = Pacer::new(&LIMITS, 1.0, overrides, None);
+        let waits: Vec<u64> = (0..4).map(|_| pacer.reserve("fast", 4, 0)).collect();
+        assert_eq!(waits, [0, 0, 1, 1]);
     }
 
     #[test]

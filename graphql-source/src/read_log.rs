@@ -123,7 +123,7 @@ impl Client<'_> {
         for record in &deleted {
             line.clear();
             messages::record(&mut line, stream.name, &record.to_string(), emitted_at);
-            self.sink.emit(&line);
+            self.sink.record(&line);
         }
         Ok(deleted.len() as u64)
     }

@@ -87,7 +87,7 @@ impl Client<'_> {
             for node in fetched.iter().flat_map(|p| p.nodes()) {
                 line.clear();
                 emit::keyed_record(&mut line, stream, node, emitted_at)?;
-                self.sink.emit(&line);
+                self.sink.record(&line);
                 count += 1;
             }
             total += count;

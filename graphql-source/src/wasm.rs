@@ -16,7 +16,7 @@ pub mod bindings {
 
 use bindings::airbyte::connector::{http as wit_http, sink as wit_sink};
 
-use crate::io::{Http, HttpError, Method, Request, Response, Sink};
+use crate::io::{Http, HttpError, Lines, Method, Request, Response, Sink};
 
 /// Exports `$api` (a `static` [`Api`](crate::Api)) as the component's
 /// `airbyte:connector/source`. Use it once, in the connector crate's root.
@@ -27,7 +27,7 @@ macro_rules! export_source {
 
         impl $crate::wasm::bindings::exports::airbyte::connector::source::Guest for __Source {
             fn spec() -> Result<(), String> {
-                $api.spec(&mut $crate::wasm::WitSink)
+                $crate::wasm::with_sink(|sink| $api.spec(sink))
             }
 
             fn allowed_origins(config: String) -> Result<Vec<String>, String> {
@@ -35,11 +35,13 @@ macro_rules! export_source {
             }
 
             fn check(config: String) -> Result<(), String> {
-                $api.check(&mut $crate::wasm::WitHttp, &mut $crate::wasm::WitSink, &config)
+                $crate::wasm::with_sink(|sink| {
+                    $api.check(&mut $crate::wasm::WitHttp, sink, &config)
+                })
             }
 
             fn discover(config: String) -> Result<(), String> {
-                $api.discover(&mut $crate::wasm::WitSink, &config)
+                $crate::wasm::with_sink(|sink| $api.discover(sink, &config))
             }
 
             fn read(
@@ -47,13 +49,15 @@ macro_rules! export_source {
                 catalog: String,
                 state: Option<String>,
             ) -> Result<(), String> {
-                $api.read(
-                    &mut $crate::wasm::WitHttp,
-                    &mut $crate::wasm::WitSink,
-                    &config,
-                    &catalog,
-                    state.as_deref(),
-                )
+                $crate::wasm::with_sink(|sink| {
+                    $api.read(
+                        &mut $crate::wasm::WitHttp,
+                        sink,
+                        &config,
+                        &catalog,
+                        state.as_deref(),
+                    )
+                })
             }
 
             fn split_catalog(catalog: String) -> Vec<String> {
@@ -65,13 +69,13 @@ macro_rules! export_source {
     };
 }
 
-/// The `sink` import.
-pub struct WitSink;
-
-impl Sink for WitSink {
-    fn emit(&mut self, message: &str) {
-        wit_sink::emit(message);
-    }
+/// Runs a command with the `sink` import as its [`Sink`]: messages as lines,
+/// records in batches of about a page; what is left goes before it returns.
+pub fn with_sink<T>(command: impl FnOnce(&mut dyn Sink) -> T) -> T {
+    let mut sink = Lines::new(64 * 1024, wit_sink::emit);
+    let outcome = command(&mut sink);
+    sink.flush();
+    outcome
 }
 
 /// The `http` import.

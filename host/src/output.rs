@@ -1,20 +1,17 @@
-//! Where Airbyte messages go: one per line, buffered, flushed at the points a
-//! runner acts on (STATE checkpoints, errors, single-answer commands).
+//! Where Airbyte messages go: one per line, each batch written whole and
+//! flushed (a component batches records and ends a batch at any other
+//! message, so every batch ends at a point a runner may act on).
 
 use std::io::{self, BufWriter, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
-
-/// The messages after which the buffer is flushed: a STATE must reach the
-/// runner promptly (it checkpoints there), and the others are final answers.
-const FLUSH_AFTER: [&str; 5] = ["STATE", "TRACE", "CONNECTION_STATUS", "SPEC", "CATALOG"];
 
 const BUFFER_BYTES: usize = 64 * 1024;
 
 /// Writes messages to the runner, usually the process's stdout.
 ///
 /// [`share`](Self::share) makes another handle to the same output, for
-/// component instances running at once: each message is written whole, with
-/// its newline, under one lock, so lines are never split or interleaved.
+/// component instances running at once: each batch is written whole, with
+/// its last newline, under one lock, so lines are never split or interleaved.
 pub struct MessageWriter {
     inner: Arc<Mutex<Inner>>,
 }
@@ -49,16 +46,15 @@ impl MessageWriter {
         }
     }
 
-    /// Writes one message and its newline.
-    pub fn emit(&mut self, message: &str) -> io::Result<()> {
-        let flush = message_type(message).is_some_and(|t| FLUSH_AFTER.contains(&t));
+    /// Writes lines (one message, or a component's batch), adding the last
+    /// newline if it is missing, and flushes them.
+    pub fn emit(&mut self, lines: &str) -> io::Result<()> {
         self.with_output(|out| {
-            out.write_all(message.as_bytes())?;
-            out.write_all(b"\n")?;
-            if flush {
-                out.flush()?;
+            out.write_all(lines.as_bytes())?;
+            if !lines.ends_with('\n') {
+                out.write_all(b"\n")?;
             }
-            Ok(())
+            out.flush()
         })
     }
 
@@ -199,21 +195,17 @@ mod tests {
     }
 
     #[test]
-    fn records_wait_and_state_flushes() {
+    fn each_batch_reaches_the_output_at_once_with_its_last_newline() {
         let recorder = Recorder::default();
         let mut writer = MessageWriter::new(Box::new(recorder.clone()));
-        writer
-            .emit(r#"{"type":"RECORD","record":{}}"#)
-            .expect("emit");
-        assert_eq!(recorder.text(), "");
-        writer.emit(r#"{"type":"STATE","state":{}}"#).expect("emit");
+        let batch = "{\"type\":\"RECORD\",\"record\":{}}\n{\"type\":\"STATE\",\"state\":{}}\n";
+        writer.emit(batch).expect("emit");
+        assert_eq!(recorder.text(), batch);
+        writer.emit(r#"{"type":"LOG","log":{}}"#).expect("emit");
         assert_eq!(
             recorder.text(),
-            "{\"type\":\"RECORD\",\"record\":{}}\n{\"type\":\"STATE\",\"state\":{}}\n"
+            format!("{batch}{{\"type\":\"LOG\",\"log\":{{}}}}\n")
         );
-        writer.emit(r#"{"type":"LOG","log":{}}"#).expect("emit");
-        writer.flush().expect("flush");
-        assert!(recorder.text().ends_with("{\"type\":\"LOG\",\"log\":{}}\n"));
     }
 
     #[test]

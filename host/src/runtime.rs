@@ -387,17 +387,17 @@ impl WasiView for HostState {
 }
 
 impl sink::Host for HostState {
-    fn emit(&mut self, message: String) -> wasmtime::Result<()> {
+    fn emit(&mut self, lines: String) -> wasmtime::Result<()> {
         if self.output_error.is_some() {
             return Err(wasmtime::Error::msg("the output is closed"));
         }
-        self.output.emit(&message).map_err(|error| {
+        self.output.emit(&lines).map_err(|error| {
             let text = format!("writing a message failed: {error}");
             self.output_error = Some(error);
             wasmtime::Error::msg(text)
         })?;
         if let Some(observer) = &mut self.observer {
-            observer(&message);
+            lines.lines().for_each(observer);
         }
         Ok(())
     }

@@ -119,7 +119,8 @@ def run_case(case: dict, host: str, wasm: str, work: Path) -> dict:
             args += ["--catalog", case.get("catalog_path", str(work / "catalog.json"))]
         args += case.get("args", [])
         flags = (["--allow-private-network"] if case.get("private_network", True) else []) + case.get("flags", [])
-        done = subprocess.run([*HOSTS[host], *flags, wasm, *args], capture_output=True, text=True, timeout=600)
+        component = case.get("component_path", wasm)
+        done = subprocess.run([*HOSTS[host], *flags, component, *args], capture_output=True, text=True, timeout=600)
         with urllib.request.urlopen(f"{url.rsplit('/graphql', 1)[0]}/_admin/stats", timeout=10) as reply:
             requests = json.load(reply)["requests"]
     finally:

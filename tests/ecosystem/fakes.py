@@ -11,12 +11,16 @@ import urllib.request
 
 
 class CannedServer(http.server.ThreadingHTTPServer):
-    """On 127.0.0.1: /redirect answers 302, /slow answers after 2 s, /binary a
-    body that is not UTF-8, /hold/<x> holds 0.2 s (counting requests in flight
-    in `max_in_flight`), anything else 1 KiB of text. `hits` counts requests."""
+    """On 127.0.0.1, HTTP/1.1 (connections kept alive): /redirect answers 302,
+    /slow answers after 2 s, /binary a body that is not UTF-8, /hold/<x> holds
+    0.2 s (counting requests in flight in `max_in_flight`), /then-close closes
+    the connection after its answer without saying so (as a server closing an
+    idle connection), anything else 1 KiB of text. `hits` counts requests,
+    `connections` connections."""
 
     def __init__(self) -> None:
         self.lock, self.hits, self.in_flight, self.max_in_flight = threading.Lock(), 0, 0, 0
+        self.connections = 0
         super().__init__(("127.0.0.1", 0), _Canned)
         self.origin = f"http://127.0.0.1:{self.server_address[1]}"
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -27,6 +31,13 @@ class CannedServer(http.server.ThreadingHTTPServer):
 
 
 class _Canned(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections += 1
+
     def do_GET(self) -> None:  # noqa: N802
         self.answer()
 
@@ -61,6 +72,8 @@ class _Canned(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
         except OSError:  # /slow: the client timed out and went away
             pass
+        if self.path == "/then-close":
+            self.close_connection = True
 
     def log_message(self, *args) -> None:
         pass
