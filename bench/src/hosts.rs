@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::{report, Fixture, Measurement};
+use crate::fixture::{read_args, Fixture, Measurement};
+use crate::report;
 
 /// Runs of each host; each host's run of median wall time is shown.
 const RUNS: usize = 3;
@@ -67,7 +68,7 @@ pub fn run(root: &Path, customers: usize) -> Result<()> {
     let mut runs: Vec<Vec<Measurement>> = hosts.iter().map(|_| Vec::new()).collect();
     for _ in 0..RUNS {
         for (host, runs) in hosts.iter().zip(&mut runs) {
-            let args = command(host, crate::read_args(fixture.dir()));
+            let args = command(host, read_args(fixture.dir()));
             runs.push(fixture.measure(&host.program, &args)?);
         }
     }

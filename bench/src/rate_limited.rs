@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::{json, Map, Value};
 
-use crate::Fixture;
+use crate::fixture::Fixture;
 
 /// The host's command line for a read of `dir`'s config and catalog.
 pub type WasmRead<'a> = &'a dyn Fn(&Path, &[&str]) -> (PathBuf, Vec<String>);

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from collections import Counter
 from pathlib import Path
@@ -244,6 +245,23 @@ class JsHostRuns(unittest.TestCase):
                                   for r in rs if r["stream"] == name]
         for name in ("customers", "subscriptions"):
             self.assertEqual(strip(records, name), strip(rust_records, name), name)
+
+    def test_a_slow_reader_gets_every_line_whole(self) -> None:
+        # The host writes to a pipe that fills (a reader taking 4 KiB every
+        # 2 ms): writes it refuses are retried, nothing lost or split.
+        process = subprocess.Popen([NODE, str(JS_HOST), "--allow-private-network", str(standin.STIGG_WASM), "read",
+                                    "--config", str(self.config), "--catalog", str(self.catalog)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        chunks = []
+        while chunk := process.stdout.read1(4096):
+            chunks.append(chunk)
+            time.sleep(0.002)
+        self.assertEqual(process.wait(timeout=300), 0, process.stderr.read())
+        process.stderr.close()
+        process.stdout.close()
+        messages = self.parse(b"".join(chunks).decode())
+        records = Counter(m["record"]["stream"] for m in messages if m["type"] == "RECORD")
+        self.assertEqual(records, {"customers": CUSTOMERS, "subscriptions": 2 * CUSTOMERS})
 
     def test_send_all_stays_within_concurrency(self) -> None:
         # 150 customers in pages of 10: read in creation-time partitions whose
