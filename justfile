@@ -26,13 +26,18 @@ demo: component
     cargo build -p host-cli -p stigg-standin
     tests/tools/demo.sh
 
+# Every binary and test comes from one build, which each step uses: building packages one
+# by one resolves other features of shared dependencies and compiles wasmtime again (about
+# 100 s each time on 2 cores), so `test` runs the ecosystem and platform scripts itself.
+#
 # Run every test: unit tests, and end-to-end tests of the real host and component.
 test: component
     tests/tools/stigg-full-schema.sh
-    cargo build -p host-cli -p stigg-standin
-    STIGG_REQUIRE_FULL_SCHEMA=1 cargo test --workspace
-    {{just_executable()}} test-ecosystem
-    {{just_executable()}} test-platform
+    cargo build --workspace --all-targets
+    STIGG_REQUIRE_FULL_SCHEMA=1 STIGG_HOST={{justfile_directory()}}/target/debug/host \
+        STIGG_WASM={{justfile_directory()}}/{{wasm}} cargo test --workspace
+    tests/ecosystem/run.sh
+    SOURCE_STIGG_BIN=target/debug/source-stigg tests/platform/run.sh
 
 # Benchmark: the host + stigg.wasm vs the same core native, and the Rust, Python and JS hosts
 # side by side, against the stand-in (`just bench --customers 2000 --latency-ms 50`).
@@ -44,7 +49,7 @@ bench *ARGS: component
 # Ecosystem tests: PyAirbyte syncs source-stigg into DuckDB, and examples/python-host runs
 # stigg.wasm from Python (wasmtime-py). Installs pinned PyPI packages under target/ecosystem/ once.
 test-ecosystem: component
-    cargo build -p source-stigg -p stigg-standin
+    cargo build -p host-cli -p source-stigg -p stigg-standin
     tests/ecosystem/run.sh
 
 # Formatting and lints, as CI wants them.

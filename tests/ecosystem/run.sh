@@ -13,7 +13,7 @@ python=${PYTHON:-$(command -v python3.11 || command -v python3)}
 venvs=target/ecosystem
 eco=tests/ecosystem
 
-for built in target/wasm32-wasip2/component/stigg.wasm target/debug/source-stigg target/debug/stigg-standin; do
+for built in target/wasm32-wasip2/component/stigg.wasm target/debug/host target/debug/source-stigg target/debug/stigg-standin; do
   [ -f "$built" ] || { echo "missing $built: run \`just test-ecosystem\`, which builds it" >&2; exit 1; }
 done
 
@@ -25,8 +25,6 @@ echo "== examples/python-host: stigg.wasm on wasmtime-py" >&2
 echo "== examples/js-host: stigg.wasm on Node (jco)" >&2
 "$python" "$eco/test_js_host.py" || status=1
 echo "== tests/conformance: the Rust, Python and JS hosts on the same cases" >&2
-# target/debug/host: \`just test-ecosystem\` builds source-stigg and the stand-in, not host-cli.
-cargo build --quiet -p host-cli
 PYTHON_HOST_PYTHON="$venvs/python-host/bin/python" "$python" tests/conformance/run.py || status=1
 echo "== PyAirbyte: source-stigg into DuckDB" >&2
 "$venvs/pyairbyte/bin/python" "$eco/test_pyairbyte.py" || status=1
