@@ -236,12 +236,12 @@ mod tests {
     use super::*;
     use crate::output::Recorder;
 
-    fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("host-test-{}", std::process::id()));
-        fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join(name);
+    /// A file in a directory removed when the returned guard drops.
+    fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(name);
         fs::write(&path, contents).expect("write");
-        path
+        (dir, path)
     }
 
     const NOT_WASM: ComponentSource<'static> = ComponentSource::Bytes(b"not a component");
@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn read_with_missing_catalog_is_a_config_error() {
-        let config = temp_file("config.json", br#"{"api_key":"SECRET-KEY"}"#);
+        let (_dir, config) = temp_file("config.json", br#"{"api_key":"SECRET-KEY"}"#);
         let out = Recorder::default();
         let command = Command::Read {
             config,
@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_reported_without_contents() {
-        let config = temp_file("bad.json", b"{\"api_key\":\"SECRET\xff\"}");
+        let (_dir, config) = temp_file("bad.json", b"{\"api_key\":\"SECRET\xff\"}");
         let error = read_text(&config, "config").expect_err("not utf-8");
         assert!(error.reason.contains("UTF-8"), "{error}");
         assert!(!error.to_string().contains("SECRET"), "{error}");

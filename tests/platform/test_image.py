@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,6 +96,7 @@ class PlatformRun(unittest.TestCase):
     def tearDownClass(cls) -> None:
         buildah("rm", cls.container, check=False)
         cls.stand.close()
+        shutil.rmtree(cls.files, ignore_errors=True)
 
     @classmethod
     def write(cls, name: str, content) -> None:
