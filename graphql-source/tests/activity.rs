@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_succeeded, data, last_state, sync};
+use common::{assert_succeeded, data, events, last_state, sync};
 use graphql_source::fixtures::API;
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
@@ -33,16 +33,7 @@ impl Http for Server {
         self.bodies.push(body.clone());
         let query = body["query"].as_str().unwrap_or_default();
         data(if query.contains("events(") {
-            let edges: Vec<Value> = self
-                .changed
-                .iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    json!({"node": {"entityId": id, "id": format!("ev{i}"),
-                    "createdAt": "2024-06-01T00:00:00.000Z"}})
-                })
-                .collect();
-            json!({"events": {"edges": edges, "pageInfo": {"hasNextPage": false}}})
+            events(&self.changed, |_| "2024-06-01T00:00:00.000Z".into())
         } else {
             let wanted = &body["variables"]["filter"]["id"]["in"];
             let nodes: Vec<Value> = IDS

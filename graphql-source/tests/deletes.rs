@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{data, last_state, of_type, records, statuses, sync};
+use common::{data, events, last_state, of_type, records, statuses, sync};
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
 
@@ -21,16 +21,9 @@ impl Http for Server {
         self.bodies.push(body.clone());
         let query = body["query"].as_str().unwrap_or_default();
         data(if query.contains("events(") {
-            let edges: Vec<Value> = self
-                .deleted
-                .iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    json!({"node": {"entityId": id, "id": format!("ev{i}"),
-                    "createdAt": format!("2024-06-0{}T00:00:00.000Z", i + 1)}})
-                })
-                .collect();
-            json!({"events": {"edges": edges, "pageInfo": {"hasNextPage": false, "endCursor": null}}})
+            events(&self.deleted, |i| {
+                format!("2024-06-0{}T00:00:00.000Z", i + 1)
+            })
         } else {
             let node = json!({"id": "c1", "customerId": "cust1", "name": null,
                 "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-05-01T00:00:00.000Z",

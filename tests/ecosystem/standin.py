@@ -19,6 +19,25 @@ SOURCE_STIGG = Path(os.environ.get("SOURCE_STIGG", TARGET / "debug" / "source-st
 STIGG_WASM = Path(os.environ.get("STIGG_WASM", TARGET / "wasm32-wasip2" / "component" / "stigg.wasm"))
 
 
+class MessageLines(unittest.TestCase):
+    """A test case that reads a host's stdout as Airbyte messages."""
+
+    # An Airbyte message's type, and the key that holds its body.
+    TYPES = {"RECORD": "record", "STATE": "state", "LOG": "log", "TRACE": "trace", "SPEC": "spec",
+             "CONNECTION_STATUS": "connectionStatus", "CATALOG": "catalog"}
+
+    def parse(self, stdout: str) -> list[dict]:
+        """The messages, checking that every line is one JSON message of a known type."""
+        messages = []
+        for line in stdout.splitlines():
+            message = json.loads(line)
+            self.assertIsInstance(message, dict, line)
+            self.assertIn(message.get("type"), self.TYPES, line)
+            self.assertIsInstance(message[self.TYPES[message["type"]]], dict, line)
+            messages.append(message)
+        return messages
+
+
 class Standin:
     """`stigg-standin --port 0` as a child process; stopped by `close`."""
 

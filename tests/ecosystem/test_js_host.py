@@ -31,8 +31,6 @@ PROBE = HERE / "js_http_probe.mjs"
 CUSTOMERS = 150
 API_KEY = "js-host-test-key"
 BAD_KEY = "BAD-KEY-4c2e9a"
-MESSAGE_TYPES = {"RECORD": "record", "STATE": "state", "LOG": "log", "TRACE": "trace", "SPEC": "spec",
-                 "CONNECTION_STATUS": "connectionStatus", "CATALOG": "catalog"}
 
 
 def stream(name: str) -> dict:
@@ -137,7 +135,7 @@ class JsHttpRules(unittest.TestCase):
             self.assertEqual(self.server.max_in_flight, expected, f"--concurrency {concurrency}")
 
 
-class JsHostRuns(unittest.TestCase):
+class JsHostRuns(standin.MessageLines):
     """The example as a program: spec, check, discover and reads against the stand-in."""
 
     stand: standin.Standin
@@ -174,16 +172,6 @@ class JsHostRuns(unittest.TestCase):
         done = subprocess.run([NODE, str(JS_HOST), *policy, str(standin.STIGG_WASM), *args],
                               capture_output=True, text=True, timeout=300)
         return done.returncode, self.parse(done.stdout), done.stderr
-
-    def parse(self, stdout: str) -> list[dict]:
-        messages = []
-        for line in stdout.splitlines():
-            message = json.loads(line)  # every line is one JSON object
-            self.assertIsInstance(message, dict, line)
-            self.assertIn(message.get("type"), MESSAGE_TYPES, line)
-            self.assertIsInstance(message[MESSAGE_TYPES[message["type"]]], dict, line)
-            messages.append(message)
-        return messages
 
     def test_spec(self) -> None:
         code, messages, _ = self.run_host("spec")

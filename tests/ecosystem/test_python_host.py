@@ -27,8 +27,6 @@ HOST_SCRIPT = HERE.parents[1] / "examples" / "python-host" / "stigg_host.py"
 CUSTOMERS = 150
 API_KEY = "python-host-test-key"
 BAD_KEY = "BAD-KEY-7d1f0c"
-MESSAGE_TYPES = {"RECORD": "record", "STATE": "state", "LOG": "log", "TRACE": "trace", "SPEC": "spec",
-                 "CONNECTION_STATUS": "connectionStatus", "CATALOG": "catalog"}
 CATALOG = {"streams": [{
     "stream": {"name": "customers", "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
     "sync_mode": "full_refresh", "destination_sync_mode": "overwrite",
@@ -152,7 +150,7 @@ class HttpCapabilityRules(unittest.TestCase):
         self.assert_error(http_.send(None, request("http://127.0.0.1:1/")), "transport")
 
 
-class PythonHostRuns(unittest.TestCase):
+class PythonHostRuns(standin.MessageLines):
     """The example as a program: spec, check and a real read of customers."""
 
     stand: standin.Standin
@@ -179,16 +177,6 @@ class PythonHostRuns(unittest.TestCase):
         done = subprocess.run([sys.executable, str(HOST_SCRIPT), *policy, str(standin.STIGG_WASM), *args],
                               capture_output=True, text=True, timeout=300)
         return done.returncode, self.parse(done.stdout)
-
-    def parse(self, stdout: str) -> list[dict]:
-        messages = []
-        for line in stdout.splitlines():
-            message = json.loads(line)  # every line is one JSON object
-            self.assertIsInstance(message, dict, line)
-            self.assertIn(message.get("type"), MESSAGE_TYPES, line)
-            self.assertIsInstance(message[MESSAGE_TYPES[message["type"]]], dict, line)
-            messages.append(message)
-        return messages
 
     def test_spec(self) -> None:
         code, messages = self.run_host("spec")

@@ -80,3 +80,13 @@ pub fn statuses(messages: &[Value]) -> Vec<&str> {
         .filter_map(|m| m["trace"]["stream_status"]["status"].as_str())
         .collect()
 }
+
+/// One page of the event log: an event per entity id, created at `created_at(i)`.
+pub fn events(entity_ids: &[&str], created_at: impl Fn(usize) -> String) -> Value {
+    let edges: Vec<Value> = entity_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| json!({"node": {"entityId": id, "id": format!("ev{i}"), "createdAt": created_at(i)}}))
+        .collect();
+    json!({"events": {"edges": edges, "pageInfo": {"hasNextPage": false, "endCursor": null}}})
+}

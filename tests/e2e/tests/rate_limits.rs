@@ -115,12 +115,18 @@ fn control_unpaced_the_read_is_refused() {
     assert_each_backed_off(&server, &out);
 }
 
-#[test]
-fn paced_to_half_the_limit_nothing_is_refused() {
+/// A paced read at `share` (the default 0.5 when `None`) gets every record
+/// and no 429.
+fn paced_read_is_never_refused(share: Option<f64>) {
     let server = limited_server(CUSTOMERS);
-    // The default share, 0.5.
-    let extra = json!({ "page_size": PAGE_SIZE, "rate_limits": connector_limits(&server),
-        "rate_limit_window_seconds": window_seconds(&server) });
+    let mut extra = json!({
+        "page_size": PAGE_SIZE,
+        "rate_limits": connector_limits(&server),
+        "rate_limit_window_seconds": window_seconds(&server),
+    });
+    if let Some(share) = share {
+        extra["rate_limit_share"] = json!(share);
+    }
     let out = read_standin(&server, &STREAMS, extra, None);
     assert_every_record(&server, &out);
     assert_eq!(
@@ -131,25 +137,16 @@ fn paced_to_half_the_limit_nothing_is_refused() {
     );
 }
 
+#[test]
+fn paced_to_half_the_limit_nothing_is_refused() {
+    paced_read_is_never_refused(None);
+}
+
 /// At share 1.0 the pace is the whole limit: evenly spaced requests never
 /// put more than the limit in any window.
 #[test]
 fn paced_to_the_whole_limit_nothing_is_refused() {
-    let server = limited_server(CUSTOMERS);
-    let extra = json!({
-        "page_size": PAGE_SIZE,
-        "rate_limit_share": 1.0,
-        "rate_limits": connector_limits(&server),
-        "rate_limit_window_seconds": window_seconds(&server),
-    });
-    let out = read_standin(&server, &STREAMS, extra, None);
-    assert_every_record(&server, &out);
-    assert_eq!(
-        server.rate_limited_counts(),
-        Default::default(),
-        "{:#?}",
-        rate_limit_retries(&out)
-    );
+    paced_read_is_never_refused(Some(1.0));
 }
 
 #[test]
