@@ -167,10 +167,10 @@ fn strings(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Keys as the config accepts them: visible ASCII (what a header carries).
+/// The redactor's non-ASCII forms are covered by its own unit tests.
 fn key() -> impl Strategy<Value = String> {
-    "[^\\p{Cc}]{8,40}".prop_filter("no outer spaces (the config trims them)", |k| {
-        k.trim() == k && k.chars().count() >= 8
-    })
+    "[!-~]{8,40}"
 }
 
 fn form() -> impl Strategy<Value = Form> {

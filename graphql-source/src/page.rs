@@ -174,6 +174,18 @@ impl Page {
             .retry(Retry::Malformed));
         };
         let end_cursor = connection.page_info.end_cursor;
+        // Every page a read asks for moves it by a row at least: a server
+        // that says more follow with none in hand could keep it asking forever.
+        if has_next_page && nodes.is_empty() {
+            return Err(Error::system(format!(
+                "the {root_field} page holds no rows but says another follows (hasNextPage, \
+                 endCursor {}): stopping rather than paging without progress",
+                end_cursor
+                    .as_deref()
+                    .map_or("null".into(), |c| format!("{c:?}"))
+            ))
+            .with_internal(excerpt(&body)));
+        }
         let total_count = connection.total_count;
         Ok(Page {
             body,
@@ -322,6 +334,28 @@ mod tests {
         assert!(page.has_next_page);
         assert_eq!(page.end_cursor.as_deref(), Some("c2"));
         assert_eq!(page.total_count, Some(7));
+    }
+
+    #[test]
+    fn an_empty_page_that_says_more_follow_is_an_error() {
+        let body = r#"{"data":{"customers":{"edges":[],"pageInfo":{"hasNextPage":true,"endCursor":"c9"}}}}"#;
+        let err = Page::parse(body.to_owned(), "customers").unwrap_err();
+        assert_eq!(err.failure_type, FailureType::System);
+        assert_eq!(err.retry, Retry::No);
+        assert!(
+            err.message.contains("no rows but says another follows"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains(r#"endCursor "c9""#), "{}", err.message);
+        let last = r#"{"data":{"customers":{"edges":[],"pageInfo":{"hasNextPage":false}}}}"#;
+        assert_eq!(
+            Page::parse(last.to_owned(), "customers")
+                .unwrap()
+                .nodes()
+                .len(),
+            0
+        );
     }
 
     #[test]

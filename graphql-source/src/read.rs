@@ -215,6 +215,7 @@ impl Client<'_> {
         };
         let mut emitter = Emitter::new(group);
         let (mut pages, mut total, mut running) = (0u64, 0u64, false);
+        let mut bound = None;
         while !position.done() {
             let query = if running { &next_query } else { &first_query };
             let fetched = self
@@ -226,12 +227,13 @@ impl Client<'_> {
                     self.sink
                         .emit(&messages::stream_status(member, Status::Running));
                 }
-                if let (Some(rows), Some(_)) = (
-                    fetched.iter().map(|p| p.total_count).sum::<Option<u64>>(),
-                    &group.parent,
-                ) {
+                let counted = fetched.iter().map(|p| p.total_count).sum::<Option<u64>>();
+                if let (Some(rows), Some(_)) = (counted, &group.parent) {
                     self.sink.emit(&messages::estimate(name, rows));
                 }
+                bound = counted
+                    .filter(|_| position.bounded_by_count())
+                    .map(|rows| RowBound::new(rows, self.page_size.rows()));
             }
             let with_rows = position.advance(&fetched)?;
             let emitted_at = now_ms();
@@ -244,6 +246,9 @@ impl Client<'_> {
             }
             pages += with_rows as u64;
             total += count;
+            if let Some(bound) = &bound {
+                bound.check(total, &position.state())?;
+            }
             let summary = match with_rows {
                 0 if position.planning() => {
                     format!("{name}: large; asking for its newest row to split it by creation time")
@@ -341,5 +346,66 @@ impl Client<'_> {
             self.sink
                 .emit(&messages::stream_state(name, &state.to_value(), *count));
         }
+    }
+}
+
+/// How far a read counted at its start (`totalCount`) may go: rows created
+/// while it runs are read too, but a read several times past its count is a
+/// server paging without end, and stops.
+struct RowBound {
+    counted: u64,
+    most: u64,
+}
+
+impl RowBound {
+    const TIMES: u64 = 3;
+
+    fn new(counted: u64, page_size: u32) -> RowBound {
+        let slack = Self::TIMES * u64::from(page_size);
+        RowBound {
+            counted,
+            most: counted.saturating_mul(Self::TIMES).saturating_add(slack),
+        }
+    }
+
+    fn check(&self, rows: u64, at: &StreamState) -> Result<()> {
+        if rows <= self.most {
+            return Ok(());
+        }
+        Err(Error::system(format!(
+            "read {rows} rows where the server counted {} at the start (totalCount), more than \
+             {} times as many: stopping rather than paging without end (position: {})",
+            self.counted,
+            Self::TIMES,
+            at.to_value()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_may_go_past_its_count_but_not_several_times_past_it() {
+        let bound = RowBound::new(100, 50);
+        let at = StreamState::FullRefreshComplete;
+        assert!(bound.check(450, &at).is_ok(), "300 + 3 pages of slack");
+        let error = bound.check(451, &at).unwrap_err();
+        assert_eq!(error.failure_type, FailureType::System);
+        assert!(
+            error.message.contains("counted 100 at the start"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("full_refresh_complete"),
+            "{}",
+            error.message
+        );
+        assert!(
+            RowBound::new(0, 1000).check(3000, &at).is_ok(),
+            "an empty count still reads pages"
+        );
     }
 }

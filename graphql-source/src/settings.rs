@@ -151,10 +151,24 @@ fn api_key(fields: &Map<String, Value>, api: &Api) -> Result<ApiKey> {
                 "`api_key` is longer than {MAX_API_KEY_CHARS} characters: not an API key"
             )))
         }
-        Some(Value::String(key)) => Ok(ApiKey(key.trim().to_owned())),
+        Some(Value::String(key)) => header_safe(key.trim()).map(|k| ApiKey(k.to_owned())),
         Some(other) => Err(Error::config(format!(
             "`api_key` must be a string, not {}",
             kind(other)
+        ))),
+    }
+}
+
+/// The key travels in an HTTP header, which carries visible ASCII only: a
+/// key with anything else (a typographic quote, an inner space) would be
+/// refused by every HTTP stack, or mangled by some, rather than sent.
+fn header_safe(key: &str) -> Result<&str> {
+    match key.chars().position(|c| !c.is_ascii_graphic()) {
+        None => Ok(key),
+        Some(at) => Err(Error::config(format!(
+            "`api_key` holds a character an HTTP header cannot carry (character {} of the key): \
+             a key is visible ASCII; was it pasted with a space or a typographic quote?",
+            at + 1
         ))),
     }
 }
@@ -441,6 +455,20 @@ mod tests {
         assert!(config_error(r#"{"api_key": 5}"#).contains("`api_key` must be a string"));
         assert!(config_error(r#"{"api_key": "  "}"#).contains("empty"));
         assert!(config_error(r#"{"api_key": "a\nb"}"#).contains("control"));
+        for key in ["abc✓def", "abc def", "café-key", "“key”"] {
+            let text = serde_json::json!({ "api_key": key }).to_string();
+            assert!(
+                config_error(&text).contains("cannot carry"),
+                "{key}: {}",
+                config_error(&text)
+            );
+        }
+        let visible: String = ('!'..='~').collect();
+        let all = format!(r#"{{"api_key": {}}}"#, serde_json::json!(visible));
+        assert_eq!(
+            Settings::parse(&all, &API).unwrap().api_key.expose(),
+            visible
+        );
         let long = format!(r#"{{"api_key": "{}"}}"#, "k".repeat(MAX_API_KEY_CHARS + 1));
         assert!(config_error(&long).contains("longer than 256 characters"));
         let longest = format!(r#"{{"api_key": "{}"}}"#, "k".repeat(MAX_API_KEY_CHARS));

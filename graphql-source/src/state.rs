@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -73,33 +74,51 @@ impl StreamState {
     }
 }
 
+/// The largest state accepted. This connector's states are a few KiB; a
+/// bigger one is a runner's mistake (every STATE of a sync, say), refused
+/// before parsing so it cannot exhaust the component's memory.
+pub const MAX_STATE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Parses the runner's state: absent, empty, `[]`, or a list of STREAM states.
 /// Returns each stream's state by name. Legacy and global states are rejected.
+/// Entries are parsed one at a time, so a repeated one is refused at once.
 pub fn parse_input(text: Option<&str>) -> Result<HashMap<String, StreamState>> {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return Ok(HashMap::new());
     };
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| Error::config(format!("the state is not valid JSON ({e})")))?;
-    let entries = match value {
-        Value::Array(entries) => entries,
-        Value::Object(_) => {
+    if text.len() > MAX_STATE_BYTES {
+        return Err(Error::config(format!(
+            "the state is {} bytes, more than the {} MiB a state of this connector can be (its \
+             states are a few KiB): pass the last STATE of each stream, or [] to start over",
+            text.len(),
+            MAX_STATE_BYTES >> 20
+        )));
+    }
+    let not_json =
+        |e: serde_json::Error| Error::config(format!("the state is not valid JSON ({e})"));
+    let entries: Vec<&RawValue> = match text.trim_start().as_bytes().first() {
+        Some(b'[') => serde_json::from_str(text).map_err(not_json)?,
+        Some(b'{') => {
+            serde_json::from_str::<&RawValue>(text).map_err(not_json)?;
             return Err(Error::config(
                 "the state is a legacy (single object) state; this connector reads a list of \
                  per-stream states, e.g. [] to start over",
-            ))
+            ));
         }
-        other => {
+        _ => {
+            let other: Value = serde_json::from_str(text).map_err(not_json)?;
             return Err(Error::config(format!(
                 "the state must be a JSON list, not {}",
                 kind(&other)
-            )))
+            )));
         }
     };
     let mut states = HashMap::new();
     for (i, entry) in entries.iter().enumerate() {
-        let (name, state) =
-            parse_entry(entry).map_err(|e| e.context(format!("state entry #{}", i + 1)))?;
+        let context = |e: Error| e.context(format!("state entry #{}", i + 1));
+        let entry: Value =
+            serde_json::from_str(entry.get()).map_err(|e| context(Error::config(e.to_string())))?;
+        let (name, state) = parse_entry(&entry).map_err(context)?;
         if states.insert(name.clone(), state).is_some() {
             return Err(Error::config(format!(
                 "the state holds stream `{name}` twice"
@@ -355,5 +374,29 @@ mod tests {
             let err = parse_input(Some(text)).unwrap_err();
             assert!(err.message.contains(&expected), "{text}: {}", err.message);
         }
+    }
+
+    /// A list of every STATE a sync emitted: refused by size when it is
+    /// large, at its second entry when it is not, never parsed whole.
+    #[test]
+    fn refuses_an_oversized_or_repetitive_state() {
+        let entry = r#"{"type":"STREAM","stream":{"stream_descriptor":{"name":"customers"},"stream_state":{"mode":"full_refresh_complete"}}}"#;
+        let list = |n: usize| format!("[{}]", vec![entry; n].join(","));
+        let big = list(MAX_STATE_BYTES / entry.len() + 1);
+        let error = parse_input(Some(&big)).unwrap_err();
+        assert_eq!(error.failure_type, crate::error::FailureType::Config);
+        assert!(
+            error.message.contains("more than the 16 MiB"),
+            "{}",
+            error.message
+        );
+        let repeated = list(100_000);
+        assert!(repeated.len() < MAX_STATE_BYTES);
+        let error = parse_input(Some(&repeated)).unwrap_err();
+        assert!(
+            error.message.contains("`customers` twice"),
+            "{}",
+            error.message
+        );
     }
 }

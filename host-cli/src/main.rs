@@ -8,18 +8,26 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use cli::{Cli, InspectArgs, TopCommand};
+use host::signals::Stop;
 use host::{ComponentCache, ComponentSource, MessageWriter};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match &cli.command {
-        TopCommand::Run(args) => host::run(
-            ComponentSource::File(&args.component),
-            &args.command.command(),
-            &args.options(),
-            MessageWriter::stdout(),
-        )
-        .exit_code(),
+        TopCommand::Run(args) => {
+            let output = MessageWriter::stdout();
+            let stop = Stop::on_signals(&output).unwrap_or_else(|error| {
+                eprintln!("host: cannot handle SIGTERM and SIGINT: {error}");
+                Stop::new(&output)
+            });
+            let outcome = host::run(
+                ComponentSource::File(&args.component),
+                &args.command.command(),
+                &args.options(),
+                output,
+            );
+            stop.exit_code(outcome.exit_code())
+        }
         TopCommand::Inspect(args) => inspect(args),
     };
     ExitCode::from(code)

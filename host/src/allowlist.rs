@@ -135,6 +135,11 @@ pub enum Denial {
     NotAllowed { url: String, origin: Origin },
     #[error("{url}: a request may not set the `host` header")]
     HostHeader { url: String },
+    #[error("{url}: header name {name:?} is not an HTTP token")]
+    HeaderName { url: String, name: String },
+    /// Never shows the value: it may be the API key.
+    #[error("{url}: the value of header `{name}` holds a character an HTTP header cannot carry")]
+    HeaderValue { url: String, name: String },
 }
 
 /// The origins a run may reach. Empty means no request is allowed.
@@ -173,10 +178,13 @@ impl AllowList {
 
     /// The one gate every request passes: returns the parsed URL to send to,
     /// so the client connects to exactly what was checked.
+    /// Headers must be sendable as they are: a token for a name, visible
+    /// ASCII, spaces and tabs for a value (anything else would be refused
+    /// or rewritten by the HTTP stack).
     pub fn check_request<'h>(
         &self,
         url: &str,
-        header_names: impl IntoIterator<Item = &'h str>,
+        headers: impl IntoIterator<Item = (&'h str, &'h str)>,
     ) -> Result<Url, Denial> {
         let bad_url = |reason| Denial::BadUrl {
             url: url.to_string(),
@@ -190,17 +198,40 @@ impl AllowList {
                 origin,
             });
         }
-        // The authority must come from the URL, which is what was checked.
-        if header_names
-            .into_iter()
-            .any(|name| name.trim().eq_ignore_ascii_case("host"))
-        {
-            return Err(Denial::HostHeader {
-                url: url.to_string(),
-            });
+        for (name, value) in headers {
+            let denial = if !is_token(name) {
+                Denial::HeaderName {
+                    url: url.to_string(),
+                    name: name.to_string(),
+                }
+            } else if name.eq_ignore_ascii_case("host") {
+                // The authority must come from the URL, which is what was checked.
+                Denial::HostHeader {
+                    url: url.to_string(),
+                }
+            } else if !value
+                .bytes()
+                .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+            {
+                Denial::HeaderValue {
+                    url: url.to_string(),
+                    name: name.to_string(),
+                }
+            } else {
+                continue;
+            };
+            return Err(denial);
         }
         Ok(parsed)
     }
+}
+
+/// RFC 9110's `token`: what a header name may be.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 impl fmt::Display for AllowList {
@@ -438,15 +469,49 @@ mod tests {
         let list = example();
         let url = "https://api.example.com/graphql";
         assert!(list
-            .check_request(url, ["content-type", "X-API-KEY"])
+            .check_request(url, [("content-type", "a/b"), ("X-API-KEY", "k")])
             .is_ok());
-        for name in ["host", "Host", "HOST", " host"] {
+        for name in ["host", "Host", "HOST"] {
             assert!(
                 matches!(
-                    list.check_request(url, ["accept", name]),
+                    list.check_request(url, [("accept", "*/*"), (name, "evil.example")]),
                     Err(Denial::HostHeader { .. })
                 ),
                 "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn headers_must_be_sendable_as_they_are() {
+        let list = example();
+        let url = "https://api.example.com/graphql";
+        let visible: String = (' '..='~').chain(['\t']).collect();
+        assert!(list.check_request(url, [("x-api-key", &*visible)]).is_ok());
+        for name in [" host", "x key", "x-api-key\r\nx", "", "ké"] {
+            assert!(
+                matches!(
+                    list.check_request(url, [(name, "v")]),
+                    Err(Denial::HeaderName { .. })
+                ),
+                "{name:?}"
+            );
+        }
+        for value in [
+            "SECRET\r\nx: y",
+            "SECRET\n",
+            "SECRET\0",
+            "SECRET✓",
+            "SECRETé",
+            "SECRET\u{7f}",
+        ] {
+            let denial = list
+                .check_request(url, [("x-api-key", value)])
+                .expect_err(value);
+            assert_eq!(
+                denial.to_string(),
+                "https://api.example.com/graphql: the value of header `x-api-key` holds a \
+                 character an HTTP header cannot carry"
             );
         }
     }

@@ -2,6 +2,7 @@
 //! the allow-list, call the component, report what the component could not.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::allowlist::{AllowList, OriginOverrides};
@@ -97,13 +98,27 @@ impl Invocation {
     }
 }
 
+/// The largest config, catalog or state file a host reads: far beyond any
+/// real one, and small enough to copy into a component's memory.
+pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
 fn read_text(path: &Path, what: &'static str) -> Result<String, InputError> {
     let error = |reason: String| InputError {
         what,
         path: path.display().to_string(),
         reason,
     };
-    let bytes = fs::read(path).map_err(|e| error(e.to_string()))?;
+    let mut bytes = Vec::new();
+    // Read no more than the cap and a byte, whatever the file claims to be.
+    fs::File::open(path)
+        .and_then(|file| file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| error(e.to_string()))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(error(format!(
+            "larger than the host's limit of {} MiB for an input file",
+            MAX_INPUT_BYTES >> 20
+        )));
+    }
     // `Utf8Error`'s message gives an offset, not the bytes.
     String::from_utf8(bytes).map_err(|e| error(format!("not UTF-8 text ({})", e.utf8_error())))
 }
@@ -298,6 +313,23 @@ mod tests {
         let error = read_text(&config, "config").expect_err("not utf-8");
         assert!(error.reason.contains("UTF-8"), "{error}");
         assert!(!error.to_string().contains("SECRET"), "{error}");
+    }
+
+    #[test]
+    fn a_file_over_the_input_cap_is_refused_after_reading_at_most_the_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        let file = fs::File::create(&path).expect("create");
+        file.set_len(MAX_INPUT_BYTES + 1).expect("a sparse file");
+        let error = read_text(&path, "state").expect_err("too large");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot read the state file {}: larger than the host's limit of 64 MiB for an \
+                 input file",
+                path.display()
+            )
+        );
     }
 
     #[test]

@@ -94,7 +94,10 @@ impl HttpClient {
             .allow
             .check_request(
                 &request.url,
-                request.headers.iter().map(|(n, _)| n.as_str()),
+                request
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str())),
             )
             .map_err(|denial| HttpError::Denied(denial.to_string()))?;
         let _slot = self.in_flight.enter();

@@ -31,6 +31,7 @@ pub mod options;
 pub mod outcome;
 pub mod output;
 pub mod runtime;
+pub mod signals;
 
 pub use allowlist::{AllowList, Origin, OriginError, OriginOverrides};
 pub use cache::ComponentCache;

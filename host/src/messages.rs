@@ -13,6 +13,8 @@ pub enum FailureType {
     ConfigError,
     /// The host or the component broke.
     SystemError,
+    /// The run was stopped before it finished; running it again may succeed.
+    TransientError,
 }
 
 // Structs rather than `json!`, so `type` comes first whatever serde_json's

@@ -3,7 +3,10 @@
 //! message, so every batch ends at a point a runner may act on).
 
 use std::io::{self, BufWriter, Write};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::thread;
+use std::time::{Duration, Instant};
 
 const BUFFER_BYTES: usize = 64 * 1024;
 
@@ -14,7 +17,16 @@ const BUFFER_BYTES: usize = 64 * 1024;
 /// its last newline, under one lock, so lines are never split or interleaved.
 pub struct MessageWriter {
     inner: Arc<Mutex<Inner>>,
+    /// [`OPEN`], then [`ENDED`] by the run or [`STOPPING`] by a signal,
+    /// whichever comes first.
+    phase: Arc<AtomicU8>,
 }
+
+const OPEN: u8 = 0;
+/// The run is over: a signal from now on changes nothing.
+const ENDED: u8 = 1;
+/// A signal came first: no batch starts, the signal's line ends the output.
+const STOPPING: u8 = 2;
 
 struct Inner {
     out: BufWriter<Box<dyn Write + Send>>,
@@ -30,6 +42,7 @@ impl MessageWriter {
                 out: BufWriter::with_capacity(BUFFER_BYTES, out),
                 failed: None,
             })),
+            phase: Arc::new(AtomicU8::new(OPEN)),
         }
     }
 
@@ -43,7 +56,55 @@ impl MessageWriter {
     pub fn share(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
+            phase: Arc::clone(&self.phase),
         }
+    }
+
+    /// Ends the output for good with `line` (a signal's TRACE ERROR): no
+    /// batch starts after this call, the one being written may finish, so
+    /// every line is whole, for at most `grace` (a reader that takes
+    /// nothing cannot hold the host), then `line` is written and flushed.
+    /// Returns false, having done nothing, if the run had ended first.
+    pub fn close_with(&self, line: &str, grace: Duration) -> bool {
+        if !self.enter(STOPPING) {
+            return false;
+        }
+        let deadline = Instant::now() + grace;
+        let mut inner = loop {
+            match self.inner.try_lock() {
+                Ok(inner) => break inner,
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => return true,
+            }
+        };
+        if inner.failed.is_none() {
+            // Nowhere to report a failure: the process is about to exit.
+            let _ = inner
+                .out
+                .write_all(format!("{line}\n").as_bytes())
+                .and_then(|()| inner.out.flush());
+            inner.failed = Some(io::ErrorKind::Interrupted);
+        }
+        true
+    }
+
+    /// Marks the run's output complete, once its last batch is written.
+    /// Returns false if a signal came first: that signal's handler ends
+    /// the output (and the process) instead.
+    pub fn end(&self) -> bool {
+        self.enter(ENDED)
+    }
+
+    fn enter(&self, phase: u8) -> bool {
+        self.phase
+            .compare_exchange(OPEN, phase, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    fn stopping(&self) -> bool {
+        self.phase.load(Ordering::SeqCst) == STOPPING
     }
 
     /// Writes lines (one message, or a component's batch), adding the last
@@ -65,7 +126,7 @@ impl MessageWriter {
 
     /// Whether a write or flush has failed (through any handle).
     pub fn is_closed(&self) -> bool {
-        self.lock().is_ok_and(|inner| inner.failed.is_some())
+        self.stopping() || self.lock().is_ok_and(|inner| inner.failed.is_some())
     }
 
     fn with_output(
@@ -73,6 +134,12 @@ impl MessageWriter {
         write: impl FnOnce(&mut BufWriter<Box<dyn Write + Send>>) -> io::Result<()>,
     ) -> io::Result<()> {
         let mut inner = self.lock()?;
+        if self.stopping() {
+            return Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "the output is closed: the host is stopping",
+            ));
+        }
         if let Some(kind) = inner.failed {
             return Err(io::Error::new(
                 kind,
@@ -252,6 +319,52 @@ mod tests {
         assert!(other.is_closed());
         let error = other.emit(r#"{"type":"RECORD"}"#).expect_err("closed");
         assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn closing_writes_the_last_line_after_the_batch_in_progress_and_nothing_later() {
+        let recorder = Recorder::default();
+        let mut writer = recorder.writer();
+        let closer = writer.share();
+        let batch = "{\"type\":\"RECORD\",\"record\":{}}\n".repeat(1000);
+        let held = writer.lock().expect("lock");
+        let closing = std::thread::spawn(move || {
+            closer.close_with(r#"{"type":"TRACE"}"#, Duration::from_secs(5))
+        });
+        // A batch under way when the signal came ends whole.
+        std::thread::sleep(Duration::from_millis(20));
+        drop(held);
+        assert!(closing.join().expect("join"));
+        assert!(writer.emit(&batch).is_err(), "no batch after the close");
+        assert_eq!(recorder.text(), "{\"type\":\"TRACE\"}\n");
+    }
+
+    #[test]
+    fn a_signal_after_the_end_changes_nothing() {
+        let recorder = Recorder::default();
+        let mut writer = recorder.writer();
+        writer.emit(r#"{"type":"STATE"}"#).expect("emit");
+        assert!(writer.end());
+        assert!(!writer
+            .share()
+            .close_with(r#"{"type":"TRACE"}"#, Duration::from_secs(1)));
+        assert_eq!(recorder.text(), "{\"type\":\"STATE\"}\n");
+        let stopped = Recorder::default().writer();
+        assert!(stopped.share().close_with("{}", Duration::from_secs(1)));
+        assert!(!stopped.end(), "the signal came first");
+    }
+
+    #[test]
+    fn closing_gives_up_on_a_batch_that_never_ends() {
+        let recorder = Recorder::default();
+        let writer = recorder.writer();
+        let _stuck = writer.lock().expect("lock");
+        let started = Instant::now();
+        assert!(writer
+            .share()
+            .close_with(r#"{"type":"TRACE"}"#, Duration::from_millis(50)));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(recorder.text(), "");
     }
 
     #[test]

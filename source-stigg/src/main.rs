@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use airbyte_cli::AirbyteCommand;
 use clap::Parser;
 use host::messages::{self, FailureType};
+use host::signals::Stop;
 use host::{ComponentSource, MessageWriter, NetworkPolicy, RunOptions};
 
 /// Overrides every other place.
@@ -127,6 +128,10 @@ fn main() -> ExitCode {
         .ok()
         .map(|p| p.canonicalize().unwrap_or(p));
     let mut output = MessageWriter::stdout();
+    let stop = Stop::on_signals(&output).unwrap_or_else(|error| {
+        eprintln!("source-stigg: cannot handle SIGTERM and SIGINT: {error}");
+        Stop::new(&output)
+    });
     let wasm = match locate(candidates(from_env, exe.as_deref())) {
         Ok(path) => path,
         Err(tried) => {
@@ -140,7 +145,7 @@ fn main() -> ExitCode {
             let line = messages::trace_error(&message, &message, FailureType::SystemError);
             // Nothing more to do if stdout is gone too.
             let _ = output.emit(&line).and_then(|()| output.flush());
-            return ExitCode::from(1);
+            return ExitCode::from(stop.exit_code(1));
         }
     };
     let mut options = RunOptions {
@@ -154,7 +159,7 @@ fn main() -> ExitCode {
         &options,
         output,
     );
-    ExitCode::from(outcome.exit_code())
+    ExitCode::from(stop.exit_code(outcome.exit_code()))
 }
 
 #[cfg(test)]

@@ -81,6 +81,12 @@ impl Position {
         }
     }
 
+    /// Whether the first round's `totalCount` counts every row the read
+    /// will emit (reads by id count only their first batch).
+    pub fn bounded_by_count(&self) -> bool {
+        matches!(self, Position::FullRefresh(_) | Position::Incremental(_))
+    }
+
     /// Whether the next round still decides how to split the read.
     pub fn planning(&self) -> bool {
         matches!(self, Position::FullRefresh(p) if p.planning())

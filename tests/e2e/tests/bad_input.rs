@@ -81,6 +81,8 @@ fn table() -> Vec<Case> {
         config(r#"{"api_key":5}"#).expect("`api_key` must be a string, not a number"),
         config(r#"{"api_key":" "}"#).expect("`api_key` is empty"),
         config(r#"{"api_key":"a\nb"}"#).expect("`api_key` contains control characters"),
+        config(r#"{"api_key":"key-\u2713-not-ascii"}"#).expect("`api_key` holds a character an HTTP header cannot carry (character 5 of the key)"),
+        config("{\"api_key\":\"key-\u{00ff}-latin-1\"}").expect("`api_key` holds a character an HTTP header cannot carry"),
         config(r#"{"api_key":"k","page_size":0}"#).expect("`page_size` must be an integer from 1 to 1000, not 0"),
         config(r#"{"api_key":"k","page_size":1001}"#).expect("`page_size` must be an integer from 1 to 1000, not 1001"),
         config(r#"{"api_key":"k","page_size":2.5}"#).expect("`page_size` must be an integer from 1 to 1000, not 2.5"),
