@@ -34,6 +34,7 @@ demo: component
 test: component
     tests/tools/stigg-full-schema.sh
     cargo build --workspace --all-targets
+    cargo build -p guest-probe --target wasm32-wasip2 --release
     STIGG_REQUIRE_FULL_SCHEMA=1 STIGG_HOST={{justfile_directory()}}/target/debug/host \
         STIGG_WASM={{justfile_directory()}}/{{wasm}} cargo test --workspace
     tests/ecosystem/run.sh
@@ -50,6 +51,7 @@ bench *ARGS: component
 # stigg.wasm from Python (wasmtime-py). Installs pinned PyPI packages under target/ecosystem/ once.
 test-ecosystem: component
     cargo build -p host-cli -p source-stigg -p stigg-standin
+    cargo build -p guest-probe --target wasm32-wasip2 --release
     tests/ecosystem/run.sh
 
 # Formatting and lints, as CI wants them.

@@ -29,9 +29,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -100,43 +102,101 @@ def stream_of(message: dict) -> str:
     return ""
 
 
-def run_case(case: dict, host: str, wasm: str, work: Path) -> dict:
-    """Runs one case on one host: {exit, messages, by_stream, requests}."""
+def start_server(case: dict):
+    """The server a case talks to: the stand-in (through a counting proxy if
+    asked) or a hostile fake. Returns (url, requests(), close())."""
+    if "server" in case:
+        server = fakes.HostileServer(case["server"])
+        return server.url, lambda: server.requests, server.close
     process, url = start_standin(case.get("standin", []))
     proxy = fakes.CountingProxy(url) if case.get("proxy") else None
-    base = (proxy.url if proxy else url).rsplit("/graphql", 1)[0]
-    try:
-        args = [case["command"]]
-        if case["command"] != "spec":
-            config = {"api_key": API_KEY, "base_url": proxy.url if proxy else url, **case.get("config", {})}
-            (work / "config.json").write_text(json.dumps(config))
-            args += ["--config", str(work / "config.json")]
-        if case["command"] == "read":
-            streams = [{"stream": {"name": n, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
-                        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
-                       for n in case.get("streams", [])]
-            (work / "catalog.json").write_text(json.dumps({"streams": streams}))
-            args += ["--catalog", case.get("catalog_path", str(work / "catalog.json"))]
-        args += case.get("args", [])
-        flags = (["--allow-private-network"] if case.get("private_network", True) else []) + case.get("flags", [])
-        component = case.get("component_path", wasm)
-        done = subprocess.run([*HOSTS[host], *flags, component, *args], capture_output=True, text=True, timeout=600)
+
+    def requests() -> int:
         with urllib.request.urlopen(f"{url.rsplit('/graphql', 1)[0]}/_admin/stats", timeout=10) as reply:
-            requests = json.load(reply)["requests"]
-    finally:
+            return json.load(reply)["requests"]
+
+    def close() -> None:
         if proxy:
             proxy.close()
         stop(process)
-    messages = []
-    for line in done.stdout.splitlines():
-        message = json.loads(line)
-        if message.get("type") != "LOG":
-            messages.append(strip(message, base))
-    by_stream: dict[str, list] = {}
-    for message in messages:
-        by_stream.setdefault(stream_of(message), []).append(message)
-    return {"exit": done.returncode, "messages": messages, "by_stream": by_stream, "requests": requests,
-            "stderr": done.stderr, "max_in_flight": proxy.max_in_flight if proxy else None}
+
+    return (proxy.url if proxy else url), requests, close, *([proxy] if proxy else [])
+
+
+def write_inputs(case: dict, url: str, work: Path) -> list[str]:
+    """The command and its file arguments, the files written under `work`."""
+    args = [case["command"]]
+    if case["command"] != "spec":
+        base = {"origins": []} if case.get("probe") else {"api_key": API_KEY, "base_url": url}
+        config = json.dumps({**base, **case.get("config", {})}).encode()
+        config = bytes.fromhex(case["config_hex"]) if "config_hex" in case else config
+        (work / "config.json").write_bytes(config)
+        args += ["--config", str(work / "config.json")]
+    if case["command"] == "read":
+        streams = [{"stream": {"name": n, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+                    "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
+                   for n in case.get("streams", [])]
+        (work / "catalog.json").write_text(json.dumps({"streams": streams}))
+        args += ["--catalog", case.get("catalog_path", str(work / "catalog.json"))]
+    if "state_entries" in case:
+        entry = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "customers"},
+                                              "stream_state": {"mode": "full_refresh_complete"}}}
+        (work / "state.json").write_text(json.dumps([entry] * case["state_entries"]))
+        args += ["--state", str(work / "state.json")]
+    return args + case.get("args", [])
+
+
+def run_host(argv: list[str], case: dict, work: Path) -> dict:
+    """Runs a host to its end: exit status, stdout, stderr, wall seconds and
+    peak RSS. With `signal`, stdout is read slowly (4 KiB every 20 ms, so the
+    pipe stays full) and the signal sent after `after_s` seconds."""
+    signal_case = case.get("signal")
+    started = time.monotonic()
+    with open(work / "stderr", "w+b") as stderr:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr)
+        out, sent = bytearray(), False
+        while True:
+            chunk = process.stdout.read1(4096) if signal_case else process.stdout.read()
+            if not chunk:
+                break
+            out += chunk
+            if signal_case:
+                time.sleep(0.02)
+                if not sent and time.monotonic() - started > signal_case["after_s"]:
+                    process.send_signal(getattr(signal, signal_case["name"]))
+                    sent = True
+            if time.monotonic() - started > 600:
+                process.kill()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        errors = stderr.read().decode(errors="replace")
+    return {"exit": process.returncode, "stdout": out.decode(errors="replace"), "stderr": errors,
+            "seconds": time.monotonic() - started, "rss_mib": usage.ru_maxrss / 1024}
+
+
+def run_case(case: dict, host: str, wasm: str, work: Path) -> dict:
+    """Runs one case on one host: {exit, messages, by_stream, requests, ...}."""
+    url, requests, close, *proxy = start_server(case)
+    try:
+        args = write_inputs(case, url, work)
+        flags = (["--allow-private-network"] if case.get("private_network", True) else []) + case.get("flags", [])
+        component = str(standin.GUEST_PROBE_WASM) if case.get("probe") else case.get("component_path", wasm)
+        result = run_host([*HOSTS[host], *flags, component, *args], case, work)
+        result["requests"] = requests()
+    finally:
+        close()
+    base = url.rsplit("/graphql", 1)[0]
+    lines = result["stdout"].splitlines()
+    result["whole_lines"] = result["stdout"].endswith("\n") or not result["stdout"]
+    messages = [json.loads(line) for line in lines]
+    result["last"] = messages[-1] if messages else None
+    result["messages"] = [strip(m, base) for m in messages if m.get("type") != "LOG"]
+    result["by_stream"] = {}
+    for message in result["messages"]:
+        result["by_stream"].setdefault(stream_of(message), []).append(message)
+    result["max_in_flight"] = proxy[0].max_in_flight if proxy else None
+    return result
 
 
 def expectation_failures(case: dict, result: dict) -> list[str]:
@@ -164,6 +224,20 @@ def expectation_failures(case: dict, result: dict) -> list[str]:
         problems.append(f"{result['max_in_flight']} requests in flight at most, expected 2 to {expect['max_in_flight']}")
     if "standin_requests" in case and result["requests"] != case["standin_requests"]:
         problems.append(f"the stand-in had {result['requests']} requests, expected {case['standin_requests']}")
+    if "requests_at_most" in expect and result["requests"] > expect["requests_at_most"]:
+        problems.append(f"the server had {result['requests']} requests, expected {expect['requests_at_most']} at most")
+    errors = [m["trace"]["error"] for m in messages if m["type"] == "TRACE" and m["trace"].get("type") == "ERROR"]
+    if "error_message" in expect and expect["error_message"] not in [e["message"] for e in errors]:
+        problems.append(f"no TRACE ERROR {expect['error_message']!r}: {[e['message'] for e in errors]}")
+    if "seconds_at_most" in expect and result["seconds"] > expect["seconds_at_most"]:
+        problems.append(f"ran {result['seconds']:.1f} s, expected {expect['seconds_at_most']} s at most")
+    if "rss_mib_at_most" in expect and result["rss_mib"] > expect["rss_mib_at_most"]:
+        problems.append(f"peak RSS {result['rss_mib']:.0f} MiB, expected {expect['rss_mib_at_most']} MiB at most")
+    if not result["whole_lines"]:
+        problems.append(f"stdout ends in a half line: {result['stdout'][-120:]!r}")
+    last = result["last"] or {}
+    if "last_failure_type" in expect and last.get("trace", {}).get("error", {}).get("failure_type") != expect["last_failure_type"]:
+        problems.append(f"the last message is {json.dumps(last)[:300]}, expected a TRACE ERROR {expect['last_failure_type']}")
     return problems
 
 
@@ -185,7 +259,7 @@ def main() -> int:
                 work.mkdir(exist_ok=True)
                 try:
                     results[host] = run_case(case, host, wasm, work)
-                except (OSError, subprocess.SubprocessError, RuntimeError) as error:
+                except (OSError, subprocess.SubprocessError, RuntimeError, ValueError) as error:
                     problems.append(f"{host}: could not run: {error}")
                     continue
                 problems += [f"{host}: {p}" for p in expectation_failures(case, results[host])]
@@ -204,7 +278,8 @@ def main() -> int:
                                 f"{json.dumps(b[first] if first < len(b) else None)[:400]} vs "
                                 f"{json.dumps(a[first] if first < len(a) else None)[:400]}")
             verdict = "ok" if not problems else "FAILED"
-            print(f"{verdict:6} {case['name']}", flush=True)
+            figures = ", ".join(f"{h} {r['seconds']:.1f} s {r['rss_mib']:.0f} MiB" for h, r in results.items())
+            print(f"{verdict:6} {case['name']}  ({figures})", flush=True)
             for problem in problems:
                 print(f"         {problem}", flush=True)
             failed += bool(problems)

@@ -13,7 +13,7 @@ python=${PYTHON:-$(command -v python3.11 || command -v python3)}
 venvs=target/ecosystem
 eco=tests/ecosystem
 
-for built in target/wasm32-wasip2/component/stigg.wasm target/debug/host target/debug/source-stigg target/debug/stigg-standin; do
+for built in target/wasm32-wasip2/component/stigg.wasm target/wasm32-wasip2/release/guest_probe.wasm target/debug/host target/debug/source-stigg target/debug/stigg-standin; do
   [ -f "$built" ] || { echo "missing $built: run \`just test-ecosystem\`, which builds it" >&2; exit 1; }
 done
 

@@ -17,6 +17,8 @@ TARGET = ROOT / "target"
 STANDIN = Path(os.environ.get("STIGG_STANDIN", TARGET / "debug" / "stigg-standin"))
 SOURCE_STIGG = Path(os.environ.get("SOURCE_STIGG", TARGET / "debug" / "source-stigg"))
 STIGG_WASM = Path(os.environ.get("STIGG_WASM", TARGET / "wasm32-wasip2" / "component" / "stigg.wasm"))
+# The misbehaving test component (tests/guest-probe), as the host tests build it.
+GUEST_PROBE_WASM = Path(os.environ.get("GUEST_PROBE_WASM", TARGET / "wasm32-wasip2" / "release" / "guest_probe.wasm"))
 
 
 class MessageLines(unittest.TestCase):
