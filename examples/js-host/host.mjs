@@ -2,19 +2,24 @@
 // Runs stigg.wasm, the Stigg Airbyte source component, on Node 20+ with jco.
 //
 // A third host for the contract the Rust `host` and examples/python-host run
-// (wit/connector.wit, airbyte:connector@0.4.0). jco transpiles the component to
-// JavaScript + core wasm once (cached under node_modules/.cache/stigg-js-host/,
-// keyed by the component's hash); this file provides its imports:
+// (wit/connector.wit, airbyte:connector@0.4.0), with the Rust host's flags,
+// limits and messages (README.md says what differs, and why). jco transpiles
+// the component to JavaScript + core wasm once (cached under
+// node_modules/.cache/stigg-js-host/, keyed by the component's hash).
 //
-// * `airbyte:connector/http`: `send` and `send-all` on a worker thread (./http-worker.mjs)
-//   while this thread blocks in `Atomics.wait`, since the WIT functions are
-//   synchronous; only to origins on the allow-list the component declares for
-//   the config (`allowed-origins`), under the same network policy as the Rust host;
-// * `airbyte:connector/sink`: each message on its own line on stdout;
-// * WASI 0.2 from @bytecodealliance/preview2-shim: clocks, random, stderr; an
-//   empty environment, no arguments, no preopened directories.
+// Two threads:
+// * this one (main): the command line, the input files, then it supervises:
+//   the CPU deadline (a 10 ms timer; the component's time is the call's wall
+//   time minus the time it waited in the host's imports), SIGTERM/SIGINT
+//   (it stops the component with `worker.terminate()`); and it sends the
+//   component's `airbyte:connector/http` requests (./http-send.mjs) while
+//   the component worker waits in `Atomics.wait`;
+// * the component worker (./component-worker.mjs): the component and its
+//   imports; it writes stdout itself, a batch at a time, under a lock it
+//   shares with this thread (so a stop never cuts a line).
 //
-// Usage (the Airbyte CLI, after the component's path):
+// Usage (the Airbyte CLI, after the component's path; every flag may also
+// come after the command, as `--name value` or `--name=value`):
 //   node host.mjs STIGG_WASM spec
 //   node host.mjs STIGG_WASM check    --config config.json
 //   node host.mjs STIGG_WASM discover --config config.json
@@ -23,177 +28,190 @@
 //
 // Exit status as `host run`: 0 when the command ran to the end (a check that
 // reports FAILED included), 1 when it failed (a TRACE ERROR on stdout says
-// why), 2 for usage errors.
+// why), 2 for usage errors, 128+N when stopped by signal N (143 SIGTERM, 130 SIGINT).
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import { Denied, originOf } from './policy.mjs';
+import { hrtime } from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { senderOptions } from './http-client.mjs';
+import { serveRequests } from './http-send.mjs';
+import { Denied, firstInvalidUtf8, originOf } from './policy.mjs';
+import {
+  CALL_START, CONTROL_BYTES, FREE, IMPORT_START, IMPORT_TOTAL, LOCK, MAIN, MIB, WORKER,
+  cpuDeadlineMessage, traceError, writeAll, writeLine,
+} from './shared.mjs';
+
+export { Http } from './http-client.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PACKAGE = 'airbyte:connector';
 // The version of wit/connector.wit this host implements; it runs components
 // of the same minor version (0.x minors break).
 const VERSION = '0.4.0';
-const DEFAULT_TIMEOUT_SECS = 30;
-const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-const DEFAULT_CONCURRENCY = 2;
-const POLICY_FLAGS = ['--allow-private-network', '--allow-plain-http'];
-// The WASI interfaces this host grants (from preview2-shim), by package.
-const GRANTED_WASI = new Set(['wasi:cli', 'wasi:clocks', 'wasi:io', 'wasi:random', 'wasi:filesystem']);
+const U64_MAX = (1n << 64n) - 1n;
+const MAX_INPUT_BYTES = 64 * MIB;
+// How long a stop waits for the batch being written to stdout.
+const STOP_WAIT_MS = 5000;
 
 class UsageError extends Error {}
 class InputError extends Error {}
 
 // --- command line ---------------------------------------------------------
 
-const USAGE = `usage: node host.mjs [--allow-private-network] [--allow-plain-http] [--also-allow ORIGIN]...
-                    [--timeout-secs S] [--max-response-bytes N] COMPONENT COMMAND [ARGS]
+const USAGE = `usage: node host.mjs [FLAGS] COMPONENT COMMAND [ARGS]
 commands: spec | check --config F | discover --config F
-          | read --config F --catalog F [--state F] [--concurrency N]`;
+          | read --config F --catalog F [--state F] [--concurrency N (1..16, default 2)]
+flags (before the component or after the command; --name value or --name=value):
+  --allow-host ORIGIN         allow only this origin (repeatable); replaces the component's list
+  --also-allow ORIGIN         also allow this origin (repeatable)
+  --allow-private-network     let requests reach loopback, private and other non-public addresses
+  --allow-plain-http          let requests use plain http to addresses other than loopback
+  --timeout-secs S            one HTTP request, connect to last body byte (integer >= 1, default 30)
+  --max-response-bytes N      largest HTTP response body (integer >= 0, default 67108864)
+  --max-memory-mib MIB        the component's linear memory (1..4096, default 256)
+  --cpu-deadline-secs S       computing time of one call into the component (integer >= 1, default 300)
+exit status: 0 the command ran to the end, 1 after a TRACE ERROR, 2 usage error, 128+N signal N`;
 
+const BOOLEANS = { '--allow-private-network': 'allowPrivateNetwork', '--allow-plain-http': 'allowPlainHttp' };
+const REPEATED = { '--allow-host': 'allowHost', '--also-allow': 'alsoAllow' };
+// name: [key, integer bounds (BigInt) or null for a path]
+const SINGLE = {
+  '--timeout-secs': ['timeoutSecs', 1n, U64_MAX],
+  '--max-response-bytes': ['maxResponseBytes', 0n, U64_MAX],
+  '--max-memory-mib': ['maxMemoryMib', 1n, 4096n],
+  '--cpu-deadline-secs': ['cpuDeadlineSecs', 1n, U64_MAX],
+  '--concurrency': ['concurrency', 1n, 16n],
+  '--config': ['config'],
+  '--catalog': ['catalog'],
+  '--state': ['state'],
+};
+const DEFAULTS = { timeoutSecs: 30n, maxResponseBytes: 67108864n, maxMemoryMib: 256n, cpuDeadlineSecs: 300n, concurrency: 2n };
+// The commands each command-specific flag belongs to.
+const COMMAND_FLAGS = { config: ['check', 'discover', 'read'], catalog: ['read'], state: ['read'], concurrency: ['read'] };
+
+/** The command line as `{...flags, component, command}`, or a UsageError (or `{help: true}`). */
 export function parseArgs(argv) {
-  // The policy flags count wherever they are: before the component path or after the command.
-  const args = {
-    allowPrivateNetwork: argv.includes('--allow-private-network'),
-    allowPlainHttp: argv.includes('--allow-plain-http'),
-    alsoAllow: [], timeoutSecs: DEFAULT_TIMEOUT_SECS, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
-    concurrency: DEFAULT_CONCURRENCY,
-  };
-  const rest = argv.filter((arg) => !POLICY_FLAGS.includes(arg));
+  const args = { allowPrivateNetwork: false, allowPlainHttp: false, allowHost: [], alsoAllow: [] };
+  const given = {};
   const positional = [];
-  const options = { '--also-allow': 'alsoAllow', '--timeout-secs': 'timeoutSecs', '--max-response-bytes': 'maxResponseBytes',
-    '--config': 'config', '--catalog': 'catalog', '--state': 'state', '--concurrency': 'concurrency' };
-  for (let i = 0; i < rest.length; i++) {
-    if (!rest[i].startsWith('--')) {
-      positional.push(rest[i]);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === '-h' || arg === '--help') return { help: true };
+    if (!arg.startsWith('-') || arg === '-') {
+      positional.push(arg);
       continue;
     }
-    let [name, value] = rest[i].split(/=(.*)/s); // --name value or --name=value
-    const key = options[name];
-    if (!key) throw new UsageError(`unknown option ${name}`);
-    if (value === undefined) {
-      if (i + 1 >= rest.length) throw new UsageError(`${name} needs a value`);
-      value = rest[++i];
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    let value = eq > 0 ? arg.slice(eq + 1) : undefined;
+    if (BOOLEANS[name]) {
+      if (value !== undefined) throw new UsageError(`${name} takes no value`);
+      args[BOOLEANS[name]] = true;
+      continue;
     }
-    if (key === 'alsoAllow') args.alsoAllow.push(value);
-    else if (['timeoutSecs', 'maxResponseBytes', 'concurrency'].includes(key)) {
-      args[key] = Number(value);
-      if (!Number.isFinite(args[key]) || args[key] <= 0) throw new UsageError(`${name} must be a positive number`);
-    } else args[key] = value;
+    if (!REPEATED[name] && !SINGLE[name]) throw new UsageError(`unknown option ${name}`);
+    if (value === undefined) {
+      if (i + 1 >= argv.length || (argv[i + 1].startsWith('--') && argv[i + 1].length > 2)) {
+        throw new UsageError(`${name} needs a value`);
+      }
+      value = argv[++i];
+    }
+    if (REPEATED[name]) {
+      args[REPEATED[name]].push(value);
+      continue;
+    }
+    const [key, min, max] = SINGLE[name];
+    if (key in given) throw new UsageError(`${name} was given more than once`);
+    given[key] = name;
+    if (min === undefined) {
+      if (value === '') throw new UsageError(`${name} needs a file name`);
+      args[key] = value;
+      continue;
+    }
+    const range = max === U64_MAX ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`;
+    if (!/^\d+$/.test(value) || BigInt(value) < min || BigInt(value) > max) {
+      throw new UsageError(`${name} must be ${range}, not ${JSON.stringify(value)}`);
+    }
+    args[key] = BigInt(value);
   }
+  for (const [key, value] of Object.entries(DEFAULTS)) if (args[key] === undefined) args[key] = value;
   const [component, command, ...extra] = positional;
   if (!component || !command) throw new UsageError('a component path and a command are needed');
   const needs = { spec: [], check: ['config'], discover: ['config'], read: ['config', 'catalog'] }[command];
   if (!needs) throw new UsageError(`unknown command ${command}`);
   if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
   for (const key of needs) if (args[key] === undefined) throw new UsageError(`${command} needs --${key}`);
-  if (!Number.isInteger(args.concurrency)) throw new UsageError('--concurrency must be at least 1');
-  return { ...args, component, command };
-}
-
-// --- messages -------------------------------------------------------------
-
-const PAUSE = new Int32Array(new SharedArrayBuffer(4));
-
-/** Writes all of `text` to stdout, synchronously (the main thread is inside the component). */
-function writeOut(text) {
-  const bytes = Buffer.from(text);
-  let pause = 0.05; // ms
-  for (let offset = 0; offset < bytes.length;) {
-    try {
-      offset += writeSync(1, bytes, offset);
-    } catch (error) {
-      if (error.code !== 'EAGAIN') throw error;
-      // A non-blocking pipe that is full: a reader usually drains it within
-      // microseconds, so wait briefly, and longer only while it stays full.
-      Atomics.wait(PAUSE, 0, 0, pause);
-      pause = Math.min(pause * 2, 5);
-    }
+  for (const [key, commands] of Object.entries(COMMAND_FLAGS)) {
+    if (key in given && !commands.includes(command)) throw new UsageError(`${given[key]} is not an option of ${command}`);
   }
+  const number = (n) => Number(n > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : n);
+  return {
+    ...args,
+    timeoutSecs: number(args.timeoutSecs),
+    maxResponseBytes: String(args.maxResponseBytes), // u64: exact, as `too-large` reports it
+    maxMemoryMib: number(args.maxMemoryMib),
+    cpuDeadlineSecs: String(args.cpuDeadlineSecs),
+    concurrency: number(args.concurrency),
+    component,
+    command,
+  };
 }
 
-/** `sink.emit`: a batch of JSON messages, one per line, written at once (a batch ends where a runner may act). */
-function emit(lines) {
-  writeOut(lines.endsWith('\n') ? lines : `${lines}\n`);
-}
+// --- input files ----------------------------------------------------------
 
-function traceError(message, failureType = 'system_error') {
-  return JSON.stringify({
-    type: 'TRACE',
-    trace: {
-      type: 'ERROR',
-      emitted_at: Date.now(),
-      error: { message, internal_message: message, failure_type: failureType },
-    },
-  });
-}
+const REASONS = {
+  ENOENT: 'No such file or directory', EACCES: 'Permission denied', EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory', ELOOP: 'Too many levels of symbolic links', ENAMETOOLONG: 'File name too long',
+  EMFILE: 'Too many open files', EIO: 'Input/output error',
+};
 
-// --- the http import ------------------------------------------------------
-
-/** `airbyte:connector/http`: allow-list here, the requests on a worker thread. */
-export class Http {
-  constructor({ policy, timeoutMs, maxBytes, concurrency }) {
-    this.allowed = new Set();
-    this.concurrency = concurrency;
-    this.signal = new SharedArrayBuffer(4);
-    this.flag = new Int32Array(this.signal);
-    const { port1, port2 } = new MessageChannel();
-    this.replies = port1;
-    this.worker = new Worker(new URL('./http-worker.mjs', import.meta.url), {
-      workerData: { signal: this.signal, reply: port2, policy, timeoutMs, maxBytes },
-      transferList: [port2],
-    });
-    this.worker.unref();
-  }
-
-  /** The request as the worker takes it, or a WIT `error.denied`. */
-  check(request) {
-    try {
-      const origin = originOf(request.url);
-      if (!this.allowed.has(origin)) throw new Denied(`origin ${origin} is not on the allow-list`);
-      if (request.headers.some(([name]) => name.toLowerCase() === 'host')) {
-        throw new Denied('a `host` header is not allowed');
+/**
+ * The bytes of an input file, checked: at most 64 MiB (the size is checked
+ * before reading), strict UTF-8. Says which file and why it cannot be used,
+ * never what is in it (the config holds a key).
+ */
+export function readInput(path, what) {
+  const refuse = (reason) => new InputError(`Cannot read the ${what} file ${path}: ${reason}`);
+  const tooLarge = 'larger than the host\'s limit of 64 MiB for an input file';
+  let fd;
+  let bytes;
+  let size = 0;
+  try {
+    fd = openSync(path, 'r');
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw refuse('Is a directory');
+    if (stat.size > MAX_INPUT_BYTES) throw refuse(tooLarge);
+    // A regular file: its size; a pipe or a special file: grown as read, to the limit.
+    bytes = Buffer.allocUnsafeSlow(Math.min(stat.size || 64 * 1024, MAX_INPUT_BYTES) + 1);
+    for (;;) {
+      if (size === bytes.length) {
+        if (size > MAX_INPUT_BYTES) throw refuse(tooLarge);
+        const bigger = Buffer.allocUnsafeSlow(Math.min(size * 2, MAX_INPUT_BYTES + 1));
+        bytes.copy(bigger);
+        bytes = bigger;
       }
-      return { ...request, origin };
-    } catch (error) {
-      if (error instanceof Denied) return { tag: 'denied', val: error.message };
-      throw error;
+      const n = readSync(fd, bytes, size, bytes.length - size, null);
+      if (n === 0) break;
+      size += n;
     }
+    if (size > MAX_INPUT_BYTES) throw refuse(tooLarge);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw refuse(REASONS[error.code] ?? (error.code || error.message));
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-
-  /** Sends the allowed ones of `requests` on the worker and waits: one result per request. */
-  sendBatch(requests) {
-    const checked = requests.map((request) => this.check(request));
-    const outgoing = checked.filter((c) => !c.tag);
-    let answers = [];
-    if (outgoing.length) {
-      Atomics.store(this.flag, 0, 0);
-      this.worker.postMessage({ requests: outgoing, concurrency: this.concurrency });
-      Atomics.wait(this.flag, 0, 0);
-      answers = receiveMessageOnPort(this.replies).message;
-    }
-    return checked.map((c) => {
-      const result = c.tag ? { tag: 'err', val: c } : answers.shift();
-      if (result.tag === 'err' && result.val.tag === 'too-large') result.val.val = BigInt(result.val.val); // u64
-      return result;
-    });
-  }
-
-  /** `send: func(request) -> result<response, error>`. jco's convention: return
-   * the `ok` value itself, throw `{payload: error}` for `err` (see README: jco#1668). */
-  send(request) {
-    const [result] = this.sendBatch([request]);
-    if (result.tag === 'ok') return result.val;
-    throw { payload: result.val }; // eslint-disable-line no-throw-literal
-  }
-
-  /** `send-all: func(list<request>) -> list<result<response, error>>`, in order. */
-  sendAll(requests) {
-    return this.sendBatch(requests);
-  }
+  bytes = bytes.subarray(0, size);
+  if (!isUtf8(bytes)) throw refuse(`not UTF-8 text (invalid byte at offset ${firstInvalidUtf8(bytes)})`);
+  return bytes;
 }
 
 // --- the component --------------------------------------------------------
@@ -251,22 +269,6 @@ async function transpiled(wasmPath) {
   return { dir, names: JSON.parse(readFileSync(join(dir, 'names.json'), 'utf8')) };
 }
 
-/** The WASI imports: preview2-shim's, without environment, arguments or preopened directories. */
-async function wasiImports(names) {
-  const shim = await load('@bytecodealliance/preview2-shim');
-  const imports = {};
-  for (const name of names) {
-    const [pkg, iface] = name.split('@')[0].split('/');
-    if (pkg === PACKAGE) continue;
-    if (!GRANTED_WASI.has(pkg)) throw new Error(`the component imports ${name}, which this host does not grant`);
-    const camel = iface.replace(/-(\w)/g, (_, c) => c.toUpperCase());
-    imports[`${pkg}/${iface}`] = shim[pkg.split(':')[1]][camel];
-  }
-  imports['wasi:cli/environment'] = { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined };
-  imports['wasi:filesystem/preopens'] = { getDirectories: () => [] };
-  return imports;
-}
-
 /** `import(name)` of an npm package, saying how to install it if it is missing. */
 async function load(name) {
   try {
@@ -277,106 +279,158 @@ async function load(name) {
   }
 }
 
-async function instantiate(wasmPath, http) {
-  const { dir, names } = await transpiled(wasmPath);
-  checkContract(names);
-  const imports = {
-    ...(await wasiImports(names)),
-    [`${PACKAGE}/http`]: { send: (r) => http.send(r), sendAll: (rs) => http.sendAll(rs) },
-    [`${PACKAGE}/sink`]: { emit },
-  };
-  const { instantiate: make } = await import(pathToFileURL(join(dir, 'component.js')).href);
-  const getCoreModule = (file) => WebAssembly.compile(readFileSync(join(dir, file)));
-  const exports = await make(getCoreModule, imports);
-  const source = exports[`${PACKAGE}/source@${VERSION}`] ?? exports.source;
-  if (!source) throw new Error(`the component does not export ${PACKAGE}/source@${VERSION}`);
-  return source;
-}
+// --- running it -------------------------------------------------------------
 
-/** Calls an export returning `result<T, string>`: `{ok}` or `{err}` (jco throws the err payload). */
-function call(fn, ...args) {
-  try {
-    return { ok: fn(...args) };
-  } catch (error) {
-    if (error && Object.prototype.hasOwnProperty.call(error, 'payload') && typeof error.payload === 'string') {
-      return { err: error.payload };
+let stopping = false;
+
+/** The host stops: the batch being written to stdout finishes (at most 5 s), then `message` as a TRACE ERROR. */
+async function stop({ worker, control }, message, failureType, status) {
+  if (stopping) return;
+  stopping = true;
+  let cut = false;
+  if (control) {
+    const ctl32 = new Int32Array(control);
+    const until = Date.now() + STOP_WAIT_MS;
+    while (Atomics.compareExchange(ctl32, LOCK, FREE, MAIN) !== FREE) {
+      const left = until - Date.now();
+      if (left <= 0) { // a reader that took nothing for 5 s: the line stays cut
+        cut = true;
+        break;
+      }
+      Atomics.wait(ctl32, LOCK, WORKER, left);
     }
-    throw error;
   }
+  if (worker) {
+    await Promise.race([worker.terminate(), new Promise((done) => { setTimeout(done, 2000).unref(); })]);
+  }
+  try {
+    writeAll(2, Buffer.from(`host.mjs: ${message}\n`));
+    writeLine(`${cut ? '\n' : ''}${traceError(message, failureType)}`);
+  } catch {
+    // stdout is gone
+  }
+  process.exit(status);
 }
 
-function readText(path, what) {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    // Say which file and why, never what is in it (the config holds a key).
-    throw new InputError(`Cannot read the ${what} file ${path}: ${error.code === 'ENOENT' ? 'No such file or directory' : error.code || error.message}`);
-  }
+const running = { worker: null, control: null };
+
+/** Runs the command on the component worker; resolves to the exit status. */
+function runComponent(args, dir, names, inputs) {
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const ctl64 = new BigInt64Array(control);
+  // The component's HTTP requests are sent from this thread (it only waits otherwise).
+  const { port1, port2 } = new MessageChannel();
+  const signal = new SharedArrayBuffer(4);
+  serveRequests(port1, port1, signal, senderOptions({
+    policy: { allowPrivate: args.allowPrivateNetwork, allowPlainHttp: args.allowPlainHttp },
+    timeoutMs: args.timeoutSecs * 1000, maxBytes: args.maxResponseBytes,
+  }));
+  const transfer = [port2, ...Object.values(inputs).map((bytes) => bytes.buffer)];
+  const worker = new Worker(new URL('./component-worker.mjs', import.meta.url), {
+    workerData: { dir, names, control, options: args, command: args.command, inputs, channel: { port: port2, signal } },
+    transferList: transfer,
+    stdout: true, // the component's own WASI stdout, if it writes any: to stderr (stdout is for messages)
+  });
+  worker.stdout.pipe(process.stderr);
+  running.worker = worker;
+  running.control = control;
+
+  // The CPU deadline: the current call's time minus its time inside the imports.
+  const limit = BigInt(args.cpuDeadlineSecs) * 1_000_000_000n;
+  const ticker = setInterval(() => {
+    const start = Atomics.load(ctl64, CALL_START);
+    if (start === 0n) return;
+    const waited = Atomics.load(ctl64, IMPORT_TOTAL);
+    const inImport = Atomics.load(ctl64, IMPORT_START);
+    if (Atomics.load(ctl64, CALL_START) !== start) return; // a new call began meanwhile
+    const now = hrtime.bigint();
+    const used = now - start - waited - (inImport === 0n ? 0n : now - inImport);
+    if (used > limit) {
+      clearInterval(ticker);
+      stop(running, cpuDeadlineMessage(args.cpuDeadlineSecs), 'system_error', 1);
+    }
+  }, 10);
+
+  return new Promise((resolve) => {
+    let done = false;
+    worker.on('message', ({ exit }) => {
+      done = true;
+      clearInterval(ticker);
+      resolve(exit);
+    });
+    worker.on('error', (error) => { // an exception nobody planned for, on the worker
+      clearInterval(ticker);
+      stop(running, `the JS host failed: ${error?.message ?? error}`, 'system_error', 1);
+    });
+    worker.on('exit', (code) => {
+      if (done || stopping) return;
+      clearInterval(ticker);
+      stop(running, `the JS host failed: the component worker ended (status ${code}) before the command did`, 'system_error', 1);
+    });
+  });
 }
 
 async function main(argv) {
   let args;
-  let extra;
   try {
     args = parseArgs(argv);
-    extra = args.alsoAllow.map((origin) => originOf(origin, { bare: true }));
+    if (args.help) {
+      writeLine(USAGE);
+      return 0;
+    }
+    args.allowHost = args.allowHost.map((origin) => originOf(origin, { bare: true }));
+    args.alsoAllow = args.alsoAllow.map((origin) => originOf(origin, { bare: true }));
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof Denied)) throw error;
-    process.stderr.write(`host.mjs: ${error.message}\n${USAGE}\n`);
+    writeAll(2, Buffer.from(`host.mjs: ${error.message}\n${USAGE}\n`));
     return 2;
   }
-  let config, catalog, state;
+  const inputs = {};
   try {
-    if (args.command !== 'spec') config = readText(args.config, 'config');
-    if (args.command === 'read') catalog = readText(args.catalog, 'catalog');
-    if (args.command === 'read' && args.state) state = readText(args.state, 'state');
+    if (args.command !== 'spec') inputs.config = readInput(args.config, 'config');
+    if (args.command === 'read') inputs.catalog = readInput(args.catalog, 'catalog');
+    if (args.command === 'read' && args.state !== undefined) inputs.state = readInput(args.state, 'state');
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     if (args.command === 'check') { // as the Rust host: a FAILED status, not an error
-      writeOut(`${JSON.stringify({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: error.message } })}\n`);
+      writeLine(JSON.stringify({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: error.message } }));
       return 0;
     }
-    writeOut(`${traceError(error.message, 'config_error')}\n`);
+    writeLine(traceError(error.message, 'config_error'));
     return 1;
   }
-
-  const http = new Http({
-    policy: { allowPrivate: args.allowPrivateNetwork, allowPlainHttp: args.allowPlainHttp },
-    timeoutMs: args.timeoutSecs * 1000, maxBytes: args.maxResponseBytes, concurrency: args.concurrency,
-  });
-  let result;
-  let stage = 'could not be loaded'; // what the TRACE ERROR says, as the Rust host
+  let component;
   try {
-    const source = await instantiate(args.component, http);
-    if (config !== undefined) {
-      // ok is a list of origins; err (the config is unusable) leaves the list
-      // empty, and the command itself reports why.
-      stage = 'failed';
-      const declared = call(source.allowedOrigins, config);
-      stage = 'misbehaved'; // a malformed origin
-      http.allowed = new Set([...(declared.ok ?? []).map((origin) => originOf(origin, { bare: true })), ...extra]);
-    }
-    stage = 'failed';
-    if (args.command === 'spec') result = call(source.spec);
-    else if (args.command === 'check') result = call(source.check, config);
-    else if (args.command === 'discover') result = call(source.discover, config);
-    else result = call(source.read, config, catalog, state);
+    component = await transpiled(args.component);
+    checkContract(component.names);
   } catch (error) {
-    if (error?.code === 'EPIPE') return 1;
-    const text = error instanceof Error ? error.message : String(error);
-    if (error instanceof WebAssembly.RuntimeError) stage = 'trapped';
-    try {
-      process.stderr.write(`host.mjs: ${text}\n`);
-      writeOut(`${traceError(`the connector component ${stage}: ${text}`)}\n`);
-    } catch {
-      // stdout is gone
-    }
+    const message = `the connector component could not be loaded: ${error?.message ?? error}`;
+    writeAll(2, Buffer.from(`host.mjs: ${message}\n`));
+    writeLine(traceError(message));
     return 1;
   }
-  // result<_, string>: an err already emitted its TRACE ERROR.
-  return 'err' in result ? 1 : 0;
+  if (stopping) return new Promise(() => {}); // a signal came meanwhile: stop() ends the process
+  return runComponent(args, component.dir, component.names, inputs);
+}
+
+/** Anything unexpected in the host: a TRACE ERROR, status 1, never a bare stack trace. */
+function unexpected(error) {
+  try {
+    writeAll(2, Buffer.from(`host.mjs: unexpected error: ${error?.stack ?? error}\n`));
+  } catch {
+    // stderr is gone
+  }
+  if (error?.code === 'EPIPE') process.exit(1);
+  stop(running, `the JS host failed: ${error?.message ?? error}`, 'system_error', 1);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exitCode = await main(process.argv.slice(2));
+  process.on('uncaughtException', unexpected);
+  for (const [signal, number] of [['SIGTERM', 15], ['SIGINT', 2]]) {
+    process.on(signal, () => stop(running, `the host was stopped by ${signal} before the command finished`,
+      'transient_error', 128 + number));
+  }
+  main(process.argv.slice(2)).then((status) => {
+    if (!stopping) process.exit(status);
+  }, unexpected);
 }

@@ -157,3 +157,45 @@ export function refusal({ allowPrivate = false, allowPlainHttp = false }, scheme
   }
   return null;
 }
+
+// --- request headers ----------------------------------------------------
+
+// RFC 9110 `token`: the characters a header name may hold.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// A field value: HTAB, SP and visible ASCII (0x21-0x7E), nothing else.
+const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
+
+/**
+ * Why a request header cannot be sent (null when it can): its name must be a
+ * token and its value only HTAB, SP and visible ASCII. The reason names the
+ * header, never its value (the value may be the API key).
+ */
+export function headerRefusal(name, value) {
+  if (typeof name !== 'string' || !TOKEN.test(name)) {
+    return `the header name ${JSON.stringify(String(name))} is not an HTTP token (letters, digits and !#$%&'*+-.^_\`|~ only)`;
+  }
+  if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
+    return `the value of header \`${name}\` holds a character an HTTP header cannot carry`;
+  }
+  return null;
+}
+
+// --- UTF-8 ----------------------------------------------------------------
+
+/** The byte offset of the first invalid UTF-8 sequence in `bytes` (its length when it is all valid). */
+export function firstInvalidUtf8(bytes) {
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i];
+    if (b < 0x80) { i++; continue; }
+    const len = b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    if (len === 0 || i + len > bytes.length) return i;
+    const c = bytes[i + 1];
+    // the second byte's range excludes overlong forms and surrogates
+    const lo = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    const hi = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    if (c < lo || c > hi) return i;
+    for (let k = 2; k < len; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    i += len;
+  }
+  return bytes.length;
+}

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import socketserver
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from collections import Counter
@@ -28,6 +32,8 @@ import standin  # noqa: E402
 NODE = os.environ.get("NODE", "node")
 JS_HOST = HERE.parents[1] / "examples" / "js-host" / "host.mjs"
 PROBE = HERE / "js_http_probe.mjs"
+GUEST_PROBE = HERE.parents[1] / "target" / "wasm32-wasip2" / "release" / "guest_probe.wasm"
+MIB = 1024 * 1024
 CUSTOMERS = 150
 API_KEY = "js-host-test-key"
 BAD_KEY = "BAD-KEY-4c2e9a"
@@ -251,6 +257,38 @@ class JsHostRuns(standin.MessageLines):
         records = Counter(m["record"]["stream"] for m in messages if m["type"] == "RECORD")
         self.assertEqual(records, {"customers": CUSTOMERS, "subscriptions": 2 * CUSTOMERS})
 
+    def test_sigterm_mid_read_leaves_whole_lines_then_the_trace(self) -> None:
+        # Pages of 150 customers: batches of ~450 KB, far more than a pipe holds;
+        # the reader takes 10 KB every 50 ms, so the host is mid-batch when the
+        # signal comes: the batch is finished (within 5 s), then the TRACE.
+        config = self.write("sigterm.json", {"api_key": API_KEY, "base_url": self.stand.url, "page_size": 150})
+        process = subprocess.Popen([NODE, str(JS_HOST), "--allow-private-network", str(standin.STIGG_WASM), "read",
+                                    "--config", str(config), "--catalog", str(self.catalog)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        chunks, signalled = [], None
+        while chunk := process.stdout.read1(10_000):
+            chunks.append(chunk)
+            if signalled is None and sum(map(len, chunks)) >= 100_000:
+                process.send_signal(signal.SIGTERM)
+                signalled = time.monotonic()
+            time.sleep(0.05)
+        code = process.wait(timeout=10)
+        stderr = process.stderr.read().decode()
+        process.stdout.close()
+        process.stderr.close()
+        self.assertIsNotNone(signalled, "the read ended before the signal")
+        self.assertEqual(code, 143, stderr)
+        self.assertLess(time.monotonic() - signalled, 10)
+        messages = self.parse(b"".join(chunks).decode())  # every line whole JSON
+        self.assertEqual(messages[-1]["type"], "TRACE")
+        error = messages[-1]["trace"]["error"]
+        self.assertEqual((error["failure_type"], error["message"]),
+                         ("transient_error", "the host was stopped by SIGTERM before the command finished"))
+        self.assertTrue(any(m["type"] == "RECORD" for m in messages))
+        self.assertNotIn("Error:", stderr.replace("host.mjs:", ""), "a stack trace")
+        with self.assertRaises(ProcessLookupError):  # nothing left running
+            os.kill(process.pid, 0)
+
     def test_send_all_stays_within_concurrency(self) -> None:
         # 150 customers in pages of 10: read in creation-time partitions whose
         # pages the component asks for together (send-all); the proxy counts
@@ -311,5 +349,263 @@ class JsHostRuns(standin.MessageLines):
             self.assertIn("but this host runs airbyte:connector@0.4.x components", line)
 
 
+# --- hostile servers ---------------------------------------------------------
+
+class ChunkedFlood(socketserver.ThreadingTCPServer):
+    """On 127.0.0.1: answers any request with a chunked body of `total` bytes
+    of text, in 64 KiB chunks, as fast as the client takes them."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, total: int = 200 * MIB) -> None:
+        self.total = total
+        super().__init__(("127.0.0.1", 0), _Flood)
+        self.origin = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Flood(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        try:
+            self.request.recv(65536)
+            self.request.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n")
+            chunk = b"%x\r\n" % 65536 + b"a" * 65536 + b"\r\n"
+            for _ in range(self.server.total // 65536):
+                self.request.sendall(chunk)
+            self.request.sendall(b"0\r\n\r\n")
+        except OSError:  # the client stopped reading: what a host should do past its cap
+            pass
+
+
+# Runs a command and prints its peak RSS in KiB (ru_maxrss of its own children only).
+PEAK_RSS = ("import resource, subprocess, sys; "
+            "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+            "sys.stdout.write(done.stdout); sys.stderr.write(done.stderr); "
+            "sys.stderr.write('\\nPEAK_RSS_KIB %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+            "sys.exit(done.returncode)")
+
+
+class JsHostLimits(standin.MessageLines):
+    """The sandbox limits, the header rule, input files and the command line,
+    with the guest probe (tests/guest-probe: a component that misbehaves on request)."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        if not GUEST_PROBE.exists():
+            raise unittest.SkipTest(f"{GUEST_PROBE} is not built")
+        cls.work = tempfile.TemporaryDirectory(prefix="stigg-js-limits-")
+        cls.catalog = cls.write("catalog.json", {"streams": []})
+        cls.server = fakes.CannedServer()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.server.close()
+        cls.work.cleanup()
+
+    @classmethod
+    def write(cls, name: str, value) -> Path:
+        path = Path(cls.work.name) / name
+        if isinstance(value, bytes):
+            path.write_bytes(value)
+        else:
+            path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    def host(self, *args: str, timeout: float = 60) -> tuple[int, list[dict], str, float]:
+        """Runs the JS host with the probe: status, messages, stderr, seconds taken."""
+        start = time.monotonic()
+        done = subprocess.run([NODE, str(JS_HOST), str(GUEST_PROBE), *args],
+                              capture_output=True, text=True, timeout=timeout)
+        return done.returncode, self.parse(done.stdout), done.stderr, time.monotonic() - start
+
+    def probe(self, name: str, *flags: str, **config) -> tuple[int, list[dict], str, float]:
+        config_path = self.write(f"{name}-{len(os.listdir(self.work.name))}.json", {"probe": name, **config})
+        return self.host("read", "--config", str(config_path), "--catalog", str(self.catalog), *flags)
+
+    def last_error(self, messages: list[dict]) -> dict:
+        self.assertTrue(messages, "no message")
+        self.assertEqual(messages[-1]["type"], "TRACE", messages[-1])
+        return messages[-1]["trace"]["error"]
+
+    def reports(self, messages: list[dict]) -> list[dict]:
+        """What the probe reported (LOG messages whose text is JSON)."""
+        return [json.loads(m["log"]["message"]) for m in messages if m["type"] == "LOG"]
+
+    # --- memory and CPU ---------------------------------------------------
+
+    def test_memory_limit_stops_an_allocating_component(self) -> None:
+        for flags, mib in ((("--max-memory-mib", "48"), 48), ((), 256)):
+            code, messages, stderr, _ = self.probe("alloc", *flags)
+            error = self.last_error(messages)
+            self.assertEqual((code, error["failure_type"]), (1, "system_error"), stderr)
+            self.assertEqual(error["message"], f"the connector exceeded the memory limit of {mib} MiB (--max-memory-mib)")
+            # It got close to the limit, not past it.
+            allocated = [r["allocated_mib"] for r in self.reports(messages)]
+            self.assertLess(max(allocated, default=0), mib)
+
+    def test_cpu_deadline_stops_a_spinning_component(self) -> None:
+        code, messages, stderr, seconds = self.probe("spin", "--cpu-deadline-secs", "1")
+        error = self.last_error(messages)
+        self.assertEqual((code, error["failure_type"]), (1, "system_error"), stderr)
+        self.assertEqual(error["message"],
+                         "the connector exceeded the CPU deadline of 1 s for one call (--cpu-deadline-secs)")
+        self.assertLess(seconds, 5, "the spin was not stopped within seconds of the deadline")
+
+    def test_sleeping_is_not_computing(self) -> None:
+        code, messages, stderr, seconds = self.probe("sleep", "--cpu-deadline-secs", "1", ms=2000)
+        self.assertEqual(code, 0, stderr)
+        self.assertEqual(self.reports(messages), [{"probe": "sleep", "slept_ms": 2000}])
+        self.assertGreaterEqual(seconds, 2)
+
+    def test_sigint_stops_a_spinning_component(self) -> None:
+        config = self.write("spin-sigint.json", {"probe": "spin"})
+        process = subprocess.Popen([NODE, str(JS_HOST), str(GUEST_PROBE), "read", "--config", str(config),
+                                    "--catalog", str(self.catalog)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=10)
+        messages = self.parse(stdout.decode())
+        error = self.last_error(messages)
+        self.assertEqual((process.returncode, error["failure_type"]), (130, "transient_error"), stderr)
+        self.assertEqual(error["message"], "the host was stopped by SIGINT before the command finished")
+
+    # --- headers ----------------------------------------------------------
+
+    def test_headers_http_cannot_carry_are_denied_before_connecting(self) -> None:
+        before = self.server.connections
+        secret = "s3cret-\u2713"
+        for name, value, says in (("x-api-key", secret, "the value of header `x-api-key`"),
+                                  ("x-api-key", "s3cret\r\nx-injected: 1", "the value of header `x-api-key`"),
+                                  ("x-api-key", "s3cret\u00e9", "the value of header `x-api-key`"),
+                                  ("x-api-key", "s3cret\0", "the value of header `x-api-key`"),
+                                  ("x api key", "s3cret", "header name"),
+                                  ("x-\u2713", "s3cret", "header name")):
+            code, messages, stderr, seconds = self.probe(
+                "http", "--allow-private-network", url=self.server.origin + "/ok", origins=[self.server.origin],
+                headers=[[name, value]])
+            self.assertEqual(code, 0, stderr)
+            [report] = self.reports(messages)
+            self.assertEqual(report["error"], "denied", (name, report))
+            self.assertIn(says, report["detail"])
+            self.assertNotIn("s3cret", json.dumps(messages) + stderr)
+            self.assertLess(seconds, 10, "a refusal must not be retried")
+        self.assertEqual(self.server.connections, before, "a refused request reached the server")
+        # A header the rule allows goes out.
+        code, messages, _, _ = self.probe("http", "--allow-private-network", url=self.server.origin + "/ok",
+                                          origins=[self.server.origin], headers=[["x-api-key", "s3cret\tvalue ~!"]])
+        self.assertEqual(self.reports(messages)[0]["status"], 200)
+
+    # --- the network allow-list flags ------------------------------------
+
+    def test_allow_host_replaces_the_components_list(self) -> None:
+        origin = self.server.origin
+        # The component declares nothing; --allow-host lets the origin in.
+        code, messages, stderr, _ = self.probe("http", "--allow-host", origin, "--allow-private-network",
+                                               url=origin + "/ok", origins=[])
+        self.assertEqual(self.reports(messages)[0].get("status"), 200, stderr)
+        # The component declares the origin; --allow-host names another: refused.
+        code, messages, stderr, _ = self.probe("http", "--allow-host=http://127.0.0.1:1", url=origin + "/ok",
+                                               origins=[origin])
+        report = self.reports(messages)[0]
+        self.assertEqual(report["error"], "denied", stderr)
+        self.assertIn("allow-list", report["detail"])
+
+    # --- response bodies --------------------------------------------------
+
+    def peak_rss(self, config: dict, *flags: str) -> tuple[list[dict], int]:
+        path = self.write(f"rss-{len(os.listdir(self.work.name))}.json", config)
+        done = subprocess.run([sys.executable, "-c", PEAK_RSS, NODE, str(JS_HOST), str(GUEST_PROBE), *flags, "read",
+                               "--config", str(path), "--catalog", str(self.catalog)],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return self.parse(done.stdout), int(done.stderr.rsplit("PEAK_RSS_KIB ", 1)[1]) * 1024
+
+    def test_a_200_mib_chunked_body_is_refused_holding_about_the_cap(self) -> None:
+        flood = ChunkedFlood()
+        try:
+            cap = 64 * MIB
+            # The host's own footprint: the same run with a request that gets no body.
+            _, baseline = self.peak_rss({"probe": "http", "url": "http://127.0.0.1:1/", "origins": ["http://127.0.0.1:1"]},
+                                        "--allow-private-network")
+            messages, peak = self.peak_rss({"probe": "http", "url": flood.origin + "/big", "origins": [flood.origin]},
+                                           "--allow-private-network")
+        finally:
+            flood.close()
+        self.assertEqual(self.reports(messages), [{"probe": "http", "error": "too-large", "detail": cap}])
+        print(f"\n  peak RSS {peak / MIB:.0f} MiB on a 200 MiB chunked body (cap 64 MiB), "
+              f"{baseline / MIB:.0f} MiB without a body", file=sys.stderr)
+        # What the body costs: about the cap (the pieces read so far), not the whole body or twice the cap.
+        self.assertLess(peak - baseline, 1.5 * cap)
+
+    # --- input files ------------------------------------------------------
+
+    def test_input_files_are_strict_utf8(self) -> None:
+        raw = b'{"probe": "emit", "api_key": "s3cret-\xff\xfe"}'
+        config = self.write("latin1.json", raw)
+        offset = raw.index(b"\xff")
+        code, messages, stderr, _ = self.host("check", "--config", str(config))
+        status = messages[-1]["connectionStatus"]
+        self.assertEqual((code, status["status"]), (0, "FAILED"), stderr)
+        self.assertEqual(status["message"],
+                         f"Cannot read the config file {config}: not UTF-8 text (invalid byte at offset {offset})")
+        code, messages, stderr, _ = self.host("read", "--config", str(config), "--catalog", str(self.catalog))
+        error = self.last_error(messages)
+        self.assertEqual((code, error["failure_type"]), (1, "config_error"))
+        self.assertIn("not UTF-8 text", error["message"])
+        self.assertNotIn("s3cret", json.dumps(messages) + stderr)
+
+    def test_an_input_file_over_64_mib_is_refused_before_reading_it(self) -> None:
+        config = self.write("emit.json", {"probe": "emit", "count": 1})
+        state = Path(self.work.name) / "huge-state.json"
+        with state.open("wb") as f:  # sparse: 64 MiB and one byte, nothing written
+            f.truncate(64 * MIB + 1)
+        code, messages, stderr, seconds = self.host("read", "--config", str(config), "--catalog", str(self.catalog),
+                                                    "--state", str(state))
+        error = self.last_error(messages)
+        self.assertEqual((code, error["failure_type"]), (1, "config_error"), stderr)
+        self.assertEqual(error["message"], f"Cannot read the state file {state}: "
+                                           "larger than the host's limit of 64 MiB for an input file")
+        code, messages, _, _ = self.host("read", "--config", str(config), "--catalog", str(self.catalog),
+                                         "--state", str(Path(self.work.name) / "missing.json"))
+        self.assertIn("No such file or directory", self.last_error(messages)["message"])
+
+    # --- the command line -------------------------------------------------
+
+    def test_flags_count_anywhere_and_as_name_equals_value(self) -> None:
+        config = self.write("alloc.json", {"probe": "alloc"})
+        code, messages, _, _ = self.host("read", "--config", str(config), "--max-memory-mib=48",
+                                         "--catalog=" + str(self.catalog), "--concurrency", "16")
+        self.assertEqual(self.last_error(messages)["message"],
+                         "the connector exceeded the memory limit of 48 MiB (--max-memory-mib)")
+
+    def test_usage_errors_exit_2_with_nothing_on_stdout(self) -> None:
+        config = self.write("emit-usage.json", {"probe": "emit", "count": 1})
+        read = ("read", "--config", str(config), "--catalog", str(self.catalog))
+        for args, says in ((read + ("--concurrency", "17"), "--concurrency must be an integer from 1 to 16"),
+                           (read + ("--concurrency=0",), "--concurrency"),
+                           (("check", "--config", str(config), "--concurrency", "2"), "not an option of check"),
+                           (read + ("--timeout-secs", "1.5"), "--timeout-secs must be an integer of at least 1"),
+                           (read + ("--timeout-secs", "0"), "--timeout-secs"),
+                           (read + ("--max-memory-mib", "4097"), "--max-memory-mib must be an integer from 1 to 4096"),
+                           (read + ("--cpu-deadline-secs", "0"), "--cpu-deadline-secs"),
+                           (read + ("--max-response-bytes", "-1"), "--max-response-bytes"),
+                           (read + ("--max-response-bytes", str(1 << 64)), "--max-response-bytes"),
+                           (read + ("--allow-host", "http://a.example/path"), "origin"),
+                           (read + ("--bogus",), "unknown option --bogus"),
+                           (read + ("--timeout-secs",), "--timeout-secs needs a value"),
+                           (("read", "--config", str(config)), "read needs --catalog")):
+            code, messages, stderr, _ = self.host(*args)
+            self.assertEqual((code, messages), (2, []), args)
+            self.assertIn(says, stderr, args)
+        code, messages, _, _ = self.host(*read, "--max-response-bytes", "0", "--timeout-secs=1",
+                                         "--cpu-deadline-secs", "18446744073709551615")
+        self.assertEqual((code, [m["type"] for m in messages]), (0, ["LOG"]))
+
+
 if __name__ == "__main__":
-    sys.exit(standin.run_tests("js-host", JsHttpRules, JsHostRuns))
+    sys.exit(standin.run_tests("js-host", JsHttpRules, JsHostRuns, JsHostLimits))
