@@ -6,18 +6,25 @@ A second host for the same component that the Rust `host` runs: it uses the
 interfaces the component imports (wit/connector.wit):
 
 * ``airbyte:connector/http`` with http.client (synchronous, connections kept
-  alive), under the same rule as
-  the Rust host: a request goes out only if its origin (scheme://host:port) is
-  on the allow-list that the component itself declares for the config
-  (``allowed-origins``); no ``user:password@``, no ``Host`` header, only http
-  and https, redirects never followed, a response size cap and a timeout;
-  and under the same network policy: only public addresses, checked on each
-  address a name resolves to right before connecting, and https for anything
-  but loopback, unless the operator passes ``--allow-private-network`` or
-  ``--allow-plain-http`` (before the component path or after the command);
-* ``airbyte:connector/sink`` by printing each message on its own line.
+  alive), under the same rules as the Rust host: a request goes out only if
+  its origin (scheme://host:port) is on the allow-list (what the component's
+  ``allowed-origins`` declares for the config, or the operator's
+  ``--allow-host`` list, plus any ``--also-allow``); no ``user:password@``, no
+  ``Host`` header, header names and values HTTP can carry, only http and
+  https, redirects never followed; one deadline per request from connecting to
+  the last body byte, and a body size cap. The network policy is the same too:
+  only public addresses, checked on each address a name resolves to right
+  before connecting, and https for anything but loopback, unless the operator
+  passes ``--allow-private-network`` or ``--allow-plain-http``;
+* ``airbyte:connector/sink`` by writing each batch of messages whole to stdout.
 
-Usage (the Airbyte CLI, after the component's path):
+The component runs under a memory limit (``--max-memory-mib``) and a CPU
+deadline per call (``--cpu-deadline-secs``). SIGTERM and SIGINT stop it
+cleanly: the batch being written is finished, a TRACE ERROR follows.
+
+Usage (the Airbyte CLI after the component's path; every flag may also come
+before the component path or after the command, as ``--name value`` or
+``--name=value``; ``--help`` lists them):
 
     python stigg_host.py STIGG_WASM spec
     python stigg_host.py STIGG_WASM check    --config config.json
@@ -27,24 +34,26 @@ Usage (the Airbyte CLI, after the component's path):
 
 Exit status as ``host run``: 0 when the command ran to the end (a check that
 reports FAILED included), 1 when it failed (a TRACE ERROR on stdout says why),
-2 for usage errors.
+2 for usage errors, 128+N when stopped by signal N.
 """
 
 from __future__ import annotations
 
-import argparse
-import functools
 import http.client
 import ipaddress
 import json
+import os
+import re
+import signal
 import socket
+import ssl
 import sys
 import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Optional, Union
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
 
 import wasmtime
 from wasmtime import component as wc
@@ -57,11 +66,19 @@ HTTP_IMPORT = f"{PACKAGE}/http@{VERSION}"
 SINK_IMPORT = f"{PACKAGE}/sink@{VERSION}"
 SOURCE_EXPORT = f"{PACKAGE}/source@{VERSION}"
 
+MIB = 1024 * 1024
 DEFAULT_TIMEOUT_SECS = 30
-DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_RESPONSE_BYTES = 64 * MIB
+DEFAULT_MAX_MEMORY_MIB = 256
+MAX_MEMORY_MIB = 4096
+DEFAULT_CPU_DEADLINE_SECS = 300
 DEFAULT_CONCURRENCY = 2  # as the Rust host: requests of one send-all batch in flight
+MAX_CONCURRENCY = 16
+MAX_INPUT_BYTES = 64 * MIB  # --config, --catalog, --state
+BODY_PIECE = MIB  # a response body is read in pieces of at most this
+MAX_WAIT = 1e9  # seconds: longer waits are clamped (a socket or lock timeout has a maximum)
+STOP_GRACE_SECS = 5  # on a signal: how long a slow stdout reader gets to take the batch being written
 DEFAULT_PORTS = {"http": 80, "https": 443}
-
 
 class Denied(Exception):
     """A request the allow-list refuses."""
@@ -161,10 +178,83 @@ class NetworkPolicy:
         return None
 
 
-def _connect(policy: NetworkPolicy, scheme: str, address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
-             source_address=None) -> socket.socket:
+
+
+# RFC 9110: a header name is a token; a value holds HTAB, SP and visible ASCII.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def check_headers(headers) -> list[tuple[str, str]]:
+    """The request's headers if HTTP can carry them; Denied otherwise, naming
+    the header but never quoting its value (it may be the API key)."""
+    checked = []
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name):
+            shown = name.encode("unicode_escape").decode("ascii").replace("`", "\\x60")
+            raise Denied(f"the name of header `{shown}` is not an HTTP token")
+        if name.lower() == "host":
+            raise Denied("a `host` header is not allowed")
+        if not _FIELD_VALUE.fullmatch(value):
+            raise Denied(f"the value of header `{name}` holds a character an HTTP header cannot carry")
+        checked.append((name, value))
+    return checked
+
+
+class _DeadlineMixin:
+    """A socket whose every send and receive ends by ``deadline`` (a
+    ``time.monotonic()`` value; None: the timeout already set): each one waits
+    at most the time left, so the whole exchange, however slowly the server
+    trickles it, ends by the deadline with a TimeoutError."""
+
+    deadline: Optional[float] = None
+
+    def _arm(self) -> None:
+        if self.deadline is None:
+            return
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's deadline passed")
+        self.settimeout(min(left, MAX_WAIT))
+
+    def recv_into(self, *args):
+        self._arm()
+        return super().recv_into(*args)
+
+    def recv(self, *args):
+        self._arm()
+        return super().recv(*args)
+
+    def send(self, *args):
+        self._arm()
+        return super().send(*args)
+
+    def sendall(self, *args):  # one timeout for the whole call (plain sockets; TLS arms each send)
+        self._arm()
+        return super().sendall(*args)
+
+
+class _DeadlineSocket(_DeadlineMixin, socket.socket):
+    pass
+
+
+class _DeadlineSSLSocket(_DeadlineMixin, ssl.SSLSocket):
+    pass
+
+
+def _tls_context() -> ssl.SSLContext:
+    """What http.client would use, making _DeadlineSSLSocket sockets."""
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    context.sslsocket_class = _DeadlineSSLSocket
+    return context
+
+
+def _connect(policy: NetworkPolicy, scheme: str, deadline: float, address) -> socket.socket:
     """``socket.create_connection`` that connects only to addresses the policy
-    permits: the check is on the address actually connected to."""
+    permits (the check is on the address actually connected to), by the
+    request's deadline. The socket it returns keeps that timeout (the TLS
+    handshake that may follow is one timed operation)."""
     host, port = address
     refusals, last_error = [], None
     for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
@@ -172,13 +262,12 @@ def _connect(policy: NetworkPolicy, scheme: str, address, timeout=socket._GLOBAL
         if reason:
             refusals.append(reason)
             continue
-        sock = socket.socket(family, kind, proto)
+        sock = _DeadlineSocket(family, kind, proto)
         try:
-            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
-                sock.settimeout(timeout)
-            if source_address:
-                sock.bind(source_address)
+            sock.deadline = deadline
+            sock._arm()
             sock.connect(sockaddr)
+            sock._arm()
             return sock
         except OSError as error:
             sock.close()
@@ -188,16 +277,38 @@ def _connect(policy: NetworkPolicy, scheme: str, address, timeout=socket._GLOBAL
     raise Denied("refused by the network policy: " + "; ".join(refusals))
 
 
-class _GuardedHTTPConnection(http.client.HTTPConnection):
+class _Guarded:
+    """What both connection kinds add to http.client's: the policy check when
+    connecting and the request's deadline on the socket."""
+
+    scheme = "http"
+    deadline = float("inf")
+
     def __init__(self, *args, policy: NetworkPolicy, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._create_connection = functools.partial(_connect, policy, "http")
+        self.policy = policy
+        self._create_connection = self._open
+
+    def _open(self, address, _timeout=None, _source_address=None) -> socket.socket:
+        return _connect(self.policy, self.scheme, self.deadline, address)
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.deadline = self.deadline
+
+    def start(self, deadline: float) -> None:
+        """The deadline of the request about to go out on this connection."""
+        self.deadline = deadline
+        if self.sock is not None:
+            self.sock.deadline = deadline
 
 
-class _GuardedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args, policy: NetworkPolicy, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._create_connection = functools.partial(_connect, policy, "https")
+class _GuardedHTTPConnection(_Guarded, http.client.HTTPConnection):
+    scheme = "http"
+
+
+class _GuardedHTTPSConnection(_Guarded, http.client.HTTPSConnection):
+    scheme = "https"
 
 
 class _Connections:
@@ -210,22 +321,29 @@ class _Connections:
         self.timeout = timeout
         self.idle: dict[str, list[http.client.HTTPConnection]] = {}
         self.lock = threading.Lock()
+        self.tls: Optional[ssl.SSLContext] = None
 
-    def take(self, origin: str, parts: urllib.parse.SplitResult) -> tuple[http.client.HTTPConnection, bool]:
+    def take(self, origin: str, parts: urllib.parse.SplitResult) -> tuple[_Guarded, bool]:
         """A connection to ``origin``, and whether it was used before."""
         with self.lock:
             idle = self.idle.get(origin)
             if idle:
                 return idle.pop(), True
-        scheme = parts.scheme.lower()
-        kind = _GuardedHTTPSConnection if scheme == "https" else _GuardedHTTPConnection
+            if parts.scheme.lower() == "https" and self.tls is None:
+                self.tls = _tls_context()
         # The port always given: http.client would read an IPv6 literal's last group as one.
-        port = parts.port or DEFAULT_PORTS[scheme]
-        return kind(parts.hostname, port, timeout=self.timeout, policy=self.policy), False
+        port = parts.port or DEFAULT_PORTS[parts.scheme.lower()]
+        if parts.scheme.lower() == "https":
+            return _GuardedHTTPSConnection(parts.hostname, port, context=self.tls, policy=self.policy), False
+        return _GuardedHTTPConnection(parts.hostname, port, policy=self.policy), False
 
     def give(self, origin: str, connection: http.client.HTTPConnection) -> None:
         with self.lock:
             self.idle.setdefault(origin, []).append(connection)
+
+
+class TooLarge(Exception):
+    """A response body over the cap."""
 
 
 class HttpCapability:
@@ -245,11 +363,21 @@ class HttpCapability:
 
     def send(self, _store, request) -> object:
         """``send: func(request) -> result<response, error>``. A returned
-        ``Record`` is ``ok``; a ``Variant`` is ``err``."""
+        ``Record`` is ``ok``; a ``Variant`` is ``err``. Never raises."""
+        deadline = time.monotonic() + min(self.timeout, MAX_WAIT)
+        origin = "the server"
         try:
-            return self._send(request)
+            origin = origin_of(request.url)
+            return self._send(origin, request, deadline)
         except Denied as error:
             return wc.Variant("denied", str(error))
+        except TooLarge:
+            return wc.Variant("too-large", self.max_bytes)
+        except Exception as error:  # noqa: BLE001 - any failure of the HTTP stack is the component's to see
+            if isinstance(error, TimeoutError) or time.monotonic() >= deadline:
+                return wc.Variant("timeout", f"{origin}: no complete response within the request timeout "
+                                             f"of {self.timeout:g} s (--timeout-secs)")
+            return wc.Variant("transport", f"{origin}: {describe(error)}")
 
     def send_all(self, store, requests) -> list:
         """``send-all: func(requests: list<request>) -> list<result<response, error>>``:
@@ -257,31 +385,21 @@ class HttpCapability:
         if self.concurrency <= 1 or len(requests) <= 1:
             return [self.send(store, request) for request in requests]
         if self.pool is None:
-            self.pool = ThreadPoolExecutor(max_workers=self.concurrency)
+            self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="http")
         return list(self.pool.map(lambda request: self.send(store, request), requests))
 
-    def _send(self, request) -> object:
-        url = request.url
-        origin = origin_of(url)
+    def _send(self, origin: str, request, deadline: float) -> object:
         if origin not in self.allowed:
             raise Denied(f"origin {origin} is not on the allow-list")
-        headers = {}
-        for name, value in request.headers:
-            if name.lower() == "host":
-                raise Denied("a `host` header is not allowed")
-            headers[name] = value
+        headers = check_headers(request.headers)
         method = request.method.upper()  # the WIT enum arrives as "get" / "post"
         body = request.body.encode() if method == "POST" else None
-        parts = urllib.parse.urlsplit(url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        try:
-            status, response_headers, data = self._exchange(origin, parts, method, target, body, headers)
-        except (socket.timeout, TimeoutError) as error:
-            return wc.Variant("timeout", f"no answer from {origin} in {self.timeout}s: {error}")
-        except (OSError, http.client.HTTPException) as error:  # refused, reset, bad status lines
-            return wc.Variant("transport", f"{origin}: {error}")
-        if len(data) > self.max_bytes:
-            return wc.Variant("too-large", self.max_bytes)
+        parts = urllib.parse.urlsplit(request.url)
+        # As a URL parser would: non-ASCII, spaces and controls percent-encoded.
+        target = urllib.parse.quote(parts.path or "/", safe="!$%&'()*+,/:;=@~[]")
+        if parts.query:
+            target += "?" + urllib.parse.quote(parts.query, safe="!$%&'()*+,/:;=?@~[]")
+        status, response_headers, data = self._exchange(origin, parts, method, target, body, headers, deadline)
         try:
             text = data.decode("utf-8")  # `string` crosses into the component in one copy
         except UnicodeDecodeError as error:
@@ -292,19 +410,20 @@ class HttpCapability:
         response.body = text
         return response
 
-    def _exchange(self, origin, parts, method, target, body, headers):
-        """One request and its response (at most the cap and a byte), on a
-        kept-alive connection; once more on a new one if a kept-alive one
-        turns out closed by the server before it answered."""
+    def _exchange(self, origin, parts, method, target, body, headers, deadline):
+        """One request and its response, on a kept-alive connection; once more
+        on a new one if a kept-alive one turns out closed by the server before
+        it answered."""
         while True:
             connection, reused = self.connections.take(origin, parts)
+            connection.start(deadline)
             try:
-                connection.request(method, target, body=body, headers=headers)
+                connection.request(method, target, body=body, headers=dict(headers))
                 reply = connection.getresponse()
-                data = reply.read(self.max_bytes + 1)
+                data = self._read_body(reply)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 connection.close()
-                if reused:
+                if reused and time.monotonic() < deadline:
                     continue
                 raise
             except BaseException:
@@ -316,17 +435,58 @@ class HttpCapability:
                 connection.close()
             return reply.status, [(k.lower(), v) for k, v in reply.getheaders()], data
 
+    def _read_body(self, reply: http.client.HTTPResponse) -> bytearray:
+        """The body, read in pieces of at most BODY_PIECE (http.client would
+        read a declared chunk whole): never more than the cap and a piece."""
+        if reply.length is not None and reply.length > self.max_bytes:
+            raise TooLarge()
+        data = bytearray()
+        while True:
+            piece = reply.read(min(BODY_PIECE, self.max_bytes + 1 - len(data)))
+            if not piece:
+                return data
+            data += piece
+            if len(data) > self.max_bytes:
+                raise TooLarge()
+
+
+def describe(error: BaseException) -> str:
+    """An exception of the HTTP stack as one line: a socket error's text,
+    another's type and text (``BadStatusLine: ...``, ``ValueError: ...`` for a
+    bad chunk size)."""
+    text = (str(error).strip().splitlines() or [""])[0]
+    if isinstance(error, OSError) and text:
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class Output:
+    """stdout (fd 1), written only under ``lock``, each piece whole: the signal
+    watcher takes the lock to write its TRACE after the last whole batch."""
+
+    def __init__(self, fd: int = 1) -> None:
+        self.fd = fd
+        self.lock = threading.Lock()
+
+    def write(self, text: str) -> None:
+        with self.lock:
+            self.write_unlocked(text)
+
+    def write_unlocked(self, text: str) -> None:
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            data = data[os.write(self.fd, data):]
+
 
 class Sink:
     """``emit: func(lines: string)``: a batch of JSON messages, one per line,
-    written to stdout and flushed (a batch ends where a runner may act)."""
+    written to stdout whole (a batch ends where a runner may act)."""
 
-    def __init__(self, out) -> None:
+    def __init__(self, out: Output) -> None:
         self.out = out
 
     def emit(self, _store, lines: str) -> None:
         self.out.write(lines if lines.endswith("\n") else lines + "\n")
-        self.out.flush()
 
 
 def trace_error(message: str, failure_type: str = "system_error") -> str:
@@ -354,162 +514,477 @@ def check_contract(names) -> None:
                 f"but this host runs {PACKAGE}@{major}.{minor}.x components")
 
 
-class Connector:
-    """stigg.wasm, compiled, linked to our imports and instantiated."""
+def memory_limit_message(mib: int) -> str:
+    return f"the connector exceeded the memory limit of {mib} MiB (--max-memory-mib)"
 
-    def __init__(self, wasm_path: str, http: HttpCapability, sink: Sink) -> None:
+
+def cpu_deadline_message(secs: int) -> str:
+    return f"the connector exceeded the CPU deadline of {secs} s for one call (--cpu-deadline-secs)"
+
+
+class CpuDeadline:
+    """The CPU time one call into the component may use. A daemon thread
+    watches the main thread's CPU clock (time spent waiting, for the network,
+    for stdout or in a sleep, uses none) and bumps the engine's epoch once the
+    call has used its budget: the store's epoch deadline (1) then traps the
+    component at its next check. CPU time never runs ahead of wall time, so
+    the thread sleeps the budget left and checks as rarely as that.
+
+    Without a thread CPU clock (``time.pthread_getcpuclockid``), wall time
+    spent outside the host's imports is counted instead (WASI sleeps then
+    count)."""
+
+    def __init__(self, engine: wasmtime.Engine, secs: int) -> None:
+        self.engine = engine
+        self.limit = float(min(secs, MAX_WAIT))
+        self.exceeded = False
+        self.started: Optional[float] = None  # the clock at the current call's start
+        self.changed = threading.Condition()
+        try:
+            self.clock: Optional[int] = time.pthread_getcpuclockid(threading.main_thread().ident)
+            time.clock_gettime(self.clock)
+        except (AttributeError, OSError):
+            self.clock = None
+        self.outside = 0.0  # wall-time fallback: seconds spent in the host's imports
+        self.entered: Optional[float] = None
+        threading.Thread(target=self._watch, name="cpu-deadline", daemon=True).start()
+
+    def now(self) -> float:
+        if self.clock is not None:
+            return time.clock_gettime(self.clock)
+        return (self.entered or time.monotonic()) - self.outside
+
+    def begin(self) -> None:
+        with self.changed:
+            self.exceeded = False
+            self.started = self.now()
+            self.changed.notify()
+
+    def end(self) -> None:
+        with self.changed:
+            self.started = None
+            self.changed.notify()
+
+    def host_import(self, function: Callable) -> Callable:
+        """``function`` as an import: its time is the host's (wall-time fallback only)."""
+        if self.clock is not None:
+            return function
+
+        def timed(*args):
+            self.entered = time.monotonic()
+            try:
+                return function(*args)
+            finally:
+                self.outside += time.monotonic() - self.entered
+                self.entered = None
+        return timed
+
+    def _watch(self) -> None:
+        with self.changed:
+            while True:
+                if self.started is None:
+                    self.changed.wait()
+                    continue
+                left = self.limit - (self.now() - self.started)
+                if left > 0:
+                    self.changed.wait(min(left, MAX_WAIT))
+                    continue
+                self.exceeded = True
+                self.started = None
+                self.engine.increment_epoch()
+
+
+class ComponentStderr:
+    """The component's WASI stderr, forwarded to the host's; remembers whether
+    a Rust allocation failure was reported (a memory.grow refused at the
+    limit ends in ``memory allocation of N bytes failed`` and an abort)."""
+
+    OOM = re.compile(rb"memory allocation of \d+ bytes failed")
+
+    def __init__(self) -> None:
+        self.tail = b""
+        self.out_of_memory = False
+
+    def reset(self) -> None:
+        self.tail, self.out_of_memory = b"", False
+
+    def write(self, data: bytes) -> None:
+        self.tail = (self.tail + data)[-256:]
+        if self.OOM.search(self.tail):
+            self.out_of_memory = True
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(2, view):]
+        except OSError:
+            pass
+
+
+class ComponentFailed(Exception):
+    """The component could not be loaded, trapped or hit a limit; the message says which."""
+
+
+@dataclass
+class Limits:
+    max_memory_mib: int = DEFAULT_MAX_MEMORY_MIB
+    cpu_deadline_secs: int = DEFAULT_CPU_DEADLINE_SECS
+
+
+class Connector:
+    """stigg.wasm, compiled, linked to our imports and instantiated, under the limits."""
+
+    def __init__(self, wasm_path: str, http: HttpCapability, sink: Sink, limits: Limits = Limits()) -> None:
+        self.limits = limits
         config = wasmtime.Config()
         # wasmtime's own cache of compiled code (~/.cache/wasmtime, keyed by
         # the component, wasmtime's version and settings): a start loads
         # stigg.wasm in milliseconds instead of compiling it (0.6 s of CPU).
         config.cache = True
+        config.epoch_interruption = True
         engine = wasmtime.Engine(config)
-        component = wc.Component.from_file(engine, wasm_path)
-        kind = component.type
-        check_contract([*kind.imports(engine), *kind.exports(engine)])
-        linker = wc.Linker(engine)
-        # Clocks, random numbers and stderr come from WASI 0.2; the store's
-        # WASI context grants no files, environment, arguments or stdin.
-        linker.add_wasip2()
-        with linker.root() as root:
-            with root.add_instance(HTTP_IMPORT) as http_instance:
-                http_instance.add_func("send", http.send)
-                http_instance.add_func("send-all", http.send_all)
-            with root.add_instance(SINK_IMPORT) as sink_instance:
-                sink_instance.add_func("emit", sink.emit)
-        self.store = wasmtime.Store(engine)
-        wasi = wasmtime.WasiConfig()
-        wasi.inherit_stderr()
-        self.store.set_wasi(wasi)
-        self.instance = linker.instantiate(self.store, component)
+        self.cpu = CpuDeadline(engine, limits.cpu_deadline_secs)
+        self.stderr = ComponentStderr()
+        try:
+            component = wc.Component.from_file(engine, wasm_path)
+            kind = component.type
+            check_contract([*kind.imports(engine), *kind.exports(engine)])
+            linker = wc.Linker(engine)
+            # Clocks, random numbers and stderr come from WASI 0.2; the store's
+            # WASI context grants no files, environment, arguments or stdin.
+            linker.add_wasip2()
+            with linker.root() as root:
+                with root.add_instance(HTTP_IMPORT) as http_instance:
+                    http_instance.add_func("send", self.cpu.host_import(http.send))
+                    http_instance.add_func("send-all", self.cpu.host_import(http.send_all))
+                with root.add_instance(SINK_IMPORT) as sink_instance:
+                    sink_instance.add_func("emit", self.cpu.host_import(sink.emit))
+            self.store = wasmtime.Store(engine)
+            # Per memory in wasmtime-py (a component with several memories could
+            # use more in all); caps on the rest as the Rust host's.
+            self.store.set_limits(memory_size=limits.max_memory_mib * MIB, table_elements=100_000,
+                                  instances=100, tables=20, memories=10)
+            wasi = wasmtime.WasiConfig()
+            wasi.stderr_custom = self.stderr.write
+            self.store.set_wasi(wasi)
+            self.store.set_epoch_deadline(1)
+            self.cpu.begin()  # instantiating runs the component's start code: under the deadline too
+            try:
+                self.instance = linker.instantiate(self.store, component)
+            finally:
+                self.cpu.end()
+        except (OSError, wasmtime.WasmtimeError, RuntimeError) as error:  # a missing or foreign file
+            if "exceeds memory limits" in str(error):
+                raise ComponentFailed(memory_limit_message(limits.max_memory_mib)) from None
+            raise ComponentFailed(f"the connector component could not be loaded: {error}") from None
         source = self.instance.get_export_index(self.store, SOURCE_EXPORT)
         if source is None:
-            raise RuntimeError(f"the component does not export {SOURCE_EXPORT}")
+            raise ComponentFailed(f"the connector component does not export {SOURCE_EXPORT}")
         self.source = source
 
     def call(self, name: str, *args):
-        """Calls one export of ``source``; returns the lifted result. For
-        ``result<_, string>``: None is ok, a str is err."""
+        """Calls one export of ``source`` under the CPU deadline; returns the
+        lifted result (for ``result<_, string>``: None is ok, a str is err).
+        ComponentFailed if it trapped, naming the limit it ran into."""
         index = self.instance.get_export_index(self.store, name, self.source)
         func = self.instance.get_func(self.store, index) if index is not None else None
         if func is None:
-            raise RuntimeError(f"the component does not export {SOURCE_EXPORT}#{name}")
-        result = func(self.store, *args)
-        func.post_return(self.store)
+            raise ComponentFailed(f"the connector component does not export {SOURCE_EXPORT}#{name}")
+        self.stderr.reset()
+        self.store.set_epoch_deadline(1)
+        self.cpu.begin()
+        try:
+            result = func(self.store, *args)
+            func.post_return(self.store)
+        except wasmtime.WasmtimeError as error:
+            if self.cpu.exceeded:
+                raise ComponentFailed(cpu_deadline_message(self.limits.cpu_deadline_secs)) from None
+            if self.stderr.out_of_memory:
+                raise ComponentFailed(memory_limit_message(self.limits.max_memory_mib)) from None
+            raise ComponentFailed(f"the connector component failed: {error}") from None
+        finally:
+            self.cpu.end()
         return result
-
-
-def read_text(path: str, what: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as error:
-        # Say which file and why, never what is in it (the config holds a key).
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
-        raise InputError(f"Cannot read the {what} file {path}: {reason}") from None
 
 
 class InputError(Exception):
     pass
 
 
-POLICY_FLAGS = ("--allow-private-network", "--allow-plain-http")
+def read_input(path: str, what: str) -> str:
+    """An input file as text: strict UTF-8, at most MAX_INPUT_BYTES (checked
+    before reading), read once. InputError says which file and why, never
+    what is in it (the config holds a key)."""
+    def refuse(reason: str) -> InputError:
+        return InputError(f"Cannot read the {what} file {path}: {reason}")
+    too_large = f"larger than the host's limit of {MAX_INPUT_BYTES // MIB} MiB for an input file"
+    try:
+        with open(path, "rb") as file:
+            if os.fstat(file.fileno()).st_size > MAX_INPUT_BYTES:
+                raise refuse(too_large)
+            data = file.read(MAX_INPUT_BYTES + 1)  # a file that is not a regular one has no size
+    except OSError as error:
+        raise refuse(error.strerror or type(error).__name__) from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise refuse(too_large)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise refuse(f"not UTF-8 text (invalid byte at offset {error.start})") from None
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    # The policy flags count wherever they are: before the component path (a
-    # runner's command prefix) or after the command, as in the Rust host.
-    given = {arg for arg in argv if arg in POLICY_FLAGS}
-    argv = [arg for arg in argv if arg not in POLICY_FLAGS]
-    parser = argparse.ArgumentParser(
-        prog="stigg_host.py",
-        description="Runs an Airbyte source component (world airbyte:connector/connector) on wasmtime-py.",
-    )
-    parser.add_argument("component", help="the connector component, e.g. target/wasm32-wasip2/component/stigg.wasm")
-    parser.add_argument("--also-allow", action="append", default=[], metavar="ORIGIN",
-                        help="also allow this origin (repeatable), added to the component's list")
-    parser.add_argument("--allow-private-network", action="store_true",
-                        help="let requests reach loopback, private, link-local and other non-public addresses")
-    parser.add_argument("--allow-plain-http", action="store_true",
-                        help="let requests use plain http to addresses other than loopback")
-    parser.add_argument("--timeout-secs", type=float, default=DEFAULT_TIMEOUT_SECS)
-    parser.add_argument("--max-response-bytes", type=int, default=DEFAULT_MAX_RESPONSE_BYTES)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("spec")
-    for name in ("check", "discover"):
-        commands.add_parser(name).add_argument("--config", required=True)
-    read = commands.add_parser("read")
-    read.add_argument("--config", required=True)
-    read.add_argument("--catalog", required=True)
-    read.add_argument("--state")
-    read.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
-                      help="requests in flight at once (default %(default)s)")
-    args = parser.parse_args(argv)
-    args.allow_private_network = "--allow-private-network" in given
-    args.allow_plain_http = "--allow-plain-http" in given
-    return args
+USAGE = "usage: stigg_host.py [FLAGS] COMPONENT {spec | check --config F | discover --config F | " \
+        "read --config F --catalog F [--state F] [--concurrency N]}"
+
+HELP = f"""{USAGE}
+
+Runs an Airbyte source connector built as a WebAssembly component (world
+airbyte:connector/connector) on wasmtime-py. Airbyte messages go to stdout, one
+JSON object per line; the component's diagnostics go to stderr. Every flag may
+come before the component path or after the command, as --name value or --name=value.
+
+Network:
+  --allow-host ORIGIN        allow only this origin (repeatable); the component's own list is not used
+  --also-allow ORIGIN        also allow this origin (repeatable), added to the list in force
+  --allow-private-network    let requests reach loopback, private, link-local and other non-public addresses
+  --allow-plain-http         let requests use plain http to addresses other than loopback
+Limits (a component that exceeds one is stopped with a TRACE ERROR naming it, exit 1):
+  --timeout-secs S           one HTTP request, from connecting to the last body byte (default {DEFAULT_TIMEOUT_SECS})
+  --max-response-bytes N     one HTTP response body (default {DEFAULT_MAX_RESPONSE_BYTES})
+  --max-memory-mib MIB       linear memory of the component, 1..{MAX_MEMORY_MIB} (default {DEFAULT_MAX_MEMORY_MIB};
+                             in this host each memory of the component, not their sum)
+  --cpu-deadline-secs S      CPU time of one call into the component; waiting is not counted (default {DEFAULT_CPU_DEADLINE_SECS})
+read:
+  --concurrency N            HTTP requests of one send-all batch in flight, 1..{MAX_CONCURRENCY} (default {DEFAULT_CONCURRENCY})
+
+Exit status: 0 when the command ran to the end (a check that reports FAILED included); 1 after a
+TRACE ERROR; 2 for usage errors; 128+N when stopped by signal N (SIGTERM 143, SIGINT 130).
+"""
+
+COMMANDS = {"spec": (), "check": ("--config",), "discover": ("--config",),
+            "read": ("--config", "--catalog", "--state", "--concurrency")}
+REQUIRED = {"check": ("--config",), "discover": ("--config",), "read": ("--config", "--catalog")}
+U64_MAX = 2 ** 64 - 1
+# flag: (kind, bounds) -- kind "switch", "origin" (repeatable), "int", "path".
+FLAGS = {
+    "--allow-host": ("origin", None),
+    "--also-allow": ("origin", None),
+    "--allow-private-network": ("switch", None),
+    "--allow-plain-http": ("switch", None),
+    "--timeout-secs": ("int", (1, U64_MAX)),
+    "--max-response-bytes": ("int", (0, U64_MAX)),
+    "--max-memory-mib": ("int", (1, MAX_MEMORY_MIB)),
+    "--cpu-deadline-secs": ("int", (1, U64_MAX)),
+    "--concurrency": ("int", (1, MAX_CONCURRENCY)),
+    "--config": ("path", None),
+    "--catalog": ("path", None),
+    "--state": ("path", None),
+}
 
 
-def failed(out, message: str) -> int:
-    """Reports a failure of the host's own as a TRACE ERROR (and on stderr): exit status 1."""
-    print(f"stigg_host.py: {message}", file=sys.stderr)
-    out.write(trace_error(message) + "\n")
-    out.flush()
+class UsageError(Exception):
+    pass
+
+
+@dataclass
+class Options:
+    component: str = ""
+    command: str = ""
+    help: bool = False
+    allow_host: list[str] = field(default_factory=list)
+    also_allow: list[str] = field(default_factory=list)
+    allow_private_network: bool = False
+    allow_plain_http: bool = False
+    timeout_secs: int = DEFAULT_TIMEOUT_SECS
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_memory_mib: int = DEFAULT_MAX_MEMORY_MIB
+    cpu_deadline_secs: int = DEFAULT_CPU_DEADLINE_SECS
+    concurrency: int = DEFAULT_CONCURRENCY
+    config: Optional[str] = None
+    catalog: Optional[str] = None
+    state: Optional[str] = None
+
+
+def parse_value(flag: str, kind: str, bounds, value: str):
+    if kind == "origin":
+        try:
+            return origin_of(value, bare=True)
+        except Denied as error:
+            raise UsageError(f"{flag} {value}: {error}") from None
+    if kind == "int":
+        low, high = bounds
+        if not re.fullmatch(r"[0-9]+", value) or not low <= int(value) <= high:
+            within = f"from {low} to {high}" if high != U64_MAX else f"{low} or more"
+            raise UsageError(f"{flag} takes a whole number {within}, not `{value}`")
+        return int(value)
+    return value
+
+
+def parse_args(argv: list[str]) -> Options:
+    """The command line; UsageError for anything it cannot be run as."""
+    options, given, positional = Options(), set(), []
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-h", "--help"):
+            options.help = True
+            continue
+        if not arg.startswith("--") or arg == "--":
+            if arg != "--":
+                positional.append(arg)
+            continue
+        flag, has_value, value = arg.partition("=")
+        if flag not in FLAGS:
+            raise UsageError(f"unknown flag {flag}")
+        kind, bounds = FLAGS[flag]
+        if kind == "switch":
+            if has_value:
+                raise UsageError(f"{flag} takes no value")
+            setattr(options, flag[2:].replace("-", "_"), True)
+            continue
+        if not has_value:
+            value = next(args, None)
+            if value is None:
+                raise UsageError(f"{flag} needs a value")
+        if kind != "origin" and flag in given:
+            raise UsageError(f"{flag} given twice")
+        given.add(flag)
+        parsed = parse_value(flag, kind, bounds, value)
+        attribute = flag[2:].replace("-", "_")
+        if kind == "origin":
+            getattr(options, attribute).append(parsed)
+        else:
+            setattr(options, attribute, parsed)
+    if options.help:
+        return options
+    if not positional:
+        raise UsageError("the component path is missing")
+    if len(positional) < 2 or positional[1] not in COMMANDS:
+        raise UsageError(f"the command is missing or unknown (one of {', '.join(COMMANDS)})")
+    if len(positional) > 2:
+        raise UsageError(f"unexpected argument `{positional[2]}`")
+    options.component, options.command = positional
+    for flag in ("--config", "--catalog", "--state", "--concurrency"):
+        if flag in given and flag not in COMMANDS[options.command]:
+            raise UsageError(f"{flag} does not go with {options.command}")
+    for flag in REQUIRED.get(options.command, ()):
+        if flag not in given:
+            raise UsageError(f"{options.command} needs {flag}")
+    return options
+
+
+def watch_signals(out: Output) -> None:
+    """SIGTERM and SIGINT end the run as the spec says, from a watcher thread:
+    the Python-level handlers do nothing (a KeyboardInterrupt raised inside
+    a wasmtime callback would crash the process); the signal's number reaches
+    the watcher through the wakeup fd, even while wasm runs."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    for signo in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signo, lambda *_: None)
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    threading.Thread(target=_stop_on_signal, args=(read_end, out), name="signals", daemon=True).start()
+
+
+def _stop_on_signal(read_end: int, out: Output) -> None:
+    """Waits for SIGTERM or SIGINT; then lets the batch being written finish
+    (at most STOP_GRACE_SECS), writes the TRACE ERROR and ends the process."""
+    signo = 0
+    while signo not in (signal.SIGTERM, signal.SIGINT):
+        signo = os.read(read_end, 1)[0]
+    line = trace_error(f"the host was stopped by {signal.Signals(signo).name} before the command finished",
+                       "transient_error") + "\n"
+    until = time.monotonic() + STOP_GRACE_SECS
+    if not out.lock.acquire(timeout=STOP_GRACE_SECS):
+        line = "\n" + line  # the reader took nothing for that long: end the half-written line
+    # Written from another thread: a reader that takes nothing cannot keep the process alive.
+    writer = threading.Thread(target=_write_quietly, args=(out, line), daemon=True)
+    writer.start()
+    writer.join(max(1.0, until - time.monotonic()))
+    os._exit(128 + signo)
+
+
+def _write_quietly(out: Output, line: str) -> None:
+    try:
+        out.write_unlocked(line)
+    except OSError:
+        pass
+
+
+def failed(out: Output, message: str, failure_type: str = "system_error") -> int:
+    """Reports a failure as a TRACE ERROR (and on stderr): exit status 1."""
+    print(f"stigg_host.py: {message.splitlines()[0] if message else message}", file=sys.stderr, flush=True)
+    out.write(trace_error(message, failure_type) + "\n")
     return 1
 
 
-def main(argv: list[str]) -> int:
-    args = parse_args(argv)
-    out = sys.stdout
+def main(argv: list[str], out: Output) -> int:
     try:
-        extra = [origin_of(o, bare=True) for o in args.also_allow]
-    except Denied as error:
-        print(f"stigg_host.py: --also-allow: {error}", file=sys.stderr)
+        options = parse_args(argv)
+    except UsageError as error:
+        print(f"stigg_host.py: error: {error}\n{USAGE}\n(--help lists the flags)", file=sys.stderr)
         return 2
+    if options.help:
+        out.write(HELP)
+        return 0
+    command = options.command
     try:
-        config = read_text(args.config, "config") if args.command != "spec" else None
-        catalog = read_text(args.catalog, "catalog") if args.command == "read" else None
-        state = read_text(args.state, "state") if args.command == "read" and args.state else None
+        config = read_input(options.config, "config") if options.config is not None else None
+        catalog = read_input(options.catalog, "catalog") if options.catalog is not None else None
+        state = read_input(options.state, "state") if options.state is not None else None
     except InputError as error:
-        if args.command == "check":  # as the Rust host: a FAILED status, not an error
+        if command == "check":  # as the Rust host: a FAILED status, not an error
             out.write(json.dumps({"type": "CONNECTION_STATUS",
                                   "connectionStatus": {"status": "FAILED", "message": str(error)}}) + "\n")
             return 0
-        out.write(trace_error(str(error), "config_error") + "\n")
-        return 1
+        return failed(out, str(error), "config_error")
 
-    if getattr(args, "concurrency", 1) < 1:
-        print("stigg_host.py: --concurrency must be at least 1", file=sys.stderr)
-        return 2
-    policy = NetworkPolicy(allow_private=args.allow_private_network, allow_plain_http=args.allow_plain_http)
-    http = HttpCapability(args.timeout_secs, args.max_response_bytes, getattr(args, "concurrency", 1), policy)
+    policy = NetworkPolicy(allow_private=options.allow_private_network, allow_plain_http=options.allow_plain_http)
+    concurrency = options.concurrency if command == "read" else 1
+    http = HttpCapability(options.timeout_secs, options.max_response_bytes, concurrency, policy)
+    limits = Limits(max_memory_mib=options.max_memory_mib, cpu_deadline_secs=options.cpu_deadline_secs)
     try:
-        connector = Connector(args.component, http, Sink(out))
-    except (OSError, wasmtime.WasmtimeError, RuntimeError) as error:  # a missing or foreign file
-        return failed(out, f"the connector component could not be loaded: {error}")
-    try:
+        connector = Connector(options.component, http, Sink(out), limits)
         if config is not None:
-            declared = connector.call("allowed-origins", config)
-            # ok is a list of origins; err (a str: the config is unusable)
-            # leaves the list empty, and the command itself reports why.
-            origins = declared if isinstance(declared, list) else []
-            http.allowed = {origin_of(o, bare=True) for o in origins} | set(extra)
-        if args.command == "spec":
+            if options.allow_host:
+                declared = options.allow_host
+            else:
+                # ok is a list of origins; err (a str: the config is unusable)
+                # leaves the list empty, and the command itself reports why.
+                declared = connector.call("allowed-origins", config)
+                declared = declared if isinstance(declared, list) else []
+            try:
+                origins = {origin_of(o, bare=True) for o in declared}
+            except Denied as error:
+                raise ComponentFailed(f"the connector component declared an origin that is not one: {error}")
+            http.allowed = origins | set(options.also_allow)
+        if command == "spec":
             result = connector.call("spec")
-        elif args.command == "check":
-            result = connector.call("check", config)
-        elif args.command == "discover":
-            result = connector.call("discover", config)
+        elif command in ("check", "discover"):
+            result = connector.call(command, config)
         else:
             result = connector.call("read", config, catalog, state)
     except BrokenPipeError:
         return 1
-    except (wasmtime.WasmtimeError, RuntimeError, Denied) as error:
-        return failed(out, f"the connector component failed: {error}")
-    out.flush()
+    except ComponentFailed as error:
+        return failed(out, str(error))
     # result<_, string>: None is ok; an err already emitted its TRACE ERROR.
     return 0 if result is None else 1
 
 
+def run(argv: list[str]) -> int:
+    """main, with signals handled and anything unexpected reported as a
+    TRACE ERROR (and one line on stderr), never as a bare traceback."""
+    out = Output()
+    try:
+        watch_signals(out)
+        return main(argv, out)
+    except BrokenPipeError:
+        return 1
+    except Exception as error:  # noqa: BLE001 - the host's own bug: still an Airbyte message
+        try:
+            return failed(out, f"the host failed unexpectedly: {type(error).__name__}: {error}")
+        except OSError:
+            return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run(sys.argv[1:]))

@@ -181,6 +181,36 @@ def run_host(argv: list[str], case: dict, work: Path) -> dict:
             "seconds": time.monotonic() - started, "rss_mib": usage.ru_maxrss / 1024}
 
 
+class Launcher:
+    """Starts the hosts from a small process of its own: a child's peak RSS
+    counts the size of the process that started it (the kernel keeps the
+    high-water mark across exec), and this runner grows with its fakes."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, __file__, "--launcher"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def run(self, argv: list[str], case: dict, work: Path) -> dict:
+        self.process.stdin.write(json.dumps([argv, case, str(work)]) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def serve_launches() -> int:
+    """The launcher's side: one `run_host` per line of stdin, its result a line of stdout."""
+    for line in sys.stdin:
+        argv, case, work = json.loads(line)
+        print(json.dumps(run_host(argv, case, Path(work))), flush=True)
+    return 0
+
+
+LAUNCHER: Launcher | None = None
+
+
 def run_case(case: dict, host: str, wasm: str, work: Path) -> dict:
     """Runs one case on one host: {exit, messages, by_stream, requests, ...}."""
     url, requests, close, *proxy = start_server(case)
@@ -188,10 +218,10 @@ def run_case(case: dict, host: str, wasm: str, work: Path) -> dict:
         args = write_inputs(case, url, work)
         flags = (["--allow-private-network"] if case.get("private_network", True) else []) + case.get("flags", [])
         component = str(standin.GUEST_PROBE_WASM) if case.get("probe") else case.get("component_path", wasm)
-        result = run_host([*HOSTS[host], *flags, component, *args], case, work)
+        result = LAUNCHER.run([*HOSTS[host], *flags, component, *args], case, work)
         result["requests"] = requests()
         if "rss_growth_mib_at_most" in case["expect"]:
-            footprint = run_host([*HOSTS[host], component, "spec"], {}, work)["rss_mib"]
+            footprint = LAUNCHER.run([*HOSTS[host], component, "spec"], {}, work)["rss_mib"]
             result["rss_growth_mib"] = result["rss_mib"] - footprint
     finally:
         close()
@@ -252,6 +282,17 @@ def expectation_failures(case: dict, result: dict) -> list[str]:
 
 
 def main() -> int:
+    global LAUNCHER
+    if sys.argv[1:] == ["--launcher"]:
+        return serve_launches()
+    LAUNCHER = Launcher()
+    try:
+        return run_cases()
+    finally:
+        LAUNCHER.close()
+
+
+def run_cases() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", default="rust,python,js")
     parser.add_argument("--case", default="", help="only cases whose name contains this")

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import socketserver
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unittest
 from pathlib import Path
 from typing import Optional
@@ -24,6 +29,8 @@ import stigg_host  # noqa: E402
 from wasmtime import component as wc  # noqa: E402
 
 HOST_SCRIPT = HERE.parents[1] / "examples" / "python-host" / "stigg_host.py"
+PROBE_WASM = Path(os.environ.get("GUEST_PROBE_WASM", standin.TARGET / "wasm32-wasip2" / "release" / "guest_probe.wasm"))
+MIB = 1024 * 1024
 CUSTOMERS = 150
 API_KEY = "python-host-test-key"
 BAD_KEY = "BAD-KEY-7d1f0c"
@@ -150,6 +157,378 @@ class HttpCapabilityRules(unittest.TestCase):
         self.assert_error(http_.send(None, request("http://127.0.0.1:1/")), "transport")
 
 
+class HostileServer(socketserver.ThreadingTCPServer):
+    """On 127.0.0.1: reads a request's head, then answers as `behaviour`
+    (one of the methods of _Hostile) says; `hits` counts requests."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, behaviour: str) -> None:
+        self.behaviour, self.hits = behaviour, 0
+        super().__init__(("127.0.0.1", 0), _Hostile)
+        self.origin = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Hostile(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = self.request.recv(4096)
+            if not data:
+                return
+            head += data
+        self.server.hits += 1
+        try:
+            getattr(self, self.server.behaviour)()
+        except OSError:  # the client gave up: what these servers are for
+            pass
+
+    def trickle(self, data: bytes, pause: float = 0.5) -> None:
+        for byte in data:
+            self.request.sendall(bytes([byte]))
+            time.sleep(pause)
+
+    def trickle_status(self) -> None:
+        self.trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def trickle_headers(self) -> None:
+        self.request.sendall(b"HTTP/1.1 200 OK\r\n")
+        self.trickle(b"X-Slow: " + b"s" * 100 + b"\r\nContent-Length: 2\r\n\r\nok")
+
+    def trickle_body(self) -> None:
+        self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        self.trickle(b"x" * 100)
+
+    def endless_chunks(self) -> None:
+        self.request.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        while True:
+            self.request.sendall(b"10\r\n" + b"x" * 16 + b"\r\n")
+            time.sleep(0.05)
+
+    def negative_chunk(self) -> None:
+        self.request.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n")
+
+    def bad_status_line(self) -> None:
+        self.request.sendall(b"HELLO THERE\r\n\r\n")
+
+    def huge_chunk(self) -> None:
+        """200 MiB as one declared chunk (http.client alone would read it whole)."""
+        self.request.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (200 * MIB))
+        self.stream(200 * MIB)
+        self.request.sendall(b"\r\n0\r\n\r\n")
+
+    def huge_until_close(self) -> None:
+        """200 MiB without a length: the body ends when the connection does."""
+        self.request.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+        self.stream(200 * MIB)
+
+    def stream(self, size: int) -> None:
+        piece = b"x" * MIB
+        for _ in range(size // MIB):
+            self.request.sendall(piece)
+
+    def ok(self) -> None:
+        self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+class HostileServers(unittest.TestCase):
+    """One deadline per request, whatever the server does, and every failure
+    of the HTTP stack a WIT error (never an exception)."""
+
+    def exchange(self, behaviour: str, timeout: float = 2, max_bytes: int = 1 << 20,
+                 headers=()) -> tuple[object, float, HostileServer]:
+        server = HostileServer(behaviour)
+        self.addCleanup(server.close)
+        http_ = stigg_host.HttpCapability(timeout, max_bytes, policy=stigg_host.NetworkPolicy(allow_private=True))
+        http_.allowed = {stigg_host.origin_of(server.origin, bare=True)}
+        start = time.monotonic()
+        answer = http_.send(None, request(server.origin + "/x", headers=headers))
+        return answer, time.monotonic() - start, server
+
+    def assert_error(self, answer, tag: str) -> None:
+        self.assertIsInstance(answer, wc.Variant, answer)
+        self.assertEqual(answer.tag, tag, answer.payload)
+
+    def test_a_trickling_server_gets_timeout_at_the_deadline(self) -> None:
+        # Each byte comes well within a per-read timeout; the request as a whole does not.
+        results = {}
+
+        def one(behaviour: str) -> None:
+            results[behaviour] = self.exchange(behaviour)
+        threads = [threading.Thread(target=one, args=(b,)) for b in
+                   ("trickle_status", "trickle_headers", "trickle_body", "endless_chunks")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for behaviour, (answer, elapsed, _) in results.items():
+            with self.subTest(behaviour):
+                self.assert_error(answer, "timeout")
+                self.assertIn("--timeout-secs", answer.payload)
+                self.assertGreater(elapsed, 1.9)
+                self.assertLess(elapsed, 3.0)
+
+    def test_protocol_errors_are_transport(self) -> None:
+        for behaviour in ("negative_chunk", "bad_status_line"):
+            answer, elapsed, _ = self.exchange(behaviour)
+            self.assert_error(answer, "transport")
+            self.assertLess(elapsed, 1.5)
+
+    def test_header_names_and_values_http_cannot_carry_are_denied_before_connecting(self) -> None:
+        for name, value, shown in (("x-api-key", "key\r\nX-Injected: 1", "x-api-key"),
+                                   ("x-api-key", "key-\u2713", "x-api-key"),
+                                   ("x-api-key", "key\x00", "x-api-key"),
+                                   ("x api key", "fine", "x api key")):
+            answer, _, server = self.exchange("ok", headers=[(name, value)])
+            self.assert_error(answer, "denied")
+            self.assertIn(f"`{shown}`", answer.payload)
+            self.assertNotIn("key-", answer.payload.replace("x-api-key", ""))
+            self.assertEqual(server.hits, 0, "a refused request reached the server")
+        answer, _, _ = self.exchange("ok", headers=[("X-Api-Key", "\tvisible ~ascii!")])
+        self.assertEqual(answer.status, 200)
+
+    def test_a_200_mib_body_is_refused_at_the_cap_in_bounded_memory(self) -> None:
+        # Through the host's CLI, with the probe sending one request: the
+        # host's peak RSS stays under twice the cap, chunked or not.
+        for behaviour in ("huge_chunk", "huge_until_close"):
+            server = HostileServer(behaviour)
+            self.addCleanup(server.close)
+            with tempfile.NamedTemporaryFile("w", suffix=".json") as config:
+                json.dump({"probe": "http", "url": server.origin + "/big", "origins": [server.origin]}, config)
+                config.flush()
+                process = subprocess.Popen(
+                    [sys.executable, str(HOST_SCRIPT), "--allow-private-network", str(PROBE_WASM), "read",
+                     "--config", config.name, "--catalog", config.name, "--max-response-bytes", str(64 * MIB)],
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                stdout = process.stdout.read()
+                _, status, usage = os.wait4(process.pid, 0)
+                process.returncode = os.waitstatus_to_exitcode(status)
+                process.stdout.close()
+            self.assertEqual(process.returncode, 0, behaviour)
+            reports = [json.loads(json.loads(line)["log"]["message"]) for line in stdout.splitlines()]
+            self.assertEqual(reports[-1]["error"], "too-large", behaviour)
+            self.assertEqual(reports[-1]["detail"], 64 * MIB)
+            peak = usage.ru_maxrss * 1024  # kB on Linux
+            self.assertLess(peak, 2 * 64 * MIB, f"{behaviour}: peak RSS {peak / MIB:.0f} MiB")
+
+
+class ProbeRuns(standin.MessageLines):
+    """The guest probe (tests/guest-probe) through the host's CLI: limits,
+    flags, input files, header refusals."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.work = tempfile.TemporaryDirectory(prefix="stigg-python-host-probe-")
+        cls.catalog = Path(cls.work.name) / "catalog.json"
+        cls.catalog.write_text(json.dumps({"streams": []}))
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.work.cleanup()
+
+    def write(self, name: str, content) -> Path:
+        path = Path(self.work.name) / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(json.dumps(content))
+        return path
+
+    def probe(self, config: dict, *flags: str, command: str = "read") -> tuple[int, list[dict], str, float]:
+        path = self.write("config.json", config)
+        args = ["--config", str(path)] + (["--catalog", str(self.catalog)] if command == "read" else [])
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, str(HOST_SCRIPT), "--allow-private-network", str(PROBE_WASM),
+                               command, *args, *flags], capture_output=True, text=True, timeout=60)
+        return done.returncode, self.parse(done.stdout), done.stderr, time.monotonic() - start
+
+    def assert_trace(self, messages: list[dict], message: str, failure_type: str = "system_error") -> None:
+        self.assertEqual(messages[-1]["type"], "TRACE", messages[-1:])
+        error = messages[-1]["trace"]["error"]
+        self.assertEqual((error["message"], error["failure_type"]), (message, failure_type))
+
+    def test_the_memory_limit_stops_an_allocating_component_and_is_named(self) -> None:
+        for flags, mib in ((("--max-memory-mib", "48"), 48), ((), 256)):
+            code, messages, _, _ = self.probe({"probe": "alloc"}, *flags)
+            self.assertEqual(code, 1)
+            self.assert_trace(messages, f"the connector exceeded the memory limit of {mib} MiB (--max-memory-mib)")
+            grown = [json.loads(m["log"]["message"])["allocated_mib"] for m in messages if m["type"] == "LOG"]
+            self.assertLess(max(grown, default=0), mib)
+
+    def test_a_component_needing_more_memory_than_the_limit_to_start_is_refused(self) -> None:
+        code, messages, _, _ = self.probe({"probe": "spin"}, "--max-memory-mib=1", command="check")
+        self.assertEqual(code, 1)
+        self.assert_trace(messages, "the connector exceeded the memory limit of 1 MiB (--max-memory-mib)")
+
+    def test_the_cpu_deadline_stops_a_spinning_component(self) -> None:
+        code, messages, _, elapsed = self.probe({"probe": "spin"}, "--cpu-deadline-secs", "1")
+        self.assertEqual(code, 1)
+        self.assert_trace(messages,
+                          "the connector exceeded the CPU deadline of 1 s for one call (--cpu-deadline-secs)")
+        self.assertLess(elapsed, 4)
+
+    def test_waiting_does_not_count_against_the_cpu_deadline(self) -> None:
+        code, messages, _, elapsed = self.probe({"probe": "sleep", "ms": 2000}, "--cpu-deadline-secs", "1")
+        self.assertEqual(code, 0, messages)
+        self.assertEqual(json.loads(messages[-1]["log"]["message"]), {"probe": "sleep", "slept_ms": 2000})
+        self.assertGreater(elapsed, 2)
+
+    def test_headers_http_cannot_carry_are_denied_without_connecting(self) -> None:
+        server = HostileServer("ok")
+        self.addCleanup(server.close)
+        for value in ("key\r\nX-Injected: 1", "key-\u2713"):
+            code, messages, _, _ = self.probe({"probe": "http", "url": server.origin + "/", "origins": [server.origin],
+                                               "headers": [["x-api-key", value]]})
+            self.assertEqual(code, 0)
+            report = json.loads(messages[-1]["log"]["message"])
+            self.assertEqual(report["error"], "denied")
+            self.assertEqual(report["detail"],
+                             "the value of header `x-api-key` holds a character an HTTP header cannot carry")
+        self.assertEqual(server.hits, 0)
+
+    def test_every_flag_is_accepted_after_the_command_and_as_name_equals_value(self) -> None:
+        server = HostileServer("trickle_body")
+        self.addCleanup(server.close)
+        # The component declares no origin: --allow-host alone lets the request out.
+        code, messages, _, elapsed = self.probe(
+            {"probe": "http", "url": server.origin + "/"}, f"--allow-host={server.origin}", "--timeout-secs", "2",
+            "--max-response-bytes=1000", "--max-memory-mib", "64", "--cpu-deadline-secs=10", "--concurrency=3",
+            "--also-allow", "https://example.com")
+        self.assertEqual(code, 0, messages)
+        self.assertEqual(json.loads(messages[-1]["log"]["message"])["error"], "timeout")
+        self.assertLess(elapsed, 4)
+        args = stigg_host.parse_args(["c.wasm", "read", "--config", "c", "--catalog", "k", "--allow-host",
+                                      "HTTPS://API.example.com", "--also-allow=http://127.0.0.1:8080",
+                                      "--timeout-secs=5", "--max-response-bytes", "0", "--concurrency", "16"])
+        self.assertEqual((args.allow_host, args.also_allow, args.timeout_secs, args.max_response_bytes,
+                          args.concurrency),
+                         (["https://api.example.com:443"], ["http://127.0.0.1:8080"], 5, 0, 16))
+
+    def test_usage_errors_exit_2_with_nothing_on_stdout(self) -> None:
+        read = ["c.wasm", "read", "--config", "c.json", "--catalog", "k.json"]
+        wrong = [read + ["--concurrency", "17"], read + ["--concurrency", "0"], read + ["--concurrency", "two"],
+                 ["c.wasm", "spec", "--concurrency", "3"], ["c.wasm", "spec", "--timeout-secs", "0"],
+                 ["c.wasm", "spec", "--timeout-secs=1.5"], ["c.wasm", "spec", "--max-memory-mib", "4097"],
+                 ["c.wasm", "spec", "--max-memory-mib=0"], ["c.wasm", "spec", "--cpu-deadline-secs", "0"],
+                 ["c.wasm", "spec", "--max-response-bytes", "-1"], ["c.wasm", "spec", "--allow-host", "example.com"],
+                 ["c.wasm", "spec", "--also-allow", "https://x.io/path"], ["c.wasm", "spec", "--no-such-flag"],
+                 ["c.wasm", "check"], ["c.wasm", "read", "--config", "c.json"], ["c.wasm", "spec", "--timeout-secs"],
+                 ["c.wasm", "spec", "--allow-plain-http=yes"], ["c.wasm", "spec", "extra"], ["c.wasm"], []]
+        for args in wrong:
+            with self.subTest(args), self.assertRaises(stigg_host.UsageError):
+                stigg_host.parse_args(args)
+        # As a program: exit 2, a message on stderr, nothing on stdout.
+        for args in (wrong[0], wrong[3], wrong[6], wrong[-1]):
+            with self.subTest(args):
+                done = subprocess.run([sys.executable, str(HOST_SCRIPT), *args],
+                                      capture_output=True, text=True, timeout=60)
+                self.assertEqual((done.returncode, done.stdout), (2, ""))
+                self.assertIn("usage:", done.stderr)
+                self.assertNotIn("Traceback", done.stderr)
+
+    def test_input_files_are_strict_utf8_and_capped_before_reading(self) -> None:
+        latin1 = self.write("latin1.json", b'{"probe": "spin", "name": "caf\xe9"}')
+        huge = Path(self.work.name) / "huge-state.json"
+        with huge.open("wb") as file:
+            file.truncate(64 * MIB + 1)  # sparse: the host must refuse it by its size
+        expected = {latin1: "not UTF-8 text (invalid byte at offset 30)",
+                    huge: "larger than the host's limit of 64 MiB for an input file"}
+        for command, args, path, what in (
+                ("check", ["--config", str(latin1)], latin1, "config"),
+                ("read", ["--config", str(latin1), "--catalog", str(self.catalog)], latin1, "config"),
+                ("read", ["--config", str(self.catalog), "--catalog", str(self.catalog), "--state", str(huge)],
+                 huge, "state")):
+            with self.subTest(command=command, what=what):
+                start = time.monotonic()
+                done = subprocess.run([sys.executable, str(HOST_SCRIPT), str(PROBE_WASM), command, *args],
+                                      capture_output=True, text=True, timeout=60)
+                message = f"Cannot read the {what} file {path}: {expected[path]}"
+                last = self.parse(done.stdout)[-1]
+                if command == "check":
+                    self.assertEqual(done.returncode, 0)
+                    self.assertEqual(last["connectionStatus"], {"status": "FAILED", "message": message})
+                else:
+                    self.assertEqual(done.returncode, 1)
+                    self.assert_trace([last], message, "config_error")
+                self.assertNotIn("caf", done.stdout)
+                self.assertLess(time.monotonic() - start, 5)
+
+    def test_an_unexpected_exception_is_a_trace_error_not_a_traceback(self) -> None:
+        script = ("import sys; sys.path.insert(0, sys.argv[1]); import stigg_host\n"
+                  "def boom(*args): raise KeyError('boom')\n"
+                  "stigg_host.main = boom\n"
+                  "sys.exit(stigg_host.run(['c.wasm', 'spec']))")
+        done = subprocess.run([sys.executable, "-c", script, str(HOST_SCRIPT.parent)],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 1)
+        self.assert_trace(self.parse(done.stdout), "the host failed unexpectedly: KeyError: 'boom'")
+        self.assertNotIn("Traceback", done.stderr)
+        self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
+
+
+class Signals(standin.MessageLines):
+    """SIGTERM and SIGINT in the middle of a read whose stdout is taken
+    slowly: the batch being written is finished, then one TRACE ERROR."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.stand = standin.Standin(API_KEY, 2000)
+        cls.work = tempfile.TemporaryDirectory(prefix="stigg-python-host-signals-")
+        cls.config = Path(cls.work.name) / "config.json"
+        cls.config.write_text(json.dumps({"api_key": API_KEY, "base_url": cls.stand.url, "page_size": 100}))
+        cls.catalog = Path(cls.work.name) / "catalog.json"
+        cls.catalog.write_text(json.dumps(CATALOG))
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.stand.close()
+        cls.work.cleanup()
+
+    def stopped_by(self, signo: int) -> tuple[int, str]:
+        process = subprocess.Popen([sys.executable, str(HOST_SCRIPT), "--allow-private-network",
+                                    str(standin.STIGG_WASM), "read", "--config", str(self.config),
+                                    "--catalog", str(self.catalog)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        taken = []
+
+        def slow_reader() -> None:  # 10 KB per 50 ms
+            while chunk := process.stdout.read1(10_000):
+                taken.append(chunk)
+                time.sleep(0.05)
+        reader = threading.Thread(target=slow_reader)
+        reader.start()
+        time.sleep(1.2)
+        process.send_signal(signo)
+        reader.join(timeout=20)
+        code = process.wait(timeout=10)
+        process.stdout.close()
+        return code, b"".join(taken).decode()
+
+    def check_stop(self, signo: int, name: str) -> None:
+        code, stdout = self.stopped_by(signo)
+        self.assertEqual(code, 128 + signo, "killed by a signal (e.g. -11, a segfault) or exited")
+        self.assertTrue(stdout.endswith("\n"))
+        messages = self.parse(stdout)  # every line whole
+        self.assertGreater(sum(m["type"] == "RECORD" for m in messages), 0)
+        self.assertLess(sum(m["type"] == "RECORD" for m in messages), 2000, "the read was not stopped")
+        self.assertEqual(messages[-1]["type"], "TRACE")
+        self.assertEqual(messages[-1]["trace"]["error"]["failure_type"], "transient_error")
+        self.assertEqual(messages[-1]["trace"]["error"]["message"],
+                         f"the host was stopped by {name} before the command finished")
+
+    def test_sigterm_finishes_the_batch_then_a_trace_error_exit_143(self) -> None:
+        self.check_stop(signal.SIGTERM, "SIGTERM")
+
+    def test_sigint_is_the_same_and_never_a_segfault(self) -> None:
+        self.check_stop(signal.SIGINT, "SIGINT")
+
+
 class PythonHostRuns(standin.MessageLines):
     """The example as a program: spec, check and a real read of customers."""
 
@@ -270,4 +649,5 @@ class PythonHostRuns(standin.MessageLines):
 
 
 if __name__ == "__main__":
-    sys.exit(standin.run_tests("python-host", HttpCapabilityRules, PythonHostRuns))
+    sys.exit(standin.run_tests("python-host", HttpCapabilityRules, HostileServers, ProbeRuns, PythonHostRuns,
+                               Signals))
