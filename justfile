@@ -14,9 +14,9 @@ setup:
 component: setup
     cargo build -p stigg-connector --target wasm32-wasip2 --profile component
 
-# Build the component, the release host, source-stigg and the stand-in.
+# Build the component, the release host, source-stigg-wasm and the stand-in.
 build: component
-    cargo build --release -p host-cli -p source-stigg -p stigg-standin
+    cargo build --release -p host-cli -p source-stigg-wasm -p stigg-standin
 
 # Build the component, the host and the stand-in, then run spec, check, discover and read
 # against the local Stigg stand-in. Debug builds, the ones `test` makes too: a first demo
@@ -35,10 +35,12 @@ test: component
     tests/tools/stigg-full-schema.sh
     cargo build --workspace --all-targets
     cargo build -p guest-probe --target wasm32-wasip2 --release
+    packaging/release.sh
     STIGG_REQUIRE_FULL_SCHEMA=1 STIGG_HOST={{justfile_directory()}}/target/debug/host \
         STIGG_WASM={{justfile_directory()}}/{{wasm}} cargo test --workspace
     tests/ecosystem/run.sh
-    SOURCE_STIGG_BIN=target/debug/source-stigg tests/platform/run.sh
+    tests/release/run.sh
+    SOURCE_STIGG_BIN=target/debug/source-stigg-wasm tests/platform/run.sh
 
 # Benchmark: the host + stigg.wasm vs the same core native, and the Rust, Python and JS hosts
 # side by side, against the stand-in (`just bench --customers 2000 --latency-ms 50`).
@@ -47,11 +49,13 @@ bench *ARGS: component
     tests/ecosystem/install.sh python-host js-host
     target/release/stigg-bench {{ARGS}}
 
-# Ecosystem tests: PyAirbyte syncs source-stigg into DuckDB, and examples/python-host runs
-# stigg.wasm from Python (wasmtime-py). Installs pinned PyPI packages under target/ecosystem/ once.
+# Ecosystem tests: PyAirbyte installs the release's wheel and syncs it into DuckDB, the Python and
+# JS hosts run stigg.wasm, and the conformance suite runs all three hosts. Installs pinned PyPI
+# and npm packages under target/ecosystem/ and examples/js-host/node_modules once.
 test-ecosystem: component
-    cargo build -p host-cli -p source-stigg -p stigg-standin
+    cargo build -p host-cli -p source-stigg-wasm -p stigg-standin
     cargo build -p guest-probe --target wasm32-wasip2 --release
+    packaging/release.sh
     tests/ecosystem/run.sh
 
 # Formatting and lints, as CI wants them.
@@ -62,14 +66,19 @@ lint:
 # Airbyte platform tests: builds the image without a Docker daemon (buildah, from Debian if
 # missing) and runs spec, check, discover and read in it as the platform does (uid 1000), then
 # airbyte-cdk's standard tests (pinned, under target/platform/ once); all against the stand-in.
-# With the debug source-stigg the tests already built (a release build would add about 6 minutes
+# With the debug source-stigg-wasm the tests already built (a release build would add about 6 minutes
 # to a fresh run); `just image` builds what ships.
 test-platform: component
-    cargo build -p source-stigg -p stigg-standin
-    SOURCE_STIGG_BIN=target/debug/source-stigg tests/platform/run.sh
+    cargo build -p source-stigg-wasm -p stigg-standin
+    SOURCE_STIGG_BIN=target/debug/source-stigg-wasm tests/platform/run.sh
+
+# Build the release into target/dist/: stigg-<v>.wasm, the wheel and the npm package of
+# `source-stigg-wasm`, and their SHA256SUMS (README: "Install").
+release: setup
+    packaging/release.sh
 
 # Build the Airbyte connector image (release) and target/platform/source-stigg-wasm-<version>.tar,
 # to `docker load -i`, then push (README: "Use it in Airbyte").
 image: component
-    cargo build --release -p source-stigg
+    cargo build --release -p source-stigg-wasm
     packaging/build-image.sh

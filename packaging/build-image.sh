@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Builds the Airbyte connector image (packaging/source-stigg/Containerfile) without a Docker
+# Builds the Airbyte connector image (packaging/source-stigg-wasm/Containerfile) without a Docker
 # daemon: buildah with vfs storage under target/platform/ and chroot isolation.
-#   packaging/build-image.sh [SOURCE_STIGG]   (default target/release/source-stigg)
+#   packaging/build-image.sh [SOURCE_STIGG]   (default target/release/source-stigg-wasm)
 # `just image` builds the inputs first. Writes target/platform/<name>-<tag>.tar, which
 # `docker load -i` takes, and prints the image's size. Installs buildah and busybox-static
 # from Debian if they are missing (CI runs as root on Debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${1:-target/release/source-stigg}
+bin=${1:-target/release/source-stigg-wasm}
 wasm=target/wasm32-wasip2/component/stigg.wasm
-dir=packaging/source-stigg
+dir=packaging/source-stigg-wasm
 out=target/platform
 
 # metadata.yaml names the image: its labels and tag come from there.
@@ -38,9 +38,9 @@ rm -rf "$ctx"
 mkdir -p "$root/bin" "$root/etc" "$root/airbyte" "$root/tmp"
 chmod 1777 "$root/tmp"
 cp /bin/busybox "$root/bin/busybox"
-strip -o "$root/airbyte/source-stigg" "$bin"
+strip -o "$root/airbyte/source-stigg-wasm" "$bin"
 cp "$wasm" "$root/airbyte/stigg.wasm"
-# The glibc libraries source-stigg links (libc, libm, libgcc_s, the loader), at their paths.
+# The glibc libraries source-stigg-wasm links (libc, libm, libgcc_s, the loader), at their paths.
 for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"

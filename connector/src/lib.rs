@@ -15,12 +15,16 @@ pub const CHECK_QUERY: &str = "query Check { customers(paging: {first: 1}) \
 
 pub static STIGG: Api = Api {
     name: "Stigg",
-    documentation_url: "https://docs.stigg.io/docs/graphql-api",
+    // The connector's page; a release builds with its own (metadata.yaml's documentationUrl).
+    documentation_url: match option_env!("STIGG_DOCUMENTATION_URL") {
+        Some(url) => url,
+        None => "https://github.com/source-stigg-wasm/source-stigg-wasm/blob/main/docs/stigg.md",
+    },
     default_base_url: "https://api.stigg.io/graphql",
     key_header: "x-api-key",
     key_description: "A server API key of the Stigg environment to sync \
         (Stigg app: Integrations > API keys).",
-    user_agent: concat!("airbyte-source-stigg/", env!("CARGO_PKG_VERSION")),
+    user_agent: concat!("source-stigg-wasm/", env!("CARGO_PKG_VERSION")),
     check_query: CHECK_QUERY,
     check_root_field: "customers",
     streams: streams::ALL,

@@ -5,7 +5,8 @@
 // (wit/connector.wit, airbyte:connector@0.4.0), with the Rust host's flags,
 // limits and messages (README.md says what differs, and why). jco transpiles
 // the component to JavaScript + core wasm once (cached under
-// node_modules/.cache/stigg-js-host/, keyed by the component's hash).
+// node_modules/.cache/stigg-js-host/, keyed by the component's hash), unless
+// it comes transpiled beside it (`<component>.transpiled/`, as a release ships it).
 //
 // Two threads:
 // * this one (main): the command line, the input files, then it supervises:
@@ -240,7 +241,7 @@ export function checkContract(names) {
   }
 }
 
-/** The component transpiled by jco, from the cache or made now: `{dir, names}`. */
+/** The component transpiled by jco: shipped beside it, from the cache, or made now: `{dir, names}`. */
 async function transpiled(wasmPath) {
   let bytes;
   try {
@@ -248,25 +249,46 @@ async function transpiled(wasmPath) {
   } catch (error) {
     throw new Error(`cannot read the component ${wasmPath}: ${error.code || error.message}`);
   }
-  const key = createHash('sha256').update(`${readFileSync(join(HERE, 'package-lock.json'))}\0`).update(bytes).digest('hex').slice(0, 32);
+  const shipped = `${wasmPath}.transpiled`;
+  if (readIfExists(join(shipped, 'component.sha256')) === sha256(bytes)) return namesIn(shipped);
+  const lock = readIfExists(join(HERE, 'package-lock.json')) ?? '';
+  const key = createHash('sha256').update(`${lock}\0`).update(bytes).digest('hex').slice(0, 32);
   const dir = join(HERE, 'node_modules', '.cache', 'stigg-js-host', key);
   if (!existsSync(join(dir, 'names.json'))) {
-    const { transpile, componentWit } = await load('@bytecodealliance/jco');
-    const names = worldNames(await componentWit(bytes));
-    const { files } = await transpile(bytes, { name: 'component', instantiation: 'async', noTypescript: true, quiet: true });
     const tmp = `${dir}.${process.pid}`;
-    mkdirSync(tmp, { recursive: true });
-    for (const [file, content] of Object.entries(files)) {
-      if (!file.endsWith('.d.ts')) writeFileSync(join(tmp, file), content);
-    }
-    writeFileSync(join(tmp, 'names.json'), JSON.stringify(names));
+    await transpileInto(bytes, tmp);
     try {
       renameSync(tmp, dir);
     } catch { // another run made it first
       rmSync(tmp, { recursive: true, force: true });
     }
   }
-  return { dir, names: JSON.parse(readFileSync(join(dir, 'names.json'), 'utf8')) };
+  return namesIn(dir);
+}
+
+/** Transpiles a component into `dir` (JavaScript, core wasm, its WIT names and
+ * its hash): what `transpiled` finds beside a component shipped with it. */
+export async function transpileInto(bytes, dir) {
+  const { transpile, componentWit } = await load('@bytecodealliance/jco');
+  const names = worldNames(await componentWit(bytes));
+  const { files } = await transpile(bytes, { name: 'component', instantiation: 'async', noTypescript: true, quiet: true });
+  mkdirSync(dir, { recursive: true });
+  for (const [file, content] of Object.entries(files)) {
+    if (!file.endsWith('.d.ts')) writeFileSync(join(dir, file), content);
+  }
+  writeFileSync(join(dir, 'names.json'), JSON.stringify(names));
+  writeFileSync(join(dir, 'component.sha256'), sha256(bytes));
+}
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const namesIn = (dir) => ({ dir, names: JSON.parse(readFileSync(join(dir, 'names.json'), 'utf8')) });
+
+function readIfExists(path) {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** `import(name)` of an npm package, saying how to install it if it is missing. */
@@ -424,13 +446,16 @@ function unexpected(error) {
   stop(running, `the JS host failed: ${error?.message ?? error}`, 'system_error', 1);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+/** Runs the host as this process: signals handled, anything unexpected a TRACE ERROR, then exits. */
+export function runCli(argv) {
   process.on('uncaughtException', unexpected);
   for (const [signal, number] of [['SIGTERM', 15], ['SIGINT', 2]]) {
     process.on(signal, () => stop(running, `the host was stopped by ${signal} before the command finished`,
       'transient_error', 128 + number));
   }
-  main(process.argv.slice(2)).then((status) => {
+  main(argv).then((status) => {
     if (!stopping) process.exit(status);
   }, unexpected);
 }
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) runCli(process.argv.slice(2));

@@ -1,6 +1,6 @@
 //! The Airbyte source commands as a runner passes them (`spec`, `check
 //! --config F`, `discover --config F`, `read --config F --catalog F [--state
-//! F]`), parsed with clap, for `host run` and `source-stigg` alike.
+//! F]`), parsed with clap, for `host run` and `source-stigg-wasm` alike.
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;

@@ -15,8 +15,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "target"
 STANDIN = Path(os.environ.get("STIGG_STANDIN", TARGET / "debug" / "stigg-standin"))
-SOURCE_STIGG = Path(os.environ.get("SOURCE_STIGG", TARGET / "debug" / "source-stigg"))
+SOURCE_STIGG = Path(os.environ.get("SOURCE_STIGG", TARGET / "debug" / "source-stigg-wasm"))
 STIGG_WASM = Path(os.environ.get("STIGG_WASM", TARGET / "wasm32-wasip2" / "component" / "stigg.wasm"))
+DIST = TARGET / "dist"
+
+
+def release_wheel() -> Path:
+    """The wheel `./dev release` built (target/dist/)."""
+    wheels = sorted(DIST.glob("source_stigg_wasm-*-py3-none-any.whl"))
+    if len(wheels) != 1:
+        raise RuntimeError(f"expected one wheel in {DIST} (run ./dev release), found {wheels}")
+    return wheels[0]
+
+
 # The misbehaving test component (tests/guest-probe), as the host tests build it.
 GUEST_PROBE_WASM = Path(os.environ.get("GUEST_PROBE_WASM", TARGET / "wasm32-wasip2" / "release" / "guest_probe.wasm"))
 

@@ -1,7 +1,10 @@
-"""PyAirbyte runs `source-stigg` as a local executable and syncs it into DuckDB.
+"""PyAirbyte installs `source-stigg-wasm` from the release's wheel, by its own
+name, and syncs it into DuckDB.
 
 Run with the venv that tests/ecosystem/run.sh makes (PyAirbyte pinned in
-requirements-pyairbyte.txt): `python tests/ecosystem/test_pyairbyte.py`.
+requirements-pyairbyte.txt), after `./dev release`: `python tests/ecosystem/test_pyairbyte.py`.
+PyAirbyte makes a venv of its own for the connector and pip-installs the wheel
+into it (`pip_url`): no `local_executable`, nothing of this checkout on its path.
 What PyAirbyte does, and this test relies on: `spec`, `check --config`,
 `discover --config`, then `read --config --catalog --state` with a state file
 of `[]` on the first sync and the STREAM states it saved on the next; it asks
@@ -31,7 +34,9 @@ os.environ.update({
     "AIRBYTE_LOGGING_ROOT": os.path.join(WORK, "logs"),
     "AIRBYTE_PROJECT_DIR": WORK,
     "AIRBYTE_TEMP_DIR": WORK,
-    # source-stigg inherits this: the stand-in listens on 127.0.0.1, which the
+    # pip rather than uv, which PyAirbyte's venv does not hold.
+    "AIRBYTE_NO_UV": "1",
+    # source-stigg-wasm inherits this: the stand-in listens on 127.0.0.1, which the
     # host's network policy refuses unless the operator allows it.
     "STIGG_ALLOW_PRIVATE_NETWORK": "1",
 })
@@ -76,7 +81,14 @@ class PyAirbyteSync(unittest.TestCase):
         shutil.rmtree(WORK, ignore_errors=True)
 
     def source(self, config: dict):
-        return ab.get_source("source-stigg", local_executable=str(standin.SOURCE_STIGG), config=config)
+        return ab.get_source("source-stigg-wasm", pip_url=str(standin.release_wheel()), config=config,
+                             install_root=Path(WORK))
+
+    def test_0_the_connector_is_installed_from_the_wheel_into_a_venv_of_its_own(self) -> None:
+        source = self.source(self.config)
+        executable = Path(WORK) / ".venv-source-stigg-wasm" / "bin" / "source-stigg-wasm"
+        self.assertTrue(executable.is_file(), f"no {executable}")
+        self.assertIn(".venv-source-stigg-wasm", str(source.executor.interpreter_path))
 
     def query(self, sql: str) -> list:
         with self.cache.get_sql_engine().connect() as connection:

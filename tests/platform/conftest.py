@@ -1,5 +1,5 @@
 """Starts the Stigg stand-in for the standard tests and writes the configs that
-packaging/source-stigg/acceptance-test-config.yml names (under target/platform/secrets/,
+packaging/source-stigg-wasm/acceptance-test-config.yml names (under target/platform/secrets/,
 where Airbyte keeps its `secrets/`: they hold the stand-in's port, known only now)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ _stand: standin.Standin | None = None
 
 def pytest_configure(config) -> None:
     global _stand
-    # The stand-in listens on 127.0.0.1, which source-stigg refuses unless the operator allows it.
+    # The stand-in listens on 127.0.0.1, which source-stigg-wasm refuses unless the operator allows it.
     os.environ["STIGG_ALLOW_PRIVATE_NETWORK"] = "1"
     _stand = standin.Standin(API_KEY, customers=30, subscriptions_per_customer=2)
     SECRETS.mkdir(parents=True, exist_ok=True)

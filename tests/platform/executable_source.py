@@ -1,4 +1,4 @@
-"""A CDK `Source` that runs an Airbyte executable (`source-stigg`) and parses its stdout.
+"""A CDK `Source` that runs an Airbyte executable (`source-stigg-wasm`) and parses its stdout.
 
 airbyte-cdk's standard tests drive a connector in-process through a `Source`; this adapter
 turns each call into a run of the real executable, so the suite judges what Airbyte would
@@ -35,7 +35,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 ROOT = Path(__file__).resolve().parents[2]
 # The command to run, split like a shell would: the release build (the image's) by default.
-COMMAND = shlex.split(os.environ.get("SOURCE_STIGG", str(ROOT / "target" / "release" / "source-stigg")))
+COMMAND = shlex.split(os.environ.get("SOURCE_STIGG", str(ROOT / "target" / "release" / "source-stigg-wasm")))
 
 
 class ExecutableSource(Source):

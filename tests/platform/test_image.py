@@ -30,7 +30,7 @@ import standin  # noqa: E402
 
 OUT = ROOT / "target" / "platform"
 BUILDAH = ["buildah", "--root", str(OUT / "storage"), "--runroot", str(OUT / "run"), "--storage-driver", "vfs"]
-METADATA = yaml.safe_load((ROOT / "packaging" / "source-stigg" / "metadata.yaml").read_text())["data"]
+METADATA = yaml.safe_load((ROOT / "packaging" / "source-stigg-wasm" / "metadata.yaml").read_text())["data"]
 IMAGE = f"{METADATA['dockerRepository']}:{METADATA['dockerImageTag']}"
 CACHE = "/airbyte/cache/component-host"
 API_KEY = "image-test-key"
@@ -57,7 +57,7 @@ class ImageConfig(unittest.TestCase):
         uuid.UUID(METADATA["definitionId"])
         self.assertEqual((METADATA["connectorType"], METADATA["connectorSubtype"]), ("source", "api"))
         self.assertIn("language:rust", METADATA["tags"])
-        MetadataFile.from_file(ROOT / "packaging" / "source-stigg" / "metadata.yaml")  # the CDK's model
+        MetadataFile.from_file(ROOT / "packaging" / "source-stigg-wasm" / "metadata.yaml")  # the CDK's model
 
     def test_tag_is_the_workspace_version(self) -> None:
         cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())

@@ -1,6 +1,6 @@
-//! `source-stigg`: the Stigg connector as a plain Airbyte source executable,
+//! `source-stigg-wasm`: the Stigg connector as a plain Airbyte source executable,
 //! for runners that start a program (PyAirbyte's `local_executable`, scripts,
-//! orchestrators): `source-stigg spec | check | discover | read`.
+//! orchestrators): `source-stigg-wasm spec | check | discover | read`.
 //!
 //! It is a thin launcher: it finds `stigg.wasm` (see [`locate`]) and runs it
 //! with the `host` library, exactly as `host run stigg.wasm ...` would: same
@@ -33,7 +33,7 @@ Where the connector component comes from (the first that applies):
   1. $STIGG_WASM, if set (it must name an existing file);
   2. stigg.wasm in the directory of this executable (how to ship the pair);
   3. ../wasm32-wasip2/component/stigg.wasm from that directory, i.e. the
-     component built in the same cargo target directory (target/debug/source-stigg
+     component built in the same cargo target directory (target/debug/source-stigg-wasm
      finds target/wasm32-wasip2/component/stigg.wasm);
   4. target/wasm32-wasip2/component/stigg.wasm of the workspace this binary was
      built from.
@@ -57,7 +57,7 @@ default; to change the allow-list or the limits, run `host run stigg.wasm [OPTIO
 /// The Stigg Airbyte source (a WebAssembly component run on wasmtime).
 #[derive(Debug, Parser)]
 #[command(
-    name = "source-stigg",
+    name = "source-stigg-wasm",
     version,
     about = "Airbyte source for Stigg: spec | check | discover | read",
     after_help = format!("{LOCATION_RULE}\n\n{DETAILS}"),
@@ -117,7 +117,7 @@ fn main() -> ExitCode {
     let network = match network_policy() {
         Ok(policy) => policy,
         Err(message) => {
-            eprintln!("source-stigg: {message}");
+            eprintln!("source-stigg-wasm: {message}");
             return ExitCode::from(2);
         }
     };
@@ -129,7 +129,7 @@ fn main() -> ExitCode {
         .map(|p| p.canonicalize().unwrap_or(p));
     let mut output = MessageWriter::stdout();
     let stop = Stop::on_signals(&output).unwrap_or_else(|error| {
-        eprintln!("source-stigg: cannot handle SIGTERM and SIGINT: {error}");
+        eprintln!("source-stigg-wasm: cannot handle SIGTERM and SIGINT: {error}");
         Stop::new(&output)
     });
     let wasm = match locate(candidates(from_env, exe.as_deref())) {
@@ -137,11 +137,11 @@ fn main() -> ExitCode {
         Err(tried) => {
             let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
             let message = format!(
-                "source-stigg cannot find the connector component {WASM_NAME}; tried: {}. \
+                "source-stigg-wasm cannot find the connector component {WASM_NAME}; tried: {}. \
                  Build it with `just component`, or set ${WASM_ENV}.",
                 tried.join(", ")
             );
-            eprintln!("source-stigg: {message}");
+            eprintln!("source-stigg-wasm: {message}");
             let line = messages::trace_error(&message, &message, FailureType::SystemError);
             // Nothing more to do if stdout is gone too.
             let _ = output.emit(&line).and_then(|()| output.flush());
@@ -168,7 +168,7 @@ mod tests {
     use clap::CommandFactory;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("source-stigg").chain(args.iter().copied()))
+        Cli::try_parse_from(std::iter::once("source-stigg-wasm").chain(args.iter().copied()))
     }
 
     #[test]
@@ -237,14 +237,14 @@ mod tests {
     fn env_wins_and_is_the_only_candidate() {
         let list = candidates(
             Some("/x/my.wasm".into()),
-            Some(Path::new("/a/b/source-stigg")),
+            Some(Path::new("/a/b/source-stigg-wasm")),
         );
         assert_eq!(list, vec![PathBuf::from("/x/my.wasm")]);
     }
 
     #[test]
     fn next_to_the_executable_then_the_target_dir() {
-        let list = candidates(None, Some(Path::new("/w/target/debug/source-stigg")));
+        let list = candidates(None, Some(Path::new("/w/target/debug/source-stigg-wasm")));
         assert_eq!(list[0], PathBuf::from("/w/target/debug/stigg.wasm"));
         assert_eq!(
             list[1],
