@@ -221,31 +221,56 @@ fn rate_limit_share(fields: &Map<String, Value>) -> Result<f64> {
     }
 }
 
+/// `rate_limits`: a list of `{operation, calls_per_minute}` (what a form
+/// renders), or the object of operation to calls that 0.4 configs hold.
 fn rate_limits(fields: &Map<String, Value>) -> Result<HashMap<String, u32>> {
-    let limits = match fields.get("rate_limits") {
+    let pairs: Vec<(String, &Value)> = match fields.get("rate_limits") {
         None | Some(Value::Null) => return Ok(HashMap::new()),
-        Some(Value::Object(limits)) => limits,
+        Some(Value::Object(limits)) => limits.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Some(Value::Array(entries)) => entries
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| rate_limit_entry(i, entry))
+            .collect::<Result<_>>()?,
         Some(other) => {
             return Err(Error::config(format!(
-                "`rate_limits` must be an object of operation names and calls a minute, not {}",
+                "`rate_limits` must be a list of {{\"operation\", \"calls_per_minute\"}}, not {}",
                 kind(other)
             )))
         }
     };
-    limits
-        .iter()
-        .map(|(operation, limit)| {
-            let limit = limit
-                .as_u64()
-                .filter(|n| (1..=u64::from(u32::MAX)).contains(n))
-                .ok_or_else(|| {
-                    Error::config(format!(
-                        "`rate_limits.{operation}` must be a whole number of calls a minute, at least 1"
-                    ))
-                })?;
-            Ok((operation.clone(), limit as u32))
-        })
-        .collect()
+    let mut limits = HashMap::new();
+    for (operation, calls) in pairs {
+        let calls = calls
+            .as_u64()
+            .filter(|n| (1..=u64::from(u32::MAX)).contains(n))
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "`rate_limits`: the calls a minute of `{operation}` must be a whole number, at least 1"
+                ))
+            })?;
+        if limits.insert(operation.clone(), calls as u32).is_some() {
+            return Err(Error::config(format!(
+                "`rate_limits` names `{operation}` twice"
+            )));
+        }
+    }
+    Ok(limits)
+}
+
+fn rate_limit_entry(i: usize, entry: &Value) -> Result<(String, &Value)> {
+    let wrong = || {
+        Error::config(format!(
+            "`rate_limits` entry #{} must be {{\"operation\": NAME, \"calls_per_minute\": N}}",
+            i + 1
+        ))
+    };
+    let operation = entry
+        .get("operation")
+        .and_then(Value::as_str)
+        .ok_or_else(wrong)?;
+    let calls = entry.get("calls_per_minute").ok_or_else(wrong)?;
+    Ok((operation.trim().to_owned(), calls))
 }
 
 fn optional_bool(fields: &Map<String, Value>, name: &str) -> Result<Option<bool>> {
@@ -502,11 +527,50 @@ mod tests {
         );
         assert!(
             config_error(r#"{"api_key":"k","rate_limits":{"customers":0}}"#)
-                .contains("`rate_limits.customers` must be a whole number")
+                .contains("of `customers` must be a whole number")
         );
-        assert!(config_error(r#"{"api_key":"k","rate_limits":[]}"#).contains("not an array"));
+        assert!(config_error(r#"{"api_key":"k","rate_limits":"fast"}"#).contains("not a string"));
         let raised = Settings::parse(r#"{"api_key":"k","rate_limits":{"*":6000}}"#, &API).unwrap();
         assert_eq!(raised.rate_limits["*"], 6000);
+        let listed = Settings::parse(
+            r#"{"api_key":"k","rate_limits":[{"operation":"*","calls_per_minute":6000},
+                {"operation":"subscriptions","calls_per_minute":3000}]}"#,
+            &API,
+        )
+        .unwrap();
+        assert_eq!(
+            listed.rate_limits,
+            raised
+                .rate_limits
+                .clone()
+                .into_iter()
+                .chain([("subscriptions".to_owned(), 3000)])
+                .collect()
+        );
+        assert!(Settings::parse(r#"{"api_key":"k","rate_limits":[]}"#, &API)
+            .unwrap()
+            .rate_limits
+            .is_empty());
+        for (entries, expected) in [
+            (r#"[{"operation":"plans"}]"#, "entry #1 must be"),
+            (r#"[{"calls_per_minute":5}]"#, "entry #1 must be"),
+            (r#"[7]"#, "entry #1 must be"),
+            (
+                r#"[{"operation":"plans","calls_per_minute":0}]"#,
+                "of `plans` must be a whole number",
+            ),
+            (
+                r#"[{"operation":"plans","calls_per_minute":5},{"operation":"plans","calls_per_minute":6}]"#,
+                "names `plans` twice",
+            ),
+        ] {
+            let text = format!(r#"{{"api_key":"k","rate_limits":{entries}}}"#);
+            assert!(
+                config_error(&text).contains(expected),
+                "{entries}: {}",
+                config_error(&text)
+            );
+        }
         for url in [
             "api.example.com/graphql",
             "ftp://api.example.com",

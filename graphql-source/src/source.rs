@@ -76,9 +76,11 @@ impl Api {
                 "start_date": {
                     "type": "string",
                     "title": "Start date",
-                    "description": "Incremental streams read rows updated at or after this UTC date on their first sync. Empty: all rows.",
+                    "description": "Incremental streams read rows updated at or after this time (UTC unless it says otherwise) on their first sync. Empty: all rows. A date alone (2024-01-31) means its midnight UTC.",
+                    "format": "date-time",
                     "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$",
-                    "examples": ["2024-01-31", "2024-01-31T00:00:00Z"],
+                    "pattern_descriptor": "YYYY-MM-DDTHH:mm:ssZ",
+                    "examples": ["2024-01-31T00:00:00Z", "2024-01-31"],
                     "order": 1,
                 },
                 "page_size": {
@@ -108,10 +110,32 @@ impl Api {
                     "order": 6,
                 },
                 "rate_limits": {
-                    "type": "object",
-                    "title": "Rate limits (calls per window)",
-                    "description": format!("Override {}'s published limits, for accounts whose limits were raised: operation (GraphQL root field, e.g. `subscriptions`) to calls per window (a minute, unless `rate_limit_window_seconds` says otherwise); `*` for every operation.", self.name),
-                    "additionalProperties": { "type": "integer", "minimum": 1 },
+                    "type": "array",
+                    "title": "Rate limits",
+                    "description": format!("Override {}'s published limits, for accounts whose limits were raised: calls per window (a minute, unless `rate_limit_window_seconds` says otherwise) for an operation. (The object form of 0.4, operation to calls, is still read.)", self.name),
+                    "items": {
+                        "type": "object",
+                        "title": "Rate limit",
+                        "required": ["operation", "calls_per_minute"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "operation": {
+                                "type": "string",
+                                "title": "Operation",
+                                "description": "A GraphQL root field (e.g. `subscriptions`), or `*` for every operation.",
+                                "examples": ["subscriptions", "*"],
+                                "order": 0,
+                            },
+                            "calls_per_minute": {
+                                "type": "integer",
+                                "title": "Calls per minute",
+                                "description": "Calls the API key may make in a window.",
+                                "minimum": 1,
+                                "examples": [3000],
+                                "order": 1,
+                            },
+                        },
+                    },
                     "order": 7,
                 },
                 "rate_limit_window_seconds": {

@@ -28,7 +28,7 @@ def pytest_configure(config) -> None:
     SECRETS.mkdir(parents=True, exist_ok=True)
     # Small pages, so every stream pages; no pacing to Stigg's per-minute limits, which would
     # spread the per-customer streams' requests over half a minute.
-    good = {"api_key": API_KEY, "base_url": _stand.url, "page_size": 25, "rate_limits": {"*": 600000}}
+    good = {"api_key": API_KEY, "base_url": _stand.url, "page_size": 25, "rate_limits": [{"operation": "*", "calls_per_minute": 600000}]}
     (SECRETS / "config.json").write_text(json.dumps(good))
     (SECRETS / "invalid_config.json").write_text(json.dumps({**good, "api_key": "not-the-key"}))
 

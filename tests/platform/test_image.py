@@ -84,7 +84,7 @@ class PlatformRun(unittest.TestCase):
         cls.stand = standin.Standin(API_KEY, CUSTOMERS, subscriptions_per_customer=2)
         cls.files = Path(tempfile.mkdtemp(prefix="stigg-image-"))
         cls.files.chmod(0o755)  # uid 1000 reads the mounted files
-        good = {"api_key": API_KEY, "base_url": cls.stand.url, "page_size": 15, "rate_limits": {"*": 600000}}
+        good = {"api_key": API_KEY, "base_url": cls.stand.url, "page_size": 15, "rate_limits": [{"operation": "*", "calls_per_minute": 600000}]}
         cls.write("config.json", good)
         cls.write("bad_config.json", {**good, "api_key": "not-the-key"})
         cls.container = buildah("from", "--quiet", IMAGE).stdout.strip()

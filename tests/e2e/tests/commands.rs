@@ -84,6 +84,57 @@ fn spec_declares_the_config_with_the_key_secret() {
         .starts_with("https://"));
 }
 
+/// What Airbyte's form needs of each field: a title, a description, its
+/// place (`order`, each once); a date picker for `start_date`; and for
+/// `rate_limits` an array of objects with fields of their own, which the
+/// form renders (an object without `properties` renders no input).
+#[test]
+fn spec_is_a_form_airbytes_ui_renders() {
+    let none = Inputs {
+        config: None,
+        catalog: None,
+        state: None,
+    };
+    let out = run("spec", &none, &[]);
+    let spec = &out.of_type("SPEC").next().expect("SPEC")["spec"];
+    let props = spec["connectionSpecification"]["properties"]
+        .as_object()
+        .expect("properties");
+    let mut orders: Vec<u64> = Vec::new();
+    for (name, field) in props {
+        for key in ["title", "description"] {
+            assert!(
+                field[key].as_str().is_some_and(|t| !t.is_empty()),
+                "{name} has no {key}"
+            );
+        }
+        orders.push(
+            field["order"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{name} has no order")),
+        );
+    }
+    orders.sort_unstable();
+    orders.dedup();
+    assert_eq!(orders.len(), props.len(), "two fields share an order");
+    let start = &props["start_date"];
+    assert_eq!(start["format"], "date-time");
+    assert!(start["examples"][0]
+        .as_str()
+        .is_some_and(|e| e.contains('T')));
+    let limits = &props["rate_limits"];
+    assert_eq!(limits["type"], "array");
+    let entry = &limits["items"];
+    assert_eq!(entry["type"], "object");
+    for field in ["operation", "calls_per_minute"] {
+        assert!(entry["properties"][field]["title"].is_string(), "{field}");
+        assert!(entry["required"]
+            .as_array()
+            .expect("required")
+            .contains(&json!(field)));
+    }
+}
+
 #[test]
 fn check_succeeds_with_a_good_key() {
     let server = standin(3);

@@ -40,10 +40,14 @@ fn limited_server(customers: usize) -> Standin {
     })
 }
 
-/// The stand-in's limits as the connector's `rate_limits`: calls per window.
+/// The stand-in's limits as the connector's `rate_limits`, in the form the
+/// spec shows (a list; one test below uses the object form of 0.4).
 fn connector_limits(server: &Standin) -> Value {
     let limits = server.rate_limits().expect("limits enforced");
-    json!({ "customers": limits.limit("customers"), "subscriptions": limits.limit("subscriptions") })
+    json!([
+        { "operation": "customers", "calls_per_minute": limits.limit("customers") },
+        { "operation": "subscriptions", "calls_per_minute": limits.limit("subscriptions") },
+    ])
 }
 
 /// The stand-in's window, for the connector's `rate_limit_window_seconds`.
