@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::api::Api;
 use crate::catalog::{parse_configured, Stream};
 use crate::plan;
+use crate::stream::StreamDef;
 
 impl Api {
     /// The catalogs separate instances may read at once; `[catalog]` when it
@@ -48,20 +49,15 @@ impl Api {
         };
         for group in plan::groups(&selected) {
             let members: Vec<usize> = group.members().iter().filter_map(|m| index(m)).collect();
-            let stream = group.stream;
-            let deletes = stream.incremental().and_then(|i| i.deletes.as_ref());
-            let operations: Vec<&'static str> = std::iter::once(stream.root_field)
-                .chain(deletes.map(|d| d.log.root_field))
-                .collect();
-            join(&mut unit, &members, &operations);
+            join(&mut unit, &members, &self.operations_of(group.stream));
         }
         for (i, selection) in selected.iter().enumerate() {
             if let Stream::PerParent(stream) = selection.stream {
-                join(
-                    &mut unit,
-                    &[i],
-                    &[stream.root_field, stream.parent.root_field],
-                );
+                let operations: Vec<&'static str> = [stream.root_field, stream.parent.root_field]
+                    .into_iter()
+                    .chain(stream.incremental.as_ref().map(|a| a.log.root_field))
+                    .collect();
+                join(&mut unit, &[i], &operations);
             }
         }
         let mut units: Vec<Vec<usize>> = Vec::new();
@@ -87,6 +83,23 @@ impl Api {
                 part.insert("streams".into(), Value::Array(chosen));
                 Value::Object(part).to_string()
             })
+            .collect()
+    }
+}
+
+impl Api {
+    /// Every operation a read of `stream` may send: its own, and the logs
+    /// its deletes and its activity mode read (whether the config turns the
+    /// mode on or not: a unit too large only paces more carefully).
+    fn operations_of(&self, stream: &'static StreamDef) -> Vec<&'static str> {
+        let deletes = stream.incremental().and_then(|i| i.deletes.as_ref());
+        let activity = self
+            .activity
+            .iter()
+            .filter(|a| a.stream.name == stream.name);
+        std::iter::once(stream.root_field)
+            .chain(deletes.map(|d| d.log.root_field))
+            .chain(activity.map(|a| a.log.root_field))
             .collect()
     }
 }
@@ -166,6 +179,32 @@ mod tests {
         assert_eq!(
             names(&parts),
             [vec!["customers", "grants", "events"], vec!["plans"]]
+        );
+    }
+
+    #[test]
+    fn streams_read_by_the_activity_log_stay_with_the_log() {
+        // subscriptions may be read by the events' changes, grants by the
+        // customers the events name: one instance paces the events.
+        let catalog = json!({"streams": [
+            entry("subscriptions", "incremental"),
+            entry("events", "incremental"),
+            entry("plans", "full_refresh"),
+        ]})
+        .to_string();
+        assert_eq!(
+            names(&API.split_catalog(&catalog)),
+            [vec!["subscriptions", "events"], vec!["plans"]]
+        );
+        let catalog = json!({"streams": [
+            entry("ledger", "full_refresh"),
+            entry("grants", "incremental"),
+            entry("subscriptions", "incremental"),
+        ]})
+        .to_string();
+        assert_eq!(
+            names(&API.split_catalog(&catalog)),
+            [vec!["ledger", "grants", "subscriptions"]]
         );
     }
 
