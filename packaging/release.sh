@@ -5,6 +5,8 @@
 #                                           `source-stigg-wasm` command (wasmtime its one dependency)
 #   source-stigg-wasm-<v>.tgz               `npm install`: the JS host, stigg.wasm transpiled,
 #                                           the `source-stigg-wasm` command (preview2-shim its one dependency)
+#   stigg-<v>.cdx.json                      the SBOM of the component: every Rust crate it is
+#                                           built from (CycloneDX 1.5, packaging/sbom.py)
 #   SHA256SUMS                              of each of them
 # The version is the workspace's (Cargo.toml); the documentation URL is metadata.yaml's
 # documentationUrl, which the component's spec then names too. `just release` runs this.
@@ -26,6 +28,8 @@ cp target/wasm32-wasip2/component/stigg.wasm "$wasm"
 examples/js-host/install.sh
 node packaging/npm/build.mjs --version "$version" --wasm "$wasm" --docs-url "$docs_url" --out "$dist" >/dev/null
 rm -rf "$dist/npm"   # the package's staging folder
-(cd "$dist" && sha256sum -- *.wasm *.whl *.tgz > SHA256SUMS)
+"$python" packaging/sbom.py --package stigg-connector --target wasm32-wasip2 --name stigg \
+  --version "$version" --out "$dist/stigg-$version.cdx.json"
+(cd "$dist" && sha256sum -- *.wasm *.whl *.tgz *.cdx.json > SHA256SUMS)
 echo "== release $version in $((SECONDS - start)) s, in $dist:" >&2
 (cd "$dist" && ls -l -- * | awk '{printf "   %10d  %s\n", $5, $9}') >&2

@@ -3,6 +3,8 @@
 #   install.sh python-host   venv target/ecosystem/python-host (examples/python-host/requirements.txt)
 #   install.sh pyairbyte     venv target/ecosystem/pyairbyte (tests/ecosystem/*-pyairbyte.txt)
 #   install.sh js-host       examples/js-host/node_modules (examples/js-host/install.sh)
+#   install.sh release-tests venv target/ecosystem/release-tests (tests/release/requirements.txt:
+#                            the CycloneDX schemas the SBOM is validated against)
 # A venv is remade only when its pins or the Python change. PYTHON overrides
 # the interpreter (default python3.11, else python3; PyAirbyte needs 3.10-3.12).
 #
@@ -34,12 +36,13 @@ ensure_venv() {
   echo "== installed into $dir in $((SECONDS - start)) s" >&2
 }
 
-[ $# -gt 0 ] || { echo "usage: install.sh python-host|pyairbyte|js-host..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: install.sh python-host|pyairbyte|js-host|release-tests..." >&2; exit 2; }
 for what in "$@"; do
   case $what in
     python-host) ensure_venv "$venvs/python-host" -r examples/python-host/requirements.txt ;;
     pyairbyte) ensure_venv "$venvs/pyairbyte" -r "$eco/requirements-pyairbyte.txt" -c "$eco/constraints-pyairbyte.txt" ;;
     js-host) examples/js-host/install.sh ;;
-    *) echo "install.sh: unknown $what (python-host, pyairbyte or js-host)" >&2; exit 2 ;;
+    release-tests) ensure_venv "$venvs/release-tests" -r tests/release/requirements.txt ;;
+    *) echo "install.sh: unknown $what (python-host, pyairbyte, js-host or release-tests)" >&2; exit 2 ;;
   esac
 done

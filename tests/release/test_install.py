@@ -126,12 +126,40 @@ class Artifacts(unittest.TestCase):
     def test_every_artifact_is_named_with_the_version_and_summed(self) -> None:
         names = sorted(p.name for p in DIST.iterdir() if p.is_file())
         self.assertEqual(names, sorted(["SHA256SUMS", f"stigg-{VERSION}.wasm", f"source-stigg-wasm-{VERSION}.tgz",
-                                        f"source_stigg_wasm-{VERSION}-py3-none-any.whl"]))
+                                        f"source_stigg_wasm-{VERSION}-py3-none-any.whl", f"stigg-{VERSION}.cdx.json"]))
         sums = dict(reversed(line.split("  ", 1)) for line in (DIST / "SHA256SUMS").read_text().splitlines())
         self.assertEqual(sorted(sums), [n for n in names if n != "SHA256SUMS"])
         for name, digest in sums.items():
             self.assertEqual(hashlib.sha256((DIST / name).read_bytes()).hexdigest(), digest, name)
 
 
+class Sbom(unittest.TestCase):
+    """stigg-<v>.cdx.json: valid CycloneDX 1.5, naming what `cargo tree` says the component is built from."""
+
+    def setUp(self) -> None:
+        self.text = (DIST / f"stigg-{VERSION}.cdx.json").read_text()
+        self.bom = json.loads(self.text)
+
+    def test_it_is_valid_cyclonedx(self) -> None:
+        from cyclonedx.schema import SchemaVersion
+        from cyclonedx.validation.json import JsonStrictValidator
+        self.assertIsNone(JsonStrictValidator(SchemaVersion.V1_5).validate_str(self.text))
+
+    def test_it_lists_every_crate_of_the_component_and_no_other(self) -> None:
+        tree = subprocess.run(["cargo", "tree", "--locked", "-p", "stigg-connector", "--target", "wasm32-wasip2",
+                               "-e", "normal", "--prefix", "none", "--format", "{p}"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout
+        crates = {tuple(line.split()[:2]) for line in tree.splitlines() if line.strip()}
+        crates = {(name, version.lstrip("v")) for name, version in crates} - {("stigg-connector", VERSION)}
+        self.assertEqual({(c["name"], c["version"]) for c in self.bom["components"]}, crates)
+        self.assertEqual(self.bom["metadata"]["component"]["version"], VERSION)
+
+    def test_crates_io_crates_carry_the_locks_checksum(self) -> None:
+        lock = (ROOT / "Cargo.lock").read_text()
+        serde = next(c for c in self.bom["components"] if c["name"] == "serde_json")
+        [checksum] = [h["content"] for h in serde["hashes"] if h["alg"] == "SHA-256"]
+        self.assertIn(f'name = "serde_json"\nversion = "{serde["version"]}"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\nchecksum = "{checksum}"', lock)
+
+
 if __name__ == "__main__":
-    sys.exit(standin.run_tests("release", Artifacts, WheelInstall, NpmInstall))
+    sys.exit(standin.run_tests("release", Artifacts, Sbom, WheelInstall, NpmInstall))
