@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::api::Api;
-use crate::catalog::{parse_configured, Stream};
+use crate::catalog::{parse_configured, Selected, Stream, SyncMode};
 use crate::plan;
 use crate::stream::StreamDef;
 
@@ -47,15 +47,28 @@ impl Api {
                 }
             }
         };
+        // Incremental as the runner asked (a stream read in full for want of
+        // a cursor may still be read by its activity log, if the config says).
+        let incremental = |s: &Selected| s.mode == SyncMode::Incremental || s.downgraded;
+        let asked: Vec<&str> = selected
+            .iter()
+            .filter(|s| incremental(s))
+            .map(|s| s.stream.name())
+            .collect();
         for group in plan::groups(&selected) {
             let members: Vec<usize> = group.members().iter().filter_map(|m| index(m)).collect();
-            join(&mut unit, &members, &self.operations_of(group.stream));
+            join(
+                &mut unit,
+                &members,
+                &self.operations_of(group.stream, asked.contains(&group.stream.name)),
+            );
         }
         for (i, selection) in selected.iter().enumerate() {
             if let Stream::PerParent(stream) = selection.stream {
+                let log = stream.incremental.as_ref().map(|a| a.log.root_field);
                 let operations: Vec<&'static str> = [stream.root_field, stream.parent.root_field]
                     .into_iter()
-                    .chain(stream.incremental.as_ref().map(|a| a.log.root_field))
+                    .chain(log.filter(|_| incremental(selection)))
                     .collect();
                 join(&mut unit, &[i], &operations);
             }
@@ -88,19 +101,22 @@ impl Api {
 }
 
 impl Api {
-    /// Every operation a read of `stream` may send: its own, and the logs
-    /// its deletes and its activity mode read (whether the config turns the
-    /// mode on or not: a unit too large only paces more carefully).
-    fn operations_of(&self, stream: &'static StreamDef) -> Vec<&'static str> {
+    /// Every operation a read of `stream` may send: its own and, when read
+    /// incrementally, the logs its deletes and its activity mode read
+    /// (whether the config, unknown here, turns the mode on or not: a unit
+    /// too large only paces more carefully; a full refresh reads no log).
+    fn operations_of(&self, stream: &'static StreamDef, incremental: bool) -> Vec<&'static str> {
         let deletes = stream.incremental().and_then(|i| i.deletes.as_ref());
         let activity = self
             .activity
             .iter()
             .filter(|a| a.stream.name == stream.name);
-        std::iter::once(stream.root_field)
-            .chain(deletes.map(|d| d.log.root_field))
+        let logs = deletes
+            .map(|d| d.log.root_field)
+            .into_iter()
             .chain(activity.map(|a| a.log.root_field))
-            .collect()
+            .filter(|_| incremental);
+        std::iter::once(stream.root_field).chain(logs).collect()
     }
 }
 
@@ -205,6 +221,17 @@ mod tests {
         assert_eq!(
             names(&API.split_catalog(&catalog)),
             [vec!["ledger", "grants", "subscriptions"]]
+        );
+        // Read in full, they read no log: apart, each paced on its own.
+        let catalog = json!({"streams": [
+            entry("customers", "full_refresh"),
+            entry("subscriptions", "full_refresh"),
+            entry("events", "incremental"),
+        ]})
+        .to_string();
+        assert_eq!(
+            names(&API.split_catalog(&catalog)),
+            [vec!["customers"], vec!["subscriptions"], vec!["events"]]
         );
     }
 

@@ -327,16 +327,18 @@ mod tests {
         let mut writer = recorder.writer();
         let closer = writer.share();
         let batch = "{\"type\":\"RECORD\",\"record\":{}}\n".repeat(1000);
-        let held = writer.lock().expect("lock");
+        let mut held = writer.lock().expect("lock");
         let closing = std::thread::spawn(move || {
             closer.close_with(r#"{"type":"TRACE"}"#, Duration::from_secs(5))
         });
-        // A batch under way when the signal came ends whole.
+        // A batch under way when the signal came ends whole, then the line.
         std::thread::sleep(Duration::from_millis(20));
+        held.out.write_all(batch.as_bytes()).expect("write");
+        held.out.flush().expect("flush");
         drop(held);
         assert!(closing.join().expect("join"));
         assert!(writer.emit(&batch).is_err(), "no batch after the close");
-        assert_eq!(recorder.text(), "{\"type\":\"TRACE\"}\n");
+        assert_eq!(recorder.text(), format!("{batch}{{\"type\":\"TRACE\"}}\n"));
     }
 
     #[test]
