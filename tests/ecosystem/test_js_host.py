@@ -14,11 +14,9 @@ import json
 import os
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 from collections import Counter
@@ -351,38 +349,6 @@ class JsHostRuns(standin.MessageLines):
 
 # --- hostile servers ---------------------------------------------------------
 
-class ChunkedFlood(socketserver.ThreadingTCPServer):
-    """On 127.0.0.1: answers any request with a chunked body of `total` bytes
-    of text, in 64 KiB chunks, as fast as the client takes them."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, total: int = 200 * MIB) -> None:
-        self.total = total
-        super().__init__(("127.0.0.1", 0), _Flood)
-        self.origin = f"http://127.0.0.1:{self.server_address[1]}"
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-class _Flood(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        try:
-            self.request.recv(65536)
-            self.request.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n")
-            chunk = b"%x\r\n" % 65536 + b"a" * 65536 + b"\r\n"
-            for _ in range(self.server.total // 65536):
-                self.request.sendall(chunk)
-            self.request.sendall(b"0\r\n\r\n")
-        except OSError:  # the client stopped reading: what a host should do past its cap
-            pass
-
-
-# Runs a command and prints its peak RSS in KiB (ru_maxrss of its own children only).
 PEAK_RSS = ("import resource, subprocess, sys; "
             "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
             "sys.stdout.write(done.stdout); sys.stderr.write(done.stderr); "
@@ -526,13 +492,14 @@ class JsHostLimits(standin.MessageLines):
         return self.parse(done.stdout), int(done.stderr.rsplit("PEAK_RSS_KIB ", 1)[1]) * 1024
 
     def test_a_200_mib_chunked_body_is_refused_holding_about_the_cap(self) -> None:
-        flood = ChunkedFlood()
+        flood = fakes.HostileServer("huge-body")
+        origin = flood.url.rsplit("/graphql", 1)[0]
         try:
             cap = 64 * MIB
             # The host's own footprint: the same run with a request that gets no body.
             _, baseline = self.peak_rss({"probe": "http", "url": "http://127.0.0.1:1/", "origins": ["http://127.0.0.1:1"]},
                                         "--allow-private-network")
-            messages, peak = self.peak_rss({"probe": "http", "url": flood.origin + "/big", "origins": [flood.origin]},
+            messages, peak = self.peak_rss({"probe": "http", "url": flood.url, "origins": [origin]},
                                            "--allow-private-network")
         finally:
             flood.close()
