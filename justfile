@@ -35,7 +35,7 @@ test: component
     tests/tools/stigg-full-schema.sh
     cargo build --workspace --all-targets
     cargo build -p guest-probe --target wasm32-wasip2 --release
-    packaging/release.sh
+    packaging/release.sh --profile dev
     STIGG_REQUIRE_FULL_SCHEMA=1 STIGG_HOST={{justfile_directory()}}/target/debug/host \
         STIGG_WASM={{justfile_directory()}}/{{wasm}} cargo test --workspace
     tests/ecosystem/run.sh
@@ -55,7 +55,7 @@ bench *ARGS: component
 test-ecosystem: component
     cargo build -p host-cli -p source-stigg-wasm -p stigg-standin
     cargo build -p guest-probe --target wasm32-wasip2 --release
-    packaging/release.sh
+    packaging/release.sh --profile dev
     tests/ecosystem/run.sh
 
 # Formatting and lints, as CI wants them.
@@ -63,22 +63,18 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Airbyte platform tests: builds the image without a Docker daemon (buildah, from Debian if
-# missing) and runs spec, check, discover and read in it as the platform does (uid 1000), then
+# Airbyte platform tests: the release's image (built with dev binaries: a release build of both
+# platforms would add about 11 minutes to a fresh run; `just release` builds what ships) pushed to
+# a registry on 127.0.0.1 and pulled back, spec, check, discover and read in it as the platform
+# does (uid 1000; arm64 under qemu), the component through the same registry with wkg, then
 # airbyte-cdk's standard tests (pinned, under target/platform/ once); all against the stand-in.
-# With the debug source-stigg-wasm the tests already built (a release build would add about 6 minutes
-# to a fresh run); `just image` builds what ships.
 test-platform: component
     cargo build -p source-stigg-wasm -p stigg-standin
+    packaging/release.sh --profile dev
     SOURCE_STIGG_BIN=target/debug/source-stigg-wasm tests/platform/run.sh
 
 # Build the release into target/dist/: stigg-<v>.wasm, the wheel and the npm package of
-# `source-stigg-wasm`, and their SHA256SUMS (README: "Install").
+# `source-stigg-wasm`, the Airbyte connector image for linux/amd64 and linux/arm64 (an OCI
+# archive; buildah, zig and qemu installed on first use), an SBOM and SHA256SUMS (README: "Install").
 release: setup
     packaging/release.sh
-
-# Build the Airbyte connector image (release) and target/platform/source-stigg-wasm-<version>.tar,
-# to `docker load -i`, then push (README: "Use it in Airbyte").
-image: component
-    cargo build --release -p source-stigg-wasm
-    packaging/build-image.sh

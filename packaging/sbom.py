@@ -3,7 +3,8 @@
 
     sbom.py --package stigg-connector --target wasm32-wasip2 --name stigg --version V --out FILE
 
-Every crate in the package's normal dependencies for that target (proc-macros
+Every crate in the package's normal dependencies for those targets (`--target` may repeat: the
+image's binary is built for two) (proc-macros
 and what they use included, as they shape the code), with its version, its
 purl, its licence expression and, for crates from crates.io, the SHA-256 that
 Cargo.lock pins; and who depends on whom. From `cargo tree` and Cargo.lock: no
@@ -21,18 +22,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def crates(package: str, target: str) -> tuple[dict, dict[str, list[str]]]:
+def crates(package: str, targets: list[str]) -> tuple[dict, dict[str, list[str]]]:
     """The package's crates by purl ({name, version, license}), and each one's
     normal dependencies. From `cargo tree`, which resolves features for this
     package alone, as its build does (`cargo metadata` unifies the workspace's)."""
     tree = subprocess.run(
-        ["cargo", "tree", "--locked", "-p", package, "--target", target, "-e", "normal",
+        ["cargo", "tree", "--locked", "-p", package, *(f"--target={t}" for t in targets), "-e", "normal",
          "--prefix", "depth", "--format", "|{p}|{l}"],
         cwd=ROOT, capture_output=True, text=True, check=True).stdout
     packages: dict[str, dict] = {}
     graph: dict[str, set[str]] = {}
     path: list[str] = []  # the crates from the root down to the line's parent
-    for line in tree.splitlines():
+    for line in filter(None, tree.splitlines()):  # one tree per target, a blank line between
         depth, described, license_ = line.split("|", 2)
         name, version = described.split()[:2]
         crate = {"name": name, "version": version.lstrip("v"), "license": license_.strip()}
@@ -75,8 +76,8 @@ def component(package: dict, checksums: dict) -> dict:
     return entry
 
 
-def bom(package: str, target: str, name: str, version: str) -> dict:
-    packages, graph = crates(package, target)
+def bom(package: str, targets: list[str], name: str, version: str) -> dict:
+    packages, graph = crates(package, targets)
     checksums = lock_checksums()
     root = next(iter(packages))  # cargo tree's first line
     document = {
@@ -86,7 +87,7 @@ def bom(package: str, target: str, name: str, version: str) -> dict:
         "metadata": {
             "component": {"type": "application", "bom-ref": purl(packages[root]), "name": name,
                           "version": version, "purl": purl(packages[root]),
-                          "description": f"{package} built for {target}"},
+                          "description": f"{package} built for {', '.join(targets)}"},
         },
         "components": sorted((component(p, checksums) for i, p in packages.items() if i != root),
                              key=lambda c: c["bom-ref"]),
@@ -101,8 +102,9 @@ def bom(package: str, target: str, name: str, version: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for flag in ("package", "target", "name", "version", "out"):
+    for flag in ("package", "name", "version", "out"):
         parser.add_argument(f"--{flag}", required=True)
+    parser.add_argument("--target", required=True, action="append")
     options = parser.parse_args()
     document = bom(options.package, options.target, options.name, options.version)
     Path(options.out).write_text(json.dumps(document, indent=1) + "\n")

@@ -126,6 +126,7 @@ class Artifacts(unittest.TestCase):
     def test_every_artifact_is_named_with_the_version_and_summed(self) -> None:
         names = sorted(p.name for p in DIST.iterdir() if p.is_file())
         self.assertEqual(names, sorted(["SHA256SUMS", f"stigg-{VERSION}.wasm", f"source-stigg-wasm-{VERSION}.tgz",
+                                        f"source-stigg-wasm-{VERSION}.oci.tar", f"source-stigg-wasm-{VERSION}.cdx.json",
                                         f"source_stigg_wasm-{VERSION}-py3-none-any.whl", f"stigg-{VERSION}.cdx.json"]))
         sums = dict(reversed(line.split("  ", 1)) for line in (DIST / "SHA256SUMS").read_text().splitlines())
         self.assertEqual(sorted(sums), [n for n in names if n != "SHA256SUMS"])
@@ -134,29 +135,37 @@ class Artifacts(unittest.TestCase):
 
 
 class Sbom(unittest.TestCase):
-    """stigg-<v>.cdx.json: valid CycloneDX 1.5, naming what `cargo tree` says the component is built from."""
+    """The SBOMs: valid CycloneDX 1.5, naming what `cargo tree` says each artifact is built from."""
 
-    def setUp(self) -> None:
-        self.text = (DIST / f"stigg-{VERSION}.cdx.json").read_text()
-        self.bom = json.loads(self.text)
+    # file name prefix -> (package, its targets)
+    SBOMS = {"stigg": ("stigg-connector", ["wasm32-wasip2"]),
+             "source-stigg-wasm": ("source-stigg-wasm", ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-musl"])}
 
-    def test_it_is_valid_cyclonedx(self) -> None:
+    def sbom(self, name: str) -> str:
+        return (DIST / f"{name}-{VERSION}.cdx.json").read_text()
+
+    def test_they_are_valid_cyclonedx(self) -> None:
         from cyclonedx.schema import SchemaVersion
         from cyclonedx.validation.json import JsonStrictValidator
-        self.assertIsNone(JsonStrictValidator(SchemaVersion.V1_5).validate_str(self.text))
+        for name in self.SBOMS:
+            self.assertIsNone(JsonStrictValidator(SchemaVersion.V1_5).validate_str(self.sbom(name)), name)
 
-    def test_it_lists_every_crate_of_the_component_and_no_other(self) -> None:
-        tree = subprocess.run(["cargo", "tree", "--locked", "-p", "stigg-connector", "--target", "wasm32-wasip2",
-                               "-e", "normal", "--prefix", "none", "--format", "{p}"], cwd=ROOT,
-                              capture_output=True, text=True, check=True).stdout
-        crates = {tuple(line.split()[:2]) for line in tree.splitlines() if line.strip()}
-        crates = {(name, version.lstrip("v")) for name, version in crates} - {("stigg-connector", VERSION)}
-        self.assertEqual({(c["name"], c["version"]) for c in self.bom["components"]}, crates)
-        self.assertEqual(self.bom["metadata"]["component"]["version"], VERSION)
+    def test_each_lists_every_crate_of_its_artifact_and_no_other(self) -> None:
+        for name, (package, targets) in self.SBOMS.items():
+            tree = subprocess.run(["cargo", "tree", "--locked", "-p", package, *(f"--target={t}" for t in targets),
+                                   "-e", "normal", "--prefix", "none", "--format", "{p}"], cwd=ROOT,
+                                  capture_output=True, text=True, check=True).stdout
+            crates = {tuple(line.split()[:2]) for line in tree.splitlines() if line.strip()}
+            crates = {(crate, version.lstrip("v")) for crate, version in crates} - {(package, VERSION)}
+            bom = json.loads(self.sbom(name))
+            self.assertEqual({(c["name"], c["version"]) for c in bom["components"]}, crates, name)
+            self.assertEqual(bom["metadata"]["component"]["version"], VERSION)
+        # The image's binary runs wasmtime, which the component does not contain.
+        self.assertIn("wasmtime", {c["name"] for c in json.loads(self.sbom("source-stigg-wasm"))["components"]})
 
     def test_crates_io_crates_carry_the_locks_checksum(self) -> None:
         lock = (ROOT / "Cargo.lock").read_text()
-        serde = next(c for c in self.bom["components"] if c["name"] == "serde_json")
+        serde = next(c for c in json.loads(self.sbom("stigg"))["components"] if c["name"] == "serde_json")
         [checksum] = [h["content"] for h in serde["hashes"] if h["alg"] == "SHA-256"]
         self.assertIn(f'name = "serde_json"\nversion = "{serde["version"]}"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\nchecksum = "{checksum}"', lock)
 
