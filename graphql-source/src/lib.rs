@@ -32,6 +32,7 @@ pub mod read_log;
 pub mod read_per_parent;
 pub mod record_check;
 pub mod redact;
+pub mod retrieve;
 pub mod retry;
 pub mod schema;
 pub mod settings;

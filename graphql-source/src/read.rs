@@ -9,14 +9,15 @@ use crate::emit::Emitter;
 use crate::error::{Error, FailureType, Result};
 use crate::fetch::Client;
 use crate::messages::{self, Status};
-use crate::page::Root;
+use crate::page::{Page, Root};
 use crate::plan::{self, Group};
 use crate::position::Keyset;
-use crate::position::Position;
+use crate::position::{Pager, Position};
 use crate::query;
 use crate::read_activity::Wrap;
 use crate::read_log::LOG_MARGIN_MS;
 use crate::read_per_parent;
+use crate::retrieve::{Queries, Round};
 use crate::state::StreamState;
 use crate::stream::{StreamDef, TotalCount};
 use crate::time::{format_rfc3339_ms, now_ms};
@@ -205,77 +206,45 @@ impl Client<'_> {
                 (position, Wrap::Plain)
             }
         };
-        let (first_query, next_query) = (
+        let (first, next) = (
             query::document(stream, &group.picks, TotalCount::Ask),
             query::document(stream, &group.picks, TotalCount::Skip),
         );
-        let root = Root {
-            field: stream.root_field,
-            list: stream.connection().is_none(),
+        let queries = Queries {
+            label: name,
+            root: Root {
+                field: stream.root_field,
+                list: stream.connection().is_none(),
+            },
+            first: &first,
+            next: &next,
         };
         let mut emitter = Emitter::new(group);
-        let (mut pages, mut total, mut running) = (0u64, 0u64, false);
-        let mut bound = None;
-        while !position.done() {
-            let query = if running { &next_query } else { &first_query };
-            let fetched = self
-                .round(name, root, query, &mut |rows| position.requests(rows))
-                .map_err(|e| e.context(format_args!("{name}, after {total} records")))?;
-            if !running {
-                running = true;
-                for member in group.members() {
-                    self.sink
-                        .emit(&messages::stream_status(member, Status::Running));
-                }
-                let counted = fetched.iter().map(|p| p.total_count).sum::<Option<u64>>();
-                if let (Some(rows), Some(_)) = (counted, &group.parent) {
-                    self.sink.emit(&messages::estimate(name, rows));
-                }
-                bound = counted
-                    .filter(|_| position.bounded_by_count())
-                    .map(|rows| RowBound::new(rows, self.page_size.rows()));
+        let read = self.retrieve(&queries, &mut position, &mut |client, round| {
+            if round.first {
+                client.running(group, round.counted);
             }
-            let with_rows = position.advance(&fetched)?;
             let emitted_at = now_ms();
-            let mut count = 0;
-            for page in &fetched[..with_rows] {
-                for node in page.nodes() {
-                    emitter.node(&mut *self.sink, node, emitted_at)?;
-                }
-                count += page.nodes().len() as u64;
+            for node in round.pages.iter().flat_map(Page::nodes) {
+                emitter.node(&mut *client.sink, node, emitted_at)?;
             }
-            pages += with_rows as u64;
-            total += count;
-            if let Some(bound) = &bound {
-                bound.check(total, &position.state())?;
-            }
-            let summary = match with_rows {
-                0 if position.planning() => {
-                    format!("{name}: large; asking for its newest row to split it by creation time")
-                }
-                0 => format!(
-                    "{name}: reading {} partition(s) by creation time",
-                    position.partitions()
-                ),
-                1 => format!("{name}: {count} records ({total} in all)"),
-                n => format!("{name}: {n} pages at once, {count} records ({total} in all)"),
-            };
-            self.log("INFO", &summary);
-            let state = wrap.apply(position.state(), position.done());
-            self.checkpoint(group, &state, &mut emitter, progress);
-        }
-        if !running {
+            client.log("INFO", &summary(name, round));
+            let state = wrap.apply(round.pager.state(), round.pager.done());
+            client.checkpoint(group, &state, &mut emitter, progress);
+            Ok(())
+        })?;
+        if read.rounds == 0 {
             // Nothing to read (no change logged): the state still moves on.
-            for member in group.members() {
-                self.sink
-                    .emit(&messages::stream_status(member, Status::Running));
-            }
+            self.running(group, None);
             let state = wrap.apply(position.state(), true);
             self.checkpoint(group, &state, &mut emitter, progress);
         }
         self.log(
             "INFO",
-            &format!("{name}: done, {total} records in {pages} pages"),
+            &format!(
+                "{name}: done, {} records in {} pages",
+                read.rows, read.pages
+            ),
         );
         let track = self.settings.track_deletes;
         if let (Position::Incremental(keyset), Some(_), true) =
@@ -284,6 +253,18 @@ impl Client<'_> {
             self.deletes(stream, keyset, started_ms)?;
         }
         Ok(())
+    }
+
+    /// RUNNING for every stream of the group, and the estimate a parent's
+    /// count gives.
+    fn running(&mut self, group: &Group, counted: Option<u64>) {
+        for member in group.members() {
+            self.sink
+                .emit(&messages::stream_status(member, Status::Running));
+        }
+        if let (Some(rows), Some(_)) = (counted, &group.parent) {
+            self.sink.emit(&messages::estimate(group.stream.name, rows));
+        }
     }
 
     /// After an incremental read of a stream with deletes: the deletions
@@ -349,63 +330,18 @@ impl Client<'_> {
     }
 }
 
-/// How far a read counted at its start (`totalCount`) may go: rows created
-/// while it runs are read too, but a read several times past its count is a
-/// server paging without end, and stops.
-struct RowBound {
-    counted: u64,
-    most: u64,
-}
-
-impl RowBound {
-    const TIMES: u64 = 3;
-
-    fn new(counted: u64, page_size: u32) -> RowBound {
-        let slack = Self::TIMES * u64::from(page_size);
-        RowBound {
-            counted,
-            most: counted.saturating_mul(Self::TIMES).saturating_add(slack),
+/// The LOG line after a round.
+fn summary(name: &str, round: &Round) -> String {
+    let (count, total) = (round.rows, round.total);
+    match round.pages.len() {
+        0 if round.pager.planning() => {
+            format!("{name}: large; asking for its newest row to split it by creation time")
         }
-    }
-
-    fn check(&self, rows: u64, at: &StreamState) -> Result<()> {
-        if rows <= self.most {
-            return Ok(());
-        }
-        Err(Error::system(format!(
-            "read {rows} rows where the server counted {} at the start (totalCount), more than \
-             {} times as many: stopping rather than paging without end (position: {})",
-            self.counted,
-            Self::TIMES,
-            at.to_value()
-        )))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_read_may_go_past_its_count_but_not_several_times_past_it() {
-        let bound = RowBound::new(100, 50);
-        let at = StreamState::FullRefreshComplete;
-        assert!(bound.check(450, &at).is_ok(), "300 + 3 pages of slack");
-        let error = bound.check(451, &at).unwrap_err();
-        assert_eq!(error.failure_type, FailureType::System);
-        assert!(
-            error.message.contains("counted 100 at the start"),
-            "{}",
-            error.message
-        );
-        assert!(
-            error.message.contains("full_refresh_complete"),
-            "{}",
-            error.message
-        );
-        assert!(
-            RowBound::new(0, 1000).check(3000, &at).is_ok(),
-            "an empty count still reads pages"
-        );
+        0 => format!(
+            "{name}: reading {} partition(s) by creation time",
+            round.pager.partitions()
+        ),
+        1 => format!("{name}: {count} records ({total} in all)"),
+        n => format!("{name}: {n} pages at once, {count} records ({total} in all)"),
     }
 }

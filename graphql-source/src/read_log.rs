@@ -8,10 +8,11 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::fetch::Client;
 use crate::messages;
-use crate::page::Root;
-use crate::position::Keyset;
+use crate::page::{Page, Root};
+use crate::position::{Keyset, Pager};
 use crate::query::{self, Pick};
 use crate::raw_json::members;
+use crate::retrieve::Queries;
 use crate::state::StreamState;
 use crate::stream::{Deletes, KeyForm, StreamDef, TotalCount, DELETED_AT};
 use crate::time::now_ms;
@@ -55,7 +56,10 @@ impl Client<'_> {
             cursor: Some(query.from.into()),
             deletes_from: None,
         };
-        let mut keyset = Keyset::new(order, Some(&saved), None);
+        let mut pager = LogPager {
+            keyset: Keyset::new(order, Some(&saved), None),
+            extra,
+        };
         let picks: Vec<Pick> = log
             .fields
             .iter()
@@ -65,27 +69,22 @@ impl Client<'_> {
             .map(Pick::whole)
             .collect();
         let document = query::document(log, &picks, TotalCount::Skip);
-        let root = Root {
-            field: log.root_field,
-            list: false,
+        let queries = Queries {
+            label,
+            root: Root {
+                field: log.root_field,
+                list: false,
+            },
+            first: &document,
+            next: &document,
         };
-        let request = |keyset: &Keyset, rows: u32| {
-            let mut variables = keyset.request(rows);
-            if let (Some(filter), Value::Object(extra)) =
-                (variables["filter"].as_object_mut(), &extra)
-            {
-                filter.extend(extra.clone());
-            }
-            vec![variables]
-        };
-        while !keyset.done() {
-            let pages = self.round(label, root, &document, &mut |rows| request(&keyset, rows))?;
-            keyset.advance(&pages)?;
-            for node in pages.iter().flat_map(|p| p.nodes()) {
+        self.retrieve(&queries, &mut pager, &mut |_, round| {
+            for node in round.pages.iter().flat_map(Page::nodes) {
                 let (values, at) = entry(node, query, order.cursor)?;
                 each(&values, &at)?;
             }
-        }
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -126,6 +125,37 @@ impl Client<'_> {
             self.sink.record(&line);
         }
         Ok(deleted.len() as u64)
+    }
+}
+
+/// A log read: keyset paging over the log's cursor, with the filter members
+/// that keep one kind of entry added to every request.
+struct LogPager {
+    keyset: Keyset,
+    extra: Value,
+}
+
+impl Pager for LogPager {
+    fn done(&self) -> bool {
+        self.keyset.done()
+    }
+
+    fn requests(&mut self, page_size: u32) -> Vec<Value> {
+        let mut variables = self.keyset.request(page_size);
+        if let (Some(filter), Value::Object(extra)) =
+            (variables["filter"].as_object_mut(), &self.extra)
+        {
+            filter.extend(extra.clone());
+        }
+        vec![variables]
+    }
+
+    fn advance(&mut self, pages: &[Page]) -> Result<usize> {
+        self.keyset.advance(pages)
+    }
+
+    fn state(&self) -> StreamState {
+        self.keyset.state()
     }
 }
 

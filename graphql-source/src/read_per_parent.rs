@@ -7,11 +7,12 @@ use crate::emit;
 use crate::error::{Error, Result};
 use crate::fetch::Client;
 use crate::messages::{self, Status};
-use crate::page::Root;
+use crate::page::{Page, Root};
 use crate::position::per_parent::{Parent, Parents};
 use crate::position::{ByIds, Position};
 use crate::query::{self, Pick};
 use crate::read_log::{LogQuery, LOG_MARGIN_MS};
+use crate::retrieve::Queries;
 use crate::state::StreamState;
 use crate::stream::{ParentActivity, PerParentDef, TotalCount};
 use crate::time::{format_rfc3339_ms, now_ms};
@@ -72,28 +73,30 @@ impl Client<'_> {
         self.sink
             .emit(&messages::stream_status(name, Status::Running));
         let query = query::per_parent_document(stream);
-        let root = Root {
-            field: stream.root_field,
-            list: false,
+        let queries = Queries {
+            label: name,
+            root: Root {
+                field: stream.root_field,
+                list: false,
+            },
+            first: &query,
+            next: &query,
         };
-        let (mut line, mut total) = (String::new(), 0u64);
-        while !parents.done() {
-            let fetched = self
-                .round(name, root, &query, &mut |rows| parents.requests(rows))
-                .map_err(|e| e.context(format_args!("{name}, after {total} records")))?;
-            parents.advance(&fetched)?;
+        let mut line = String::new();
+        let read = self.retrieve(&queries, &mut parents, &mut |client, round| {
             let emitted_at = now_ms();
-            let mut count = 0;
-            for node in fetched.iter().flat_map(|p| p.nodes()) {
+            for node in round.pages.iter().flat_map(Page::nodes) {
                 line.clear();
                 emit::keyed_record(&mut line, stream, node, emitted_at)?;
-                self.sink.record(&line);
-                count += 1;
+                client.sink.record(&line);
             }
-            total += count;
-            let state = plan.state(parents.state()).to_value();
-            self.sink.emit(&messages::stream_state(name, &state, count));
-        }
+            let state = plan.state(round.pager.state()).to_value();
+            client
+                .sink
+                .emit(&messages::stream_state(name, &state, round.rows));
+            Ok(())
+        })?;
+        let total = read.rows;
         if total == 0 {
             let state = plan.state(StreamState::FullRefreshComplete).to_value();
             self.sink.emit(&messages::stream_state(name, &state, 0));
@@ -179,21 +182,23 @@ impl Client<'_> {
         };
         let first = query::document(parent, &picks, TotalCount::Ask);
         let next = query::document(parent, &picks, TotalCount::Skip);
-        let root = Root {
-            field: parent.root_field,
-            list: parent.connection().is_none(),
-        };
         let label = format!("{} (listing {})", stream.name, parent.name);
+        let queries = Queries {
+            label: &label,
+            root: Root {
+                field: parent.root_field,
+                list: parent.connection().is_none(),
+            },
+            first: &first,
+            next: &next,
+        };
         let mut parents = Vec::new();
-        let mut query = &first;
-        while !position.done() {
-            let fetched = self.round(&label, root, query, &mut |rows| position.requests(rows))?;
-            query = &next;
-            let with_rows = position.advance(&fetched)?;
-            for node in fetched[..with_rows].iter().flat_map(|p| p.nodes()) {
+        self.retrieve(&queries, &mut position, &mut |_, round| {
+            for node in round.pages.iter().flat_map(Page::nodes) {
                 parents.push(Parent::from_node(node, stream)?);
             }
-        }
+            Ok(())
+        })?;
         Ok(parents)
     }
 }

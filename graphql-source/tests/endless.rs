@@ -37,11 +37,12 @@ impl Http for Endless {
     }
 }
 
-/// The TRACE ERROR's stream and message, and how many requests were sent.
-fn read_endless(rows: usize) -> (String, String, usize) {
+/// The TRACE ERROR's stream and message, and how many requests were sent,
+/// for a full refresh of `stream` (`customers`, or one whose parents are).
+fn read_endless(stream: &str, rows: usize) -> (String, String, usize) {
     let mut server = Endless { rows, requests: 0 };
     let config = json!({"api_key": "test-key-123", "page_size": 2, "max_retry_seconds": 0});
-    let messages = sync(&mut server, config, "customers", "full_refresh", None);
+    let messages = sync(&mut server, config, stream, "full_refresh", None);
     let errors: Vec<&Value> = of_type(&messages, "TRACE")
         .into_iter()
         .filter(|m| m["trace"]["type"] == "ERROR")
@@ -57,7 +58,7 @@ fn read_endless(rows: usize) -> (String, String, usize) {
 
 #[test]
 fn empty_pages_that_say_more_follow_stop_at_the_first() {
-    let (stream, message, requests) = read_endless(0);
+    let (stream, message, requests) = read_endless("customers", 0);
     assert_eq!(stream, "customers");
     assert!(
         message.contains("no rows but says another follows"),
@@ -69,12 +70,25 @@ fn empty_pages_that_say_more_follow_stop_at_the_first() {
 
 #[test]
 fn pages_of_new_rows_stop_several_times_past_the_count() {
-    let (stream, message, requests) = read_endless(2);
+    let (stream, message, requests) = read_endless("customers", 2);
     assert_eq!(stream, "customers");
     assert!(
         message.contains("the server counted 5 at the start"),
         "{message}"
     );
     // 3 x 5 rows and 3 pages of slack: 21 rows, 2 a page.
+    assert_eq!(requests, 11, "{message}");
+}
+
+#[test]
+fn a_listing_of_parents_that_pages_without_end_stops_too() {
+    // grants are read per customer: the customers are listed first.
+    let (stream, message, requests) = read_endless("grants", 2);
+    assert_eq!(stream, "grants");
+    assert!(message.contains("grants (listing customers)"), "{message}");
+    assert!(
+        message.contains("the server counted 5 at the start"),
+        "{message}"
+    );
     assert_eq!(requests, 11, "{message}");
 }

@@ -15,12 +15,12 @@ struct Server {
     max_first: u64,
 }
 
-fn page(root: &str, nodes: Vec<Value>, next: Option<String>) -> Response {
+fn page(root: &str, nodes: Vec<Value>, next: Option<String>, total: usize) -> Response {
     let edges: Vec<Value> = nodes.into_iter().map(|n| json!({ "node": n })).collect();
     let body = json!({"data": {root: {
         "edges": edges,
         "pageInfo": {"hasNextPage": next.is_some(), "endCursor": next},
-        "totalCount": 0,
+        "totalCount": total,
     }}});
     Response {
         status: 200,
@@ -66,6 +66,7 @@ impl Http for Server {
                 "customers",
                 nodes,
                 (end < self.customers).then(|| end.to_string()),
+                self.customers,
             ));
         }
         let input = &body["variables"]["input"];
@@ -81,6 +82,7 @@ impl Http for Server {
             "grants",
             nodes,
             (end < count).then(|| end.to_string()),
+            count,
         ))
     }
 }

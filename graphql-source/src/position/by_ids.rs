@@ -6,8 +6,7 @@ use std::collections::{HashSet, VecDeque};
 
 use serde_json::{json, Value};
 
-use super::asc;
-use super::cursors::Cursors;
+use super::nestjs::{arguments, ascending, Offset};
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::string_fields;
@@ -21,8 +20,8 @@ pub struct ByIds {
     path: &'static [&'static str],
     order: &'static [&'static str],
     batches: VecDeque<Vec<String>>,
-    after: Option<String>,
-    cursors: Cursors,
+    /// Where the current batch's pages stand.
+    offset: Offset,
     /// Values of `key` every row read must include, checked at the end.
     key: &'static str,
     expected: HashSet<String>,
@@ -44,8 +43,7 @@ impl ByIds {
             path,
             order,
             batches: ids.chunks(BATCH).map(<[String]>::to_vec).collect(),
-            after: None,
-            cursors: Cursors::default(),
+            offset: Offset::default(),
             key: "",
             expected: HashSet::new(),
         }
@@ -66,16 +64,15 @@ impl ByIds {
         let Some(batch) = self.batches.front() else {
             return Vec::new();
         };
-        let mut paging = json!({ "first": page_size });
-        if let Some(after) = &self.after {
-            paging["after"] = json!(after);
-        }
-        let sorting: Vec<Value> = self.order.iter().map(|f| asc(f)).collect();
         let filter = self.path.iter().rev().fold(
             json!({ "in": batch }),
             |inner, field| json!({ *field: inner }),
         );
-        vec![json!({ "paging": paging, "sorting": sorting, "filter": filter })]
+        vec![arguments(
+            self.offset.paging(page_size),
+            ascending(self.order),
+            filter,
+        )]
     }
 
     pub fn advance(&mut self, pages: &[Page]) -> Result<usize> {
@@ -89,10 +86,11 @@ impl ByIds {
         }
         if !page.has_next_page {
             self.batches.pop_front();
-            self.after = None;
+            // A batch's cursors are its own: another batch may page by the same ones.
+            self.offset = Offset::default();
             return self.check_done().map(|()| 1);
         }
-        self.after = Some(self.cursors.next(page)?);
+        self.offset.follow(page)?;
         Ok(1)
     }
 }
@@ -153,6 +151,21 @@ mod tests {
         assert!(read.done());
         assert!(read.request(50).is_empty());
         assert!(ByIds::new(&["id"], &["id"], Vec::new()).done());
+    }
+
+    #[test]
+    fn each_batch_may_page_by_the_same_cursors() {
+        // Offset cursors name positions: the second batch's first cursor may
+        // be the first batch's.
+        let ids: Vec<String> = (0..BATCH + 1).map(|i| format!("id{i}")).collect();
+        let mut read = ByIds::new(&["id"], &["id"], ids);
+        for _ in 0..2 {
+            read.advance(&[Page::from_nodes(&[], true, Some("offset:1"))])
+                .unwrap();
+            assert_eq!(read.request(5)[0]["paging"]["after"], "offset:1");
+            read.advance(&[Page::from_nodes(&[], false, None)]).unwrap();
+        }
+        assert!(read.done());
     }
 
     #[test]

@@ -7,8 +7,7 @@ use std::fmt;
 
 use serde_json::{json, Value};
 
-use super::asc;
-use super::cursors::Cursors;
+use super::nestjs::{arguments, ascending, Offset};
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::string_fields;
@@ -23,10 +22,8 @@ pub struct Keyset {
     from: Option<String>,
     /// The key of the last row emitted.
     last: Option<Key>,
-    /// Offset paging: the server's cursor after the last page, and every
-    /// cursor followed (a repeat would loop forever).
-    after: Option<String>,
-    cursors: Cursors,
+    /// Offset paging: where the server's cursors stand.
+    offset: Offset,
     /// Set once the last page has been read.
     done: bool,
     /// Carried in the state for the deletes read after the rows.
@@ -63,8 +60,7 @@ impl Keyset {
             keys,
             from,
             last: None,
-            after: None,
-            cursors: Cursors::default(),
+            offset: Offset::default(),
             done: false,
             deletes_from,
         }
@@ -85,15 +81,11 @@ impl Keyset {
             (_, Some(from)) => json!({ c: { "gte": from } }),
             (_, None) => json!({}),
         };
-        let mut paging = json!({ "first": page_size });
-        if let (true, Some(after)) = (offset, &self.after) {
-            paging["after"] = json!(after);
-        }
-        json!({
-            "paging": paging,
-            "sorting": [asc(c), asc(t)],
-            "filter": filter,
-        })
+        let paging = match offset {
+            true => self.offset.paging(page_size),
+            false => json!({ "first": page_size }),
+        };
+        arguments(paging, ascending(&[c, t]), filter)
     }
 
     /// Moves past the round's one page; its rows are to be emitted (returns 1).
@@ -115,7 +107,7 @@ impl Keyset {
         }
         self.done = !page.has_next_page || page.nodes().len() == 0;
         if self.keys.paging == IncrementalPaging::Offset && !self.done {
-            self.after = Some(self.cursors.next(page)?);
+            self.offset.follow(page)?;
         }
         Ok(1)
     }

@@ -2,8 +2,8 @@
 //! next round of pages, the advance over them, and the state that checkpoints it.
 
 mod by_ids;
-mod cursors;
 mod keyset;
+mod nestjs;
 mod offset;
 mod partitioned;
 pub mod per_parent;
@@ -57,9 +57,47 @@ impl Position {
     ) -> Position {
         Position::Incremental(Keyset::new(keys, saved, start_date))
     }
+}
 
+/// One way of paging a read: partitioned offsets, keyset, by ids, per
+/// parent, once. The retriever ([`crate::retrieve`]) drives any of them.
+pub trait Pager {
     /// Whether every page has been read.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool;
+
+    /// The `variables` of the next round's queries, which may be sent at once.
+    /// `filter` is always given (`{}`, the schema's default, when nothing is
+    /// filtered) so no server has to treat an absent variable as absent rather
+    /// than null.
+    fn requests(&mut self, page_size: u32) -> Vec<Value>;
+
+    /// Moves past a round's `pages` (one per request, in order). Returns how
+    /// many of them, from the first, hold rows to emit. Errors when a page
+    /// would make the read loop or skip: a repeated cursor, rows out of order.
+    fn advance(&mut self, pages: &[Page]) -> Result<usize>;
+
+    /// The state to checkpoint now.
+    fn state(&self) -> StreamState;
+
+    /// Whether the first round's `totalCount` counts every row the read
+    /// will emit (reads by id count only their first batch).
+    fn bounded_by_count(&self) -> bool {
+        false
+    }
+
+    /// Whether the next round still decides how to split the read.
+    fn planning(&self) -> bool {
+        false
+    }
+
+    /// How many partitions are left to read.
+    fn partitions(&self) -> usize {
+        1
+    }
+}
+
+impl Pager for Position {
+    fn done(&self) -> bool {
         match self {
             Position::FullRefresh(p) => p.done(),
             Position::Incremental(k) => k.done(),
@@ -68,11 +106,7 @@ impl Position {
         }
     }
 
-    /// The `variables` of the next round's queries, which may be sent at once.
-    /// `filter` is always given (`{}`, the schema's default, when nothing is
-    /// filtered) so no server has to treat an absent variable as absent rather
-    /// than null.
-    pub fn requests(&self, page_size: u32) -> Vec<Value> {
+    fn requests(&mut self, page_size: u32) -> Vec<Value> {
         match self {
             Position::FullRefresh(p) => p.requests(page_size),
             Position::Incremental(k) => vec![k.request(page_size)],
@@ -81,29 +115,7 @@ impl Position {
         }
     }
 
-    /// Whether the first round's `totalCount` counts every row the read
-    /// will emit (reads by id count only their first batch).
-    pub fn bounded_by_count(&self) -> bool {
-        matches!(self, Position::FullRefresh(_) | Position::Incremental(_))
-    }
-
-    /// Whether the next round still decides how to split the read.
-    pub fn planning(&self) -> bool {
-        matches!(self, Position::FullRefresh(p) if p.planning())
-    }
-
-    /// How many partitions are left to read (incremental reads have one).
-    pub fn partitions(&self) -> usize {
-        match self {
-            Position::FullRefresh(p) => p.remaining(),
-            Position::Incremental(_) | Position::Once(_) | Position::ByIds(_) => 1,
-        }
-    }
-
-    /// Moves past a round's `pages` (one per request, in order). Returns how
-    /// many of them, from the first, hold rows to emit. Errors when a page
-    /// would make the read loop or skip: a repeated cursor, rows out of order.
-    pub fn advance(&mut self, pages: &[Page]) -> Result<usize> {
+    fn advance(&mut self, pages: &[Page]) -> Result<usize> {
         match self {
             Position::FullRefresh(p) => p.advance(pages),
             Position::Incremental(k) => k.advance(pages),
@@ -115,8 +127,7 @@ impl Position {
         }
     }
 
-    /// The state to checkpoint now.
-    pub fn state(&self) -> StreamState {
+    fn state(&self) -> StreamState {
         match self {
             Position::FullRefresh(p) => p.state(),
             Position::Incremental(k) => k.state(),
@@ -124,10 +135,21 @@ impl Position {
             Position::Once(_) | Position::ByIds(_) => StreamState::FullRefreshComplete,
         }
     }
-}
 
-fn asc(field: &str) -> Value {
-    json!({ "field": field, "direction": "ASC" })
+    fn bounded_by_count(&self) -> bool {
+        matches!(self, Position::FullRefresh(_) | Position::Incremental(_))
+    }
+
+    fn planning(&self) -> bool {
+        matches!(self, Position::FullRefresh(p) if p.planning())
+    }
+
+    fn partitions(&self) -> usize {
+        match self {
+            Position::FullRefresh(p) => p.remaining(),
+            Position::Incremental(_) | Position::Once(_) | Position::ByIds(_) => 1,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! One partition's offset paging: the server's `endCursor` after each page,
 //! rows checked against the partition's range, and no cursor followed twice.
 
-use super::cursors::Cursors;
+use super::nestjs::Offset;
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::partition::Range;
@@ -10,17 +10,14 @@ use crate::raw_json::string_fields;
 #[derive(Debug)]
 pub(super) struct Part {
     pub range: Range,
-    pub after: Option<String>,
-    cursors: Cursors,
+    pub offset: Offset,
 }
 
 impl Part {
     pub fn new(range: Range, after: Option<String>) -> Part {
-        let cursors = Cursors::from(after.as_ref());
         Part {
             range,
-            after,
-            cursors,
+            offset: Offset::resume(after),
         }
     }
 
@@ -43,7 +40,7 @@ impl Part {
         if !page.has_next_page {
             return Ok(false);
         }
-        self.after = Some(self.cursors.next(page)?);
+        self.offset.follow(page)?;
         Ok(true)
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::asc;
+use super::nestjs::{arguments, ascending, descending};
 use super::offset::Part;
 use super::planning::{Planning, Step};
 use crate::error::{Error, Result};
@@ -101,7 +101,7 @@ impl Partitions {
                 .iter()
                 .map(|part| PartitionState {
                     range: part.range.clone(),
-                    after: part.after.clone(),
+                    after: part.offset.after().cloned(),
                 })
                 .collect(),
         }
@@ -113,21 +113,17 @@ impl Partitions {
 
     pub fn requests(&self, page_size: u32) -> Vec<Value> {
         if let Some(Planning::Newest { .. }) = self.planning {
-            return vec![json!({
-                "paging": { "first": 1 },
-                "sorting": [{ "field": self.field(), "direction": "DESC" }],
-                "filter": partition::newest_filter(self.field()),
-            })];
+            return vec![arguments(
+                json!({ "first": 1 }),
+                descending(self.field()),
+                partition::newest_filter(self.field()),
+            )];
         }
-        let sorting: Vec<Value> = self.order.iter().map(|f| asc(f)).collect();
         self.parts
             .iter()
             .map(|part| {
-                let mut paging = json!({ "first": page_size });
-                if let Some(after) = &part.after {
-                    paging["after"] = json!(after);
-                }
-                json!({ "paging": paging, "sorting": sorting, "filter": part.range.filter(self.field()) })
+                let filter = part.range.filter(self.field());
+                arguments(part.offset.paging(page_size), ascending(self.order), filter)
             })
             .collect()
     }

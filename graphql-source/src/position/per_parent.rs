@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 use serde_json::{json, Value};
 
-use super::cursors::Cursors;
+use super::nestjs::Offset;
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::members;
@@ -91,8 +91,7 @@ impl Parent {
 #[derive(Debug)]
 struct Active {
     parent: Parent,
-    after: Option<String>,
-    cursors: Cursors,
+    offset: Offset,
 }
 
 /// The parents still to read.
@@ -134,32 +133,29 @@ impl Parents {
     pub fn left(&self) -> usize {
         self.queue.len() + self.active.len()
     }
+}
 
-    pub fn done(&self) -> bool {
+impl super::Pager for Parents {
+    fn done(&self) -> bool {
         self.queue.is_empty() && self.active.is_empty()
     }
 
     /// The next round's variables: the next page of each parent under way,
     /// and the first page of the next ones, up to `width`.
-    pub fn requests(&mut self, page_size: u32) -> Vec<Value> {
+    fn requests(&mut self, page_size: u32) -> Vec<Value> {
         while self.active.len() < self.width {
             let Some(parent) = self.queue.pop_front() else {
                 break;
             };
             self.active.push(Active {
                 parent,
-                after: None,
-                cursors: Cursors::default(),
+                offset: Offset::default(),
             });
         }
         self.active
             .iter()
             .map(|a| {
-                let mut paging = json!({ "first": page_size });
-                if let Some(after) = &a.after {
-                    paging["after"] = json!(after);
-                }
-                let mut input = json!({ "paging": paging });
+                let mut input = json!({ "paging": a.offset.paging(page_size) });
                 input[self.stream.input_key] = json!(a.parent.value);
                 json!({ "input": input })
             })
@@ -167,7 +163,7 @@ impl Parents {
     }
 
     /// Moves past a round's pages (one per active parent, in order).
-    pub fn advance(&mut self, pages: &[Page]) -> Result<usize> {
+    fn advance(&mut self, pages: &[Page]) -> Result<usize> {
         if pages.len() != self.active.len() {
             return Err(Error::system(
                 "a round of pages does not match its requests",
@@ -179,13 +175,12 @@ impl Parents {
                 finished.push(i);
                 continue;
             }
-            let next = active.cursors.next(page).map_err(|e| {
+            active.offset.follow(page).map_err(|e| {
                 e.context(format!(
                     "{} {}",
                     self.stream.parent_field, active.parent.value
                 ))
             })?;
-            active.after = Some(next);
         }
         for i in finished.into_iter().rev() {
             self.active.remove(i);
@@ -194,7 +189,7 @@ impl Parents {
     }
 
     /// Every parent before the first unfinished one is done.
-    pub fn state(&self) -> StreamState {
+    fn state(&self) -> StreamState {
         let first = self
             .active
             .first()
@@ -214,6 +209,7 @@ impl Parents {
 mod tests {
     use super::*;
     use crate::fixtures::GRANTS;
+    use crate::position::Pager;
 
     fn parent(created: Option<&str>, id: &str) -> Parent {
         Parent {

@@ -1,0 +1,156 @@
+//! The one read loop: a pager's round of requests, sent at once; the pager
+//! moved past the answers; the pages with rows handed to the caller. Every
+//! kind of read (a stream, its parents, an activity log) pages through it, so
+//! the guard against a server paging without end holds for all of them.
+
+use crate::error::{Error, Result};
+use crate::fetch::Client;
+use crate::page::{Page, Root};
+use crate::position::Pager;
+use crate::state::StreamState;
+
+/// What a read asks: the first round's query (which may ask for
+/// `totalCount`), the query of every later round, and where the rows are.
+pub struct Queries<'q> {
+    /// Names the read in LOGs and errors.
+    pub label: &'q str,
+    pub root: Root<'q>,
+    pub first: &'q str,
+    pub next: &'q str,
+}
+
+/// One round, as the caller sees it.
+pub struct Round<'r> {
+    /// The pages whose rows are to be emitted (a planning round has none).
+    pub pages: &'r [Page],
+    /// The pager, moved past the round.
+    pub pager: &'r dyn Pager,
+    /// Whether this is the read's first round.
+    pub first: bool,
+    /// The first round's `totalCount`s summed, when every page had one.
+    pub counted: Option<u64>,
+    /// Rows in `pages`, and in every round so far.
+    pub rows: u64,
+    pub total: u64,
+}
+
+/// What a read did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retrieved {
+    pub rounds: u64,
+    pub pages: u64,
+    pub rows: u64,
+}
+
+impl Client<'_> {
+    /// Pages through `pager` to its end, calling `each` after every round.
+    pub fn retrieve(
+        &mut self,
+        queries: &Queries,
+        pager: &mut dyn Pager,
+        each: &mut dyn FnMut(&mut Self, &Round) -> Result<()>,
+    ) -> Result<Retrieved> {
+        let label = queries.label;
+        let mut done = Retrieved::default();
+        let mut bound = None;
+        while !pager.done() {
+            let query = if done.rounds == 0 {
+                queries.first
+            } else {
+                queries.next
+            };
+            let fetched = self
+                .round(label, queries.root, query, &mut |rows| pager.requests(rows))
+                .map_err(|e| e.context(format_args!("{label}, after {} records", done.rows)))?;
+            let counted = (done.rounds == 0)
+                .then(|| fetched.iter().map(|p| p.total_count).sum::<Option<u64>>())
+                .flatten();
+            if pager.bounded_by_count() {
+                bound = bound.or(counted.map(|rows| RowBound::new(rows, self.page_size.rows())));
+            }
+            let with_rows = pager.advance(&fetched)?;
+            let pages = &fetched[..with_rows];
+            let rows = pages.iter().map(|p| p.nodes().len() as u64).sum();
+            done.rounds += 1;
+            done.pages += with_rows as u64;
+            done.rows += rows;
+            if let Some(bound) = &bound {
+                bound
+                    .check(done.rows, &pager.state())
+                    .map_err(|e| e.context(label))?;
+            }
+            let round = Round {
+                pages,
+                pager: &*pager,
+                first: done.rounds == 1,
+                counted,
+                rows,
+                total: done.rows,
+            };
+            each(self, &round)?;
+        }
+        Ok(done)
+    }
+}
+
+/// How far a read counted at its start (`totalCount`) may go: rows created
+/// while it runs are read too, but a read several times past its count is a
+/// server paging without end, and stops.
+struct RowBound {
+    counted: u64,
+    most: u64,
+}
+
+impl RowBound {
+    const TIMES: u64 = 3;
+
+    fn new(counted: u64, page_size: u32) -> RowBound {
+        let slack = Self::TIMES * u64::from(page_size);
+        RowBound {
+            counted,
+            most: counted.saturating_mul(Self::TIMES).saturating_add(slack),
+        }
+    }
+
+    fn check(&self, rows: u64, at: &StreamState) -> Result<()> {
+        if rows <= self.most {
+            return Ok(());
+        }
+        Err(Error::system(format!(
+            "read {rows} rows where the server counted {} at the start (totalCount), more than \
+             {} times as many: stopping rather than paging without end (position: {})",
+            self.counted,
+            Self::TIMES,
+            at.to_value()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FailureType;
+
+    #[test]
+    fn a_read_may_go_past_its_count_but_not_several_times_past_it() {
+        let bound = RowBound::new(100, 50);
+        let at = StreamState::FullRefreshComplete;
+        assert!(bound.check(450, &at).is_ok(), "300 + 3 pages of slack");
+        let error = bound.check(451, &at).unwrap_err();
+        assert_eq!(error.failure_type, FailureType::System);
+        assert!(
+            error.message.contains("counted 100 at the start"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("full_refresh_complete"),
+            "{}",
+            error.message
+        );
+        assert!(
+            RowBound::new(0, 1000).check(3000, &at).is_ok(),
+            "an empty count still reads pages"
+        );
+    }
+}
