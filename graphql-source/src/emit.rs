@@ -132,6 +132,16 @@ impl<'g> Emitter<'g> {
         let Some(parsed) = parsed else {
             return Ok(());
         };
+        let parent_key = match stream.primary_key.first() {
+            Some(key) => *key,
+            None if group.children.is_empty() => return Ok(()),
+            None => {
+                return Err(Error::system(format!(
+                    "{}: its rows feed child streams, which need its primary key, and it has none",
+                    stream.name
+                )))
+            }
+        };
         for (i, out) in group.children.iter().enumerate() {
             let line = &mut self.line;
             let mut emit = |row: &str| {
@@ -142,7 +152,7 @@ impl<'g> Emitter<'g> {
             for source in &out.sources {
                 self.counts[1 + i] += child::rows(
                     &parsed,
-                    stream.primary_key.first().copied().unwrap_or("id"),
+                    parent_key,
                     out.child,
                     source,
                     out.keep.as_deref(),

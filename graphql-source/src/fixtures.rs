@@ -5,8 +5,8 @@ use crate::api::Api;
 use crate::pace::RateLimits;
 use crate::stream::{
     opt, req, Activity, ChildDef, ChildSource, Connection, Deletes, Field, Incremental,
-    IncrementalPaging, KeyColumn, KeyForm, Member, ParentActivity, PerParentDef, Read, StreamDef,
-    Ty::*,
+    IncrementalPaging, KeyColumn, KeyForm, Member, Order, ParentActivity, PerParentDef, Read,
+    StreamDef, Ty::*,
 };
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
@@ -17,7 +17,10 @@ pub const CUSTOMERS: StreamDef = StreamDef {
         filter_type: "CustomerFilter",
         sort_type: "CustomerSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",
@@ -50,7 +53,10 @@ pub const SUBSCRIPTIONS: StreamDef = StreamDef {
         filter_type: "SubscriptionQueryFilter",
         sort_type: "SubscriptionQuerySort",
         total_count: true,
-        full_refresh_order: &["createdAt", "subscriptionId"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["subscriptionId"],
+        },
         incremental: None,
     }),
     primary_key: &["id"],
@@ -73,7 +79,10 @@ pub const PLANS: StreamDef = StreamDef {
         filter_type: "PlanFilter",
         sort_type: "PlanSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: None,
     }),
     primary_key: &["id"],
@@ -137,7 +146,10 @@ pub const RESOURCES: StreamDef = StreamDef {
         filter_type: "ResourceFilter",
         sort_type: "ResourceSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "resourceId"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["resourceId"],
+        },
         incremental: None,
     }),
     primary_key: &["resourceId", "customer_id"],
@@ -157,7 +169,10 @@ pub const EVENTS: StreamDef = StreamDef {
         filter_type: "EventFilter",
         sort_type: "EventSort",
         total_count: false,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: Some(Incremental {
             cursor: "createdAt",
             tie_break: "id",

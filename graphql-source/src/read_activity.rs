@@ -3,7 +3,7 @@
 //! N-th sync (or when none was done yet) the stream is read in full. The
 //! state says which, and from when the log is still to read.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fetch::Client;
 use crate::position::{ByIds, Position};
 use crate::read_log::{LogQuery, LOG_MARGIN_MS};
@@ -69,9 +69,9 @@ impl Client<'_> {
                 ..
             }) => (Some(inner.as_ref()), Wrap::Full { from: from.clone() }),
             Some(StreamState::Activity { from, syncs, .. }) if syncs + 1 < every => {
-                let order = stream
-                    .connection()
-                    .map_or(&[][..], |c| c.full_refresh_order);
+                let order = stream.order().ok_or_else(|| {
+                    Error::system(format!("{name}: a read by activity needs a connection"))
+                })?;
                 let (changed, by) = self.changed(activity, from)?;
                 self.log(
                     "INFO",

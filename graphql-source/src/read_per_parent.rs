@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::fetch::Client;
 use crate::messages::{self, Status};
 use crate::page::{Page, Root};
-use crate::position::per_parent::{Parent, Parents};
+use crate::position::per_parent::{parent_order, Parent, Parents};
 use crate::position::{ByIds, Position};
 use crate::query::{self, Pick};
 use crate::read_log::{LogQuery, LOG_MARGIN_MS};
@@ -127,10 +127,7 @@ impl Client<'_> {
             named.push(values[0].clone());
             Ok(())
         })?;
-        let order = stream
-            .parent
-            .connection()
-            .map_or(&[][..], |c| c.full_refresh_order);
+        let order = parent_order(stream)?;
         let keys = ByIds::new(
             std::slice::from_ref(&activity.parent_key),
             order,

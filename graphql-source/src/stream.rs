@@ -36,12 +36,27 @@ pub struct Connection {
     pub sort_type: &'static str,
     /// Whether the connection type has `totalCount`.
     pub total_count: bool,
-    /// Full refresh pages in this order, ascending: the first key is the creation
-    /// time (new rows land at the end, so offset cursors stay valid), the rest
-    /// break its ties.
-    pub full_refresh_order: &'static [&'static str],
+    pub full_refresh_order: Order,
     /// Set when the stream can be read incrementally.
     pub incremental: Option<Incremental>,
+}
+
+/// The order a full refresh pages in, ascending: the creation time first (new
+/// rows land at the end, so offset cursors stay valid, and partitions split
+/// on it), then fields that break its ties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    pub created: &'static str,
+    pub ties: &'static [&'static str],
+}
+
+impl Order {
+    /// Every field, creation time first.
+    pub fn fields(&self) -> Vec<&'static str> {
+        std::iter::once(self.created)
+            .chain(self.ties.iter().copied())
+            .collect()
+    }
 }
 
 /// A stream the API answers for one parent at a time:
@@ -283,6 +298,12 @@ impl StreamDef {
         self.connection()?.incremental.as_ref()
     }
 
+    /// The order rows can be paged, filtered and resumed in: a connection's.
+    /// A plain list has none (it is read whole, in one response).
+    pub fn order(&self) -> Option<Order> {
+        self.connection().map(|c| c.full_refresh_order)
+    }
+
     pub fn supports_incremental(&self) -> bool {
         self.incremental().is_some()
     }
@@ -298,7 +319,7 @@ impl StreamDef {
         let order = self
             .connection()
             .into_iter()
-            .flat_map(|c| c.full_refresh_order.iter().copied());
+            .flat_map(|c| c.full_refresh_order.fields());
         let cursor = self
             .incremental()
             .into_iter()

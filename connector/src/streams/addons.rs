@@ -3,7 +3,7 @@
 //! Full refresh only: `updatedAt` is nullable in Stigg's schema.
 
 use super::shapes::{PACKAGE_ENTITLEMENT, PRICE, REF};
-use super::{opt, req, Connection, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Order, Read, StreamDef, Ty::*};
 
 pub const ADDONS: StreamDef = StreamDef {
     name: "addons",
@@ -12,7 +12,10 @@ pub const ADDONS: StreamDef = StreamDef {
         filter_type: "AddonFilter",
         sort_type: "AddonSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: None,
     }),
     primary_key: &["id"],

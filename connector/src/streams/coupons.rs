@@ -1,6 +1,6 @@
 //! Stigg coupons (`Query.coupons`, type `Coupon`).
 
-use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, IncrementalPaging, Order, Read, StreamDef, Ty::*};
 
 pub const COUPONS: StreamDef = StreamDef {
     name: "coupons",
@@ -9,7 +9,10 @@ pub const COUPONS: StreamDef = StreamDef {
         filter_type: "CouponFilter",
         sort_type: "CouponSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",

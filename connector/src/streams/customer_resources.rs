@@ -7,7 +7,7 @@
 //! top-level `customer_id` (runners such as PyAirbyte take no nested key).
 
 use super::shapes::CUSTOMER_REF;
-use super::{req, Connection, Read, StreamDef, Ty::*};
+use super::{req, Connection, Order, Read, StreamDef, Ty::*};
 
 pub const CUSTOMER_RESOURCES: StreamDef = StreamDef {
     name: "customer_resources",
@@ -16,7 +16,10 @@ pub const CUSTOMER_RESOURCES: StreamDef = StreamDef {
         filter_type: "CustomerResourceFilter",
         sort_type: "CustomerResourceSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "resourceId"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["resourceId"],
+        },
         incremental: None,
     }),
     primary_key: &["resourceId", "customer_id"],

@@ -9,7 +9,8 @@
 
 use super::event_logs::EVENT_LOGS;
 use super::{
-    opt, req, Connection, Deletes, Incremental, IncrementalPaging, KeyForm, Read, StreamDef, Ty::*,
+    opt, req, Connection, Deletes, Incremental, IncrementalPaging, KeyForm, Order, Read, StreamDef,
+    Ty::*,
 };
 
 pub const CUSTOMERS: StreamDef = StreamDef {
@@ -19,7 +20,10 @@ pub const CUSTOMERS: StreamDef = StreamDef {
         filter_type: "CustomerFilter",
         sort_type: "CustomerSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",

@@ -12,7 +12,7 @@
 //! `request` (the API call's body and response) is not selected: it may hold
 //! whatever the caller sent.
 
-use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, IncrementalPaging, Order, Read, StreamDef, Ty::*};
 
 pub const EVENT_LOGS: StreamDef = StreamDef {
     name: "event_logs",
@@ -21,7 +21,10 @@ pub const EVENT_LOGS: StreamDef = StreamDef {
         filter_type: "EventLogFilter",
         sort_type: "EventLogSort",
         total_count: false,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: Some(Incremental {
             cursor: "createdAt",
             tie_break: "id",

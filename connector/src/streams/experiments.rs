@@ -5,7 +5,7 @@
 //! filter on it.
 
 use super::shapes::REF;
-use super::{opt, req, Connection, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Order, Read, StreamDef, Ty::*};
 
 pub const EXPERIMENTS: StreamDef = StreamDef {
     name: "experiments",
@@ -14,7 +14,10 @@ pub const EXPERIMENTS: StreamDef = StreamDef {
         filter_type: "ExperimentFilter",
         sort_type: "ExperimentSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: None,
     }),
     primary_key: &["id"],

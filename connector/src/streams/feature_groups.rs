@@ -4,7 +4,7 @@
 //! it, so archived groups are read too.
 
 use super::shapes::REF;
-use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, IncrementalPaging, Order, Read, StreamDef, Ty::*};
 
 pub const FEATURE_GROUPS: StreamDef = StreamDef {
     name: "feature_groups",
@@ -13,7 +13,10 @@ pub const FEATURE_GROUPS: StreamDef = StreamDef {
         filter_type: "FeatureGroupFilter",
         sort_type: "FeatureGroupSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",

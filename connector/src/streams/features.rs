@@ -1,6 +1,6 @@
 //! Stigg features (`Query.features`, type `Feature`).
 
-use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, IncrementalPaging, Order, Read, StreamDef, Ty::*};
 
 pub const FEATURES: StreamDef = StreamDef {
     name: "features",
@@ -9,7 +9,10 @@ pub const FEATURES: StreamDef = StreamDef {
         filter_type: "FeatureFilter",
         sort_type: "FeatureSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",

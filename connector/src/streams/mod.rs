@@ -29,8 +29,8 @@ mod usage_measurements;
 
 pub use graphql_source::stream::{
     opt, req, Activity, ChildDef, ChildSource, Connection, Deletes, Field, Incremental,
-    IncrementalPaging, KeyColumn, KeyForm, Member, ParentActivity, PerParentDef, Read, StreamDef,
-    Ty,
+    IncrementalPaging, KeyColumn, KeyForm, Member, Order, ParentActivity, PerParentDef, Read,
+    StreamDef, Ty,
 };
 
 /// Every stream, in discover order.
@@ -85,6 +85,7 @@ mod tests {
         for (i, stream) in ALL.iter().enumerate() {
             assert!(ALL[..i].iter().all(|s| s.name != stream.name));
             let selected = |name: &str| stream.fields.iter().any(|f| f.name == name && !f.nullable);
+            assert!(!stream.primary_key.is_empty(), "{}: no key", stream.name);
             for key in stream.primary_key {
                 // Runners such as PyAirbyte take only top-level keys.
                 assert!(!key.contains('.'), "{}: nested key {key}", stream.name);
@@ -97,6 +98,15 @@ mod tests {
                     stream.name
                 );
             }
+        }
+    }
+
+    #[test]
+    fn streams_read_by_activity_are_read_again_in_their_order() {
+        for activity in ACTIVITY {
+            let order = activity.stream.order().expect("a connection");
+            assert!(activity.stream.field(order.created).is_some());
+            assert!(ALL.iter().any(|s| s.name == activity.stream.name));
         }
     }
 
@@ -117,6 +127,8 @@ mod tests {
                 .parent
                 .field(stream.parent_field)
                 .is_some_and(|f| !f.nullable));
+            // Parents are listed, resumed and read again by id in its order.
+            assert!(stream.parent.order().is_some(), "{}", stream.name);
         }
     }
 

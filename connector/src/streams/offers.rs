@@ -3,7 +3,7 @@
 //! Full refresh only: `updatedAt` is non-null but `OfferFilter` cannot
 //! filter on it.
 
-use super::{opt, req, Connection, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Order, Read, StreamDef, Ty::*};
 
 pub const OFFERS: StreamDef = StreamDef {
     name: "offers",
@@ -12,7 +12,10 @@ pub const OFFERS: StreamDef = StreamDef {
         filter_type: "OfferFilter",
         sort_type: "OfferSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: None,
     }),
     primary_key: &["id"],

@@ -5,7 +5,7 @@
 //! `updatedAt` (it is keyed by `packageGroupId` and `versionNumber`).
 
 use super::shapes::REF;
-use super::{opt, req, Connection, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Order, Read, StreamDef, Ty::*};
 
 pub const PACKAGE_GROUPS: StreamDef = StreamDef {
     name: "package_groups",
@@ -14,7 +14,10 @@ pub const PACKAGE_GROUPS: StreamDef = StreamDef {
         filter_type: "PackageGroupFilter",
         sort_type: "PackageGroupSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "packageGroupId", "versionNumber"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["packageGroupId", "versionNumber"],
+        },
         incremental: None,
     }),
     primary_key: &["packageGroupId", "versionNumber"],

@@ -4,7 +4,7 @@
 //! it would never return the rows where it is null.
 
 use super::shapes::{BUDGET, MONEY, PACKAGE_ENTITLEMENT, PRICE, REF};
-use super::{opt, req, Connection, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Order, Read, StreamDef, Ty::*};
 
 pub const PLANS: StreamDef = StreamDef {
     name: "plans",
@@ -13,7 +13,10 @@ pub const PLANS: StreamDef = StreamDef {
         filter_type: "PlanFilter",
         sort_type: "PlanSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: None,
     }),
     primary_key: &["id"],

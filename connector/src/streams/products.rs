@@ -1,6 +1,6 @@
 //! Stigg products (`Query.products`, type `Product`).
 
-use super::{opt, req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Incremental, IncrementalPaging, Order, Read, StreamDef, Ty::*};
 
 pub const PRODUCTS: StreamDef = StreamDef {
     name: "products",
@@ -9,7 +9,10 @@ pub const PRODUCTS: StreamDef = StreamDef {
         filter_type: "ProductFilter",
         sort_type: "ProductSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: Some(Incremental {
             cursor: "updatedAt",
             tie_break: "id",

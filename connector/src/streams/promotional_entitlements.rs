@@ -3,7 +3,7 @@
 //!
 //! Full refresh only: `updatedAt` is nullable in Stigg's schema.
 
-use super::{opt, req, Connection, Read, StreamDef, Ty::*};
+use super::{opt, req, Connection, Order, Read, StreamDef, Ty::*};
 
 pub const PROMOTIONAL_ENTITLEMENTS: StreamDef = StreamDef {
     name: "promotional_entitlements",
@@ -12,7 +12,10 @@ pub const PROMOTIONAL_ENTITLEMENTS: StreamDef = StreamDef {
         filter_type: "PromotionalEntitlementFilter",
         sort_type: "PromotionalEntitlementSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: None,
     }),
     primary_key: &["id"],

@@ -11,7 +11,7 @@
 
 use super::event_logs::EVENT_LOGS;
 use super::shapes::{BUDGET, CUSTOMER_REF, MONEY, PRICE, REF};
-use super::{opt, req, Activity, Connection, Field, KeyForm, Read, StreamDef, Ty::*};
+use super::{opt, req, Activity, Connection, Field, KeyForm, Order, Read, StreamDef, Ty::*};
 
 pub const BY_ACTIVITY: Activity = Activity {
     stream: &SUBSCRIPTIONS,
@@ -122,7 +122,10 @@ pub const SUBSCRIPTIONS: StreamDef = StreamDef {
         filter_type: "SubscriptionQueryFilter",
         sort_type: "SubscriptionQuerySort",
         total_count: true,
-        full_refresh_order: &["createdAt", "subscriptionId"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["subscriptionId"],
+        },
         incremental: None,
     }),
     primary_key: &["id"],

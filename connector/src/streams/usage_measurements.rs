@@ -5,7 +5,7 @@
 //! `createdAt` is the incremental cursor. The customer and feature are
 //! linked by their `id`s (`customers.id`, `features.id`).
 
-use super::{req, Connection, Incremental, IncrementalPaging, Read, StreamDef, Ty::*};
+use super::{req, Connection, Incremental, IncrementalPaging, Order, Read, StreamDef, Ty::*};
 
 pub const USAGE_MEASUREMENTS: StreamDef = StreamDef {
     name: "usage_measurements",
@@ -14,7 +14,10 @@ pub const USAGE_MEASUREMENTS: StreamDef = StreamDef {
         filter_type: "UsageMeasurementFilter",
         sort_type: "UsageMeasurementSort",
         total_count: true,
-        full_refresh_order: &["createdAt", "id"],
+        full_refresh_order: Order {
+            created: "createdAt",
+            ties: &["id"],
+        },
         incremental: Some(Incremental {
             cursor: "createdAt",
             tie_break: "id",

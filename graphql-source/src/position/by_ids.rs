@@ -10,6 +10,7 @@ use super::nestjs::{arguments, ascending, Offset};
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::string_fields;
+use crate::stream::Order;
 
 /// Ids per request: a filter's `in` list stays short.
 pub const BATCH: usize = 100;
@@ -18,7 +19,7 @@ pub const BATCH: usize = 100;
 pub struct ByIds {
     /// The filter path that takes the ids (`["customer", "id"]`).
     path: &'static [&'static str],
-    order: &'static [&'static str],
+    order: Order,
     batches: VecDeque<Vec<String>>,
     /// Where the current batch's pages stand.
     offset: Offset,
@@ -29,11 +30,7 @@ pub struct ByIds {
 
 impl ByIds {
     /// `ids` (values at the filter `path`), each once, in batches.
-    pub fn new(
-        path: &'static [&'static str],
-        order: &'static [&'static str],
-        ids: Vec<String>,
-    ) -> ByIds {
+    pub fn new(path: &'static [&'static str], order: Order, ids: Vec<String>) -> ByIds {
         let mut unique = HashSet::new();
         let ids: Vec<String> = ids
             .into_iter()
@@ -70,7 +67,7 @@ impl ByIds {
         );
         vec![arguments(
             self.offset.paging(page_size),
-            ascending(self.order),
+            ascending(&self.order.fields()),
             filter,
         )]
     }
@@ -115,10 +112,15 @@ impl ByIds {
 mod tests {
     use super::*;
 
+    const ORDER: Order = Order {
+        created: "createdAt",
+        ties: &["id"],
+    };
+
     #[test]
     fn ids_go_once_in_batches_each_paged_to_its_end() {
         let ids: Vec<String> = (0..150).chain(0..10).map(|i| format!("id{i}")).collect();
-        let mut read = ByIds::new(&["customer", "id"], &["createdAt", "id"], ids);
+        let mut read = ByIds::new(&["customer", "id"], ORDER, ids);
         let first = read.request(50);
         assert_eq!(
             first[0]["filter"]["customer"]["id"]["in"]
@@ -150,7 +152,7 @@ mod tests {
         read.advance(&[Page::from_nodes(&[], false, None)]).unwrap();
         assert!(read.done());
         assert!(read.request(50).is_empty());
-        assert!(ByIds::new(&["id"], &["id"], Vec::new()).done());
+        assert!(ByIds::new(&["id"], ORDER, Vec::new()).done());
     }
 
     #[test]
@@ -158,7 +160,7 @@ mod tests {
         // Offset cursors name positions: the second batch's first cursor may
         // be the first batch's.
         let ids: Vec<String> = (0..BATCH + 1).map(|i| format!("id{i}")).collect();
-        let mut read = ByIds::new(&["id"], &["id"], ids);
+        let mut read = ByIds::new(&["id"], ORDER, ids);
         for _ in 0..2 {
             read.advance(&[Page::from_nodes(&[], true, Some("offset:1"))])
                 .unwrap();
@@ -170,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_changed_row_not_read_again_fails_the_read() {
-        let mut read = ByIds::new(&["id"], &["id"], vec!["a".into()])
+        let mut read = ByIds::new(&["id"], ORDER, vec!["a".into()])
             .expecting("id", vec!["a".into(), "b".into()]);
         let error = read
             .advance(&[Page::from_nodes(&[r#"{"id":"a"}"#], false, None)])
@@ -181,7 +183,7 @@ mod tests {
             error.message
         );
         let mut fine =
-            ByIds::new(&["id"], &["id"], vec!["a".into()]).expecting("id", vec!["a".into()]);
+            ByIds::new(&["id"], ORDER, vec!["a".into()]).expecting("id", vec!["a".into()]);
         assert!(fine
             .advance(&[Page::from_nodes(&[r#"{"id":"a"}"#], false, None)])
             .is_ok());

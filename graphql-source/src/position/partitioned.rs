@@ -11,12 +11,12 @@ use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::partition::{self, Range};
 use crate::state::{PartitionState, StreamState};
-use crate::stream::StreamDef;
+use crate::stream::{Order, StreamDef};
 
 /// The unfinished partitions of a full refresh.
 #[derive(Debug)]
 pub struct Partitions {
-    order: &'static [&'static str],
+    order: Order,
     parts: Vec<Part>,
     /// Set for a fresh read until it knows whether to split the stream.
     planning: Option<Planning>,
@@ -27,15 +27,13 @@ impl Partitions {
     /// order. The note says what became of a saved position.
     pub fn new(
         stream: &'static StreamDef,
-        order: &'static [&'static str],
+        order: Order,
         saved: Option<&StreamState>,
         page_size: u32,
     ) -> (Partitions, Option<String>) {
+        let key = order.fields().join(",");
         let fresh = || {
-            let nullable = order
-                .first()
-                .and_then(|created| stream.field(created))
-                .is_none_or(|f| f.nullable);
+            let nullable = stream.field(order.created).is_none_or(|f| f.nullable);
             let planning = Some(Planning::FirstPage {
                 page_size,
                 nullable,
@@ -46,7 +44,7 @@ impl Partitions {
             Some(StreamState::FullRefresh {
                 order: saved_order,
                 partitions,
-            }) if *saved_order == order.join(",") => {
+            }) if *saved_order == key => {
                 let parts = partitions
                     .iter()
                     .map(|p| Part::new(p.range.clone(), p.after.clone()))
@@ -62,8 +60,7 @@ impl Partitions {
             }) => (
                 fresh(),
                 Some(format!(
-                    "the saved position is for order `{saved_order}`, not `{}`: starting over",
-                    order.join(",")
+                    "the saved position is for order `{saved_order}`, not `{key}`: starting over"
                 )),
             ),
             _ => (fresh(), None),
@@ -95,7 +92,7 @@ impl Partitions {
             return StreamState::FullRefreshComplete;
         }
         StreamState::FullRefresh {
-            order: self.order.join(","),
+            order: self.order.fields().join(","),
             partitions: self
                 .parts
                 .iter()
@@ -108,7 +105,7 @@ impl Partitions {
     }
 
     fn field(&self) -> &'static str {
-        self.order[0]
+        self.order.created
     }
 
     pub fn requests(&self, page_size: u32) -> Vec<Value> {
@@ -123,7 +120,11 @@ impl Partitions {
             .iter()
             .map(|part| {
                 let filter = part.range.filter(self.field());
-                arguments(part.offset.paging(page_size), ascending(self.order), filter)
+                arguments(
+                    part.offset.paging(page_size),
+                    ascending(&self.order.fields()),
+                    filter,
+                )
             })
             .collect()
     }
@@ -182,7 +183,7 @@ mod tests {
     use super::*;
     use crate::fixtures as streams;
 
-    fn order(stream: &StreamDef) -> &'static [&'static str] {
+    fn order(stream: &StreamDef) -> Order {
         stream
             .connection()
             .expect("a connection")

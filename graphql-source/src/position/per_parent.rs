@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::members;
 use crate::state::StreamState;
-use crate::stream::PerParentDef;
+use crate::stream::{Order, PerParentDef};
 use crate::time::parse_rfc3339_ms;
 
 /// A parent: where it sorts, and the value that names it in requests.
@@ -71,10 +71,7 @@ impl Parent {
                 .ok()
                 .flatten()
         };
-        let order = stream
-            .parent
-            .connection()
-            .map_or(&[][..], |c| c.full_refresh_order);
+        let order = parent_order(stream)?;
         let value = get(stream.parent_field).ok_or_else(|| {
             Error::system(format!(
                 "a {} record has no `{}`, which {} needs to name it",
@@ -82,10 +79,21 @@ impl Parent {
             ))
         })?;
         Ok(Parent {
-            key: ParentKey(order.iter().map(|f| get(f)).collect()),
+            key: ParentKey(order.fields().into_iter().map(get).collect()),
             value,
         })
     }
+}
+
+/// The parent stream's order: parents are listed, resumed and read again by
+/// id through it.
+pub fn parent_order(stream: &PerParentDef) -> Result<Order> {
+    stream.parent.order().ok_or_else(|| {
+        Error::system(format!(
+            "{}: its parent stream {} is not a connection",
+            stream.name, stream.parent.name
+        ))
+    })
 }
 
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use apollo_compiler::{ExecutableDocument, Schema};
 use graphql_source::catalog::parse_configured;
 use graphql_source::page::Page;
 use graphql_source::plan;
-use graphql_source::position::Position;
+use graphql_source::position::{Pager, Position};
 use graphql_source::query::{all_fields, document, per_parent_document};
 use graphql_source::stream::TotalCount;
 use serde_json::{json, Value};
@@ -245,10 +245,7 @@ fn activity_log_queries_are_valid_against_stiggs_full_schema() {
     }
     for activity in stigg::streams::ACTIVITY {
         let stream = activity.stream;
-        let order = stream
-            .connection()
-            .expect("a connection")
-            .full_refresh_order;
+        let order = stream.order().expect("a connection");
         let ids = vec!["6c0f3ea3-2f63-4a4b-9b0e-111111111111".to_owned()];
         let variables = &ByIds::new(activity.filter_path, order, ids).request(50)[0];
         let query = document(stream, &all_fields(stream), TotalCount::Skip);
