@@ -25,66 +25,7 @@ impl Api {
         let Some(Value::Array(entries)) = object.get("streams") else {
             return whole();
         };
-        let names: Vec<&str> = selected.iter().map(|s| s.stream.name()).collect();
-        let mut unit: Vec<usize> = (0..names.len()).collect();
-        let index = |name: &str| names.iter().position(|n| *n == name);
-        let mut by_operation: Vec<(&str, usize)> = Vec::new();
-        let mut join = |unit: &mut Vec<usize>, members: &[usize], operations: &[&'static str]| {
-            let Some(first) = members.first().map(|m| find(unit, *m)) else {
-                return;
-            };
-            for member in &members[1..] {
-                let root = find(unit, *member);
-                unit[root] = first;
-            }
-            for operation in operations {
-                match by_operation.iter().find(|(op, _)| op == operation) {
-                    Some((_, other)) => {
-                        let (a, b) = (find(unit, *other), find(unit, first));
-                        unit[a] = b;
-                    }
-                    None => by_operation.push((operation, first)),
-                }
-            }
-        };
-        // Incremental as the runner asked (a stream read in full for want of
-        // a cursor may still be read by its activity log, if the config says).
-        let incremental = |s: &Selected| s.mode == SyncMode::Incremental || s.downgraded;
-        let asked: Vec<&str> = selected
-            .iter()
-            .filter(|s| incremental(s))
-            .map(|s| s.stream.name())
-            .collect();
-        for group in plan::groups(&selected) {
-            let members: Vec<usize> = group.members().iter().filter_map(|m| index(m)).collect();
-            join(
-                &mut unit,
-                &members,
-                &self.operations_of(group.stream, asked.contains(&group.stream.name)),
-            );
-        }
-        for (i, selection) in selected.iter().enumerate() {
-            if let Stream::PerParent(stream) = selection.stream {
-                let log = stream.incremental.as_ref().map(|a| a.log.root_field);
-                let operations: Vec<&'static str> = [stream.root_field, stream.parent.root_field]
-                    .into_iter()
-                    .chain(log.filter(|_| incremental(selection)))
-                    .collect();
-                join(&mut unit, &[i], &operations);
-            }
-        }
-        let mut units: Vec<Vec<usize>> = Vec::new();
-        let mut roots: Vec<usize> = Vec::new();
-        for stream in 0..names.len() {
-            let root = find(&mut unit, stream);
-            match roots.iter().position(|r| *r == root) {
-                Some(at) => units[at].push(stream),
-                None => {
-                    roots.push(root);
-                    units.push(vec![stream]);
-                }
-            }
-        }
+        let units = self.units(&selected);
         if units.len() < 2 {
             return whole();
         }
@@ -97,6 +38,35 @@ impl Api {
                 Value::Object(part).to_string()
             })
             .collect()
+    }
+
+    /// The selected streams (by index) in units: a group's members together,
+    /// and streams that use one operation together.
+    fn units(&self, selected: &[Selected]) -> Vec<Vec<usize>> {
+        let names: Vec<&str> = selected.iter().map(|s| s.stream.name()).collect();
+        let index = |name: &str| names.iter().position(|n| *n == name);
+        let mut units = Units::new(names.len());
+        // Incremental as the runner asked (a stream read in full for want of
+        // a cursor may still be read by its activity log, if the config says).
+        let incremental = |s: &Selected| s.mode == SyncMode::Incremental || s.downgraded;
+        for group in plan::groups(selected) {
+            let members: Vec<usize> = group.members().iter().filter_map(|m| index(m)).collect();
+            let asked = selected
+                .iter()
+                .any(|s| s.stream.name() == group.stream.name && incremental(s));
+            units.join(&members, &self.operations_of(group.stream, asked));
+        }
+        for (i, selection) in selected.iter().enumerate() {
+            if let Stream::PerParent(stream) = selection.stream {
+                let log = stream.incremental.as_ref().map(|a| a.log.root_field);
+                let operations: Vec<&'static str> = [stream.root_field, stream.parent.root_field]
+                    .into_iter()
+                    .chain(log.filter(|_| incremental(selection)))
+                    .collect();
+                units.join(&[i], &operations);
+            }
+        }
+        units.members()
     }
 }
 
@@ -120,13 +90,67 @@ impl Api {
     }
 }
 
-/// The representative of `i`'s unit (union-find with path halving).
-fn find(unit: &mut [usize], mut i: usize) -> usize {
-    while unit[i] != i {
-        unit[i] = unit[unit[i]];
-        i = unit[i];
+/// Streams (by index) joined into units, with the first unit that used
+/// each operation.
+struct Units {
+    parent: Vec<usize>,
+    by_operation: Vec<(&'static str, usize)>,
+}
+
+impl Units {
+    fn new(streams: usize) -> Units {
+        Units {
+            parent: (0..streams).collect(),
+            by_operation: Vec::new(),
+        }
     }
-    i
+
+    /// The representative of `i`'s unit (union-find with path halving).
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        self.parent[a] = b;
+    }
+
+    /// One unit of `members` and every unit that used one of `operations`.
+    fn join(&mut self, members: &[usize], operations: &[&'static str]) {
+        let Some(&first) = members.first() else {
+            return;
+        };
+        for member in &members[1..] {
+            self.union(*member, first);
+        }
+        for operation in operations {
+            match self.by_operation.iter().find(|(op, _)| op == operation) {
+                Some(&(_, other)) => self.union(other, first),
+                None => self.by_operation.push((operation, first)),
+            }
+        }
+    }
+
+    /// Each unit's streams, in order of their first stream.
+    fn members(mut self) -> Vec<Vec<usize>> {
+        let mut units: Vec<Vec<usize>> = Vec::new();
+        let mut roots: Vec<usize> = Vec::new();
+        for stream in 0..self.parent.len() {
+            let root = self.find(stream);
+            match roots.iter().position(|r| *r == root) {
+                Some(at) => units[at].push(stream),
+                None => {
+                    roots.push(root);
+                    units.push(vec![stream]);
+                }
+            }
+        }
+        units
+    }
 }
 
 #[cfg(test)]
