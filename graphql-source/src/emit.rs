@@ -6,7 +6,7 @@ use crate::child;
 use crate::error::{Error, Result};
 use crate::io::Sink;
 use crate::messages;
-use crate::plan::Group;
+use crate::plan::{Group, ParentOut};
 use crate::raw_json::{members, push_string, write_object};
 use crate::stream::PerParentDef;
 
@@ -86,7 +86,6 @@ impl<'g> Emitter<'g> {
     /// Emits what one node holds for the group's streams.
     pub fn node(&mut self, sink: &mut dyn Sink, node: &str, emitted_at: u64) -> Result<()> {
         let group = self.group;
-        let stream = group.stream;
         let rewrite = group
             .parent
             .as_ref()
@@ -96,53 +95,44 @@ impl<'g> Emitter<'g> {
             _ => Some(members(node).map_err(|e| {
                 Error::system(format!(
                     "a {} record is not a JSON object ({e})",
-                    stream.name
+                    group.stream.name
                 ))
             })?),
         };
         if let Some(parent) = &group.parent {
-            let record = match (&parsed, rewrite) {
-                (Some(parsed), true) => {
-                    let copies: Vec<(&str, String)> = parent
-                        .copies
-                        .iter()
-                        .map(|(name, path)| (*name, copy_at(parsed, path)))
-                        .collect();
-                    self.row.clear();
-                    let kept = parsed
-                        .iter()
-                        .filter(|(k, _)| {
-                            parent
-                                .strip
-                                .as_ref()
-                                .is_none_or(|keep| keep.contains(&k.as_ref()))
-                        })
-                        .map(|(k, v)| (k.as_ref(), v.get()));
-                    let copies = copies.iter().map(|(k, v)| (*k, v.as_str()));
-                    write_object(kept.chain(copies), &mut self.row);
+            let record = match &parsed {
+                Some(parsed) if rewrite => {
+                    rewritten(parent, parsed, &mut self.row);
                     self.row.as_str()
                 }
                 _ => node,
             };
             self.line.clear();
-            messages::record(&mut self.line, stream.name, record, emitted_at);
+            messages::record(&mut self.line, group.stream.name, record, emitted_at);
             sink.record(&self.line);
             self.counts[0] += 1;
         }
-        let Some(parsed) = parsed else {
-            return Ok(());
-        };
-        let parent_key = match stream.primary_key.first() {
-            Some(key) => *key,
-            None if group.children.is_empty() => return Ok(()),
-            None => {
-                return Err(Error::system(format!(
-                    "{}: its rows feed child streams, which need its primary key, and it has none",
-                    stream.name
-                )))
-            }
-        };
-        for (i, out) in group.children.iter().enumerate() {
+        match parsed {
+            Some(parsed) if !group.children.is_empty() => self.children(sink, &parsed, emitted_at),
+            _ => Ok(()),
+        }
+    }
+
+    /// Emits the rows of the child streams the parsed node holds.
+    fn children(
+        &mut self,
+        sink: &mut dyn Sink,
+        parsed: &child::Parent<'_>,
+        emitted_at: u64,
+    ) -> Result<()> {
+        let stream = self.group.stream;
+        let parent_key = stream.primary_key.first().ok_or_else(|| {
+            Error::system(format!(
+                "{}: its rows feed child streams, which need its primary key, and it has none",
+                stream.name
+            ))
+        })?;
+        for (i, out) in self.group.children.iter().enumerate() {
             let line = &mut self.line;
             let mut emit = |row: &str| {
                 line.clear();
@@ -151,7 +141,7 @@ impl<'g> Emitter<'g> {
             };
             for source in &out.sources {
                 self.counts[1 + i] += child::rows(
-                    &parsed,
+                    parsed,
                     parent_key,
                     out.child,
                     source,
@@ -162,6 +152,28 @@ impl<'g> Emitter<'g> {
         }
         Ok(())
     }
+}
+
+/// A node's members as the parent stream emits them: the columns it keeps,
+/// then the copies of nested values, written into `row`.
+fn rewritten(parent: &ParentOut, parsed: &child::Parent<'_>, row: &mut String) {
+    let copies: Vec<(&str, String)> = parent
+        .copies
+        .iter()
+        .map(|(name, path)| (*name, copy_at(parsed, path)))
+        .collect();
+    row.clear();
+    let kept = parsed
+        .iter()
+        .filter(|(k, _)| {
+            parent
+                .strip
+                .as_ref()
+                .is_none_or(|keep| keep.contains(&k.as_ref()))
+        })
+        .map(|(k, v)| (k.as_ref(), v.get()));
+    let copies = copies.iter().map(|(k, v)| (*k, v.as_str()));
+    write_object(kept.chain(copies), row);
 }
 
 #[cfg(test)]

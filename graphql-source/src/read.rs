@@ -180,32 +180,7 @@ impl Client<'_> {
         let name = stream.name;
         let started_ms = now_ms();
         let saved = self.saved(group, progress).cloned();
-        let by_activity = self
-            .settings
-            .api
-            .activity
-            .iter()
-            .find(|a| a.stream.name == name && self.settings.activity_streams.contains(&name));
-        let (mut position, wrap) = match (group.mode, stream.incremental(), by_activity) {
-            (SyncMode::Incremental, Some(keys), _) => {
-                let start = self.settings.start_date.as_deref();
-                (
-                    Position::incremental(keys, saved.as_ref(), start),
-                    Wrap::Plain,
-                )
-            }
-            (SyncMode::Incremental, None, Some(activity)) => {
-                self.activity_position(activity, saved.as_ref(), started_ms)?
-            }
-            _ => {
-                let (position, note) =
-                    Position::full_refresh(stream, saved.as_ref(), self.page_size.rows());
-                if let Some(note) = note {
-                    self.log("INFO", &format!("{name}: {note}"));
-                }
-                (position, Wrap::Plain)
-            }
-        };
+        let (mut position, wrap) = self.position(group, saved.as_ref(), started_ms)?;
         let (first, next) = (
             query::document(stream, &group.picks, TotalCount::Ask),
             query::document(stream, &group.picks, TotalCount::Skip),
@@ -253,6 +228,42 @@ impl Client<'_> {
             self.deletes(stream, keyset, started_ms)?;
         }
         Ok(())
+    }
+
+    /// Where the group's read starts, and how its states are written: keyset
+    /// for incremental streams with a cursor, the activity log for those
+    /// read by it, a full refresh otherwise.
+    fn position(
+        &mut self,
+        group: &Group,
+        saved: Option<&StreamState>,
+        started_ms: u64,
+    ) -> Result<(Position, Wrap)> {
+        let stream = group.stream;
+        let name = stream.name;
+        let by_activity = self
+            .settings
+            .api
+            .activity
+            .iter()
+            .find(|a| a.stream.name == name && self.settings.activity_streams.contains(&name));
+        let chosen = match (group.mode, stream.incremental(), by_activity) {
+            (SyncMode::Incremental, Some(keys), _) => {
+                let start = self.settings.start_date.as_deref();
+                (Position::incremental(keys, saved, start), Wrap::Plain)
+            }
+            (SyncMode::Incremental, None, Some(activity)) => {
+                self.activity_position(activity, saved, started_ms)?
+            }
+            _ => {
+                let (position, note) = Position::full_refresh(stream, saved, self.page_size.rows());
+                if let Some(note) = note {
+                    self.log("INFO", &format!("{name}: {note}"));
+                }
+                (position, Wrap::Plain)
+            }
+        };
+        Ok(chosen)
     }
 
     /// RUNNING for every stream of the group, and the estimate a parent's

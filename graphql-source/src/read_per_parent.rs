@@ -28,35 +28,7 @@ impl Client<'_> {
         saved: Option<&StreamState>,
     ) -> Result<()> {
         let name = stream.name;
-        let next_from = format_rfc3339_ms(now_ms() as i64 - LOG_MARGIN_MS);
-        let by_log = stream
-            .incremental
-            .as_ref()
-            .filter(|_| mode == SyncMode::Incremental);
-        let (listed, saved, plan) = match (by_log, saved) {
-            (Some(activity), Some(StreamState::PerParentLog { from })) => {
-                let parents = self.parents_in_log(stream, activity, from)?;
-                let plan = Plan::Changes {
-                    from: from.clone(),
-                    next_from,
-                };
-                (parents, None, plan)
-            }
-            (Some(_), Some(state @ StreamState::PerParent { activity_from, .. })) => {
-                let from = activity_from.clone().unwrap_or(next_from);
-                (
-                    self.list_parents(stream, None)?,
-                    Some(state),
-                    Plan::Full(Some(from)),
-                )
-            }
-            (Some(_), _) => (
-                self.list_parents(stream, None)?,
-                None,
-                Plan::Full(Some(next_from)),
-            ),
-            (None, saved) => (self.list_parents(stream, None)?, saved, Plan::Full(None)),
-        };
+        let (listed, saved, plan) = self.parents_to_read(stream, mode, saved)?;
         let (mut parents, note) = Parents::new(stream, listed, saved, PARENTS_AT_ONCE);
         if let Some(note) = note {
             self.log("INFO", &format!("{name}: {note}"));
@@ -103,6 +75,47 @@ impl Client<'_> {
         }
         self.log("INFO", &format!("{name}: done, {total} records"));
         Ok(())
+    }
+
+    /// The parents this read goes through, the saved position among them to
+    /// resume from, and what its states say besides: every parent (resumed
+    /// from `saved`), or, for an incremental sync by the log, those it names.
+    fn parents_to_read<'s>(
+        &mut self,
+        stream: &'static PerParentDef,
+        mode: SyncMode,
+        saved: Option<&'s StreamState>,
+    ) -> Result<(Vec<Parent>, Option<&'s StreamState>, Plan)> {
+        let next_from = format_rfc3339_ms(now_ms() as i64 - LOG_MARGIN_MS);
+        let by_log = stream
+            .incremental
+            .as_ref()
+            .filter(|_| mode == SyncMode::Incremental);
+        let chosen = match (by_log, saved) {
+            (Some(activity), Some(StreamState::PerParentLog { from })) => {
+                let parents = self.parents_in_log(stream, activity, from)?;
+                let plan = Plan::Changes {
+                    from: from.clone(),
+                    next_from,
+                };
+                (parents, None, plan)
+            }
+            (Some(_), Some(state @ StreamState::PerParent { activity_from, .. })) => {
+                let from = activity_from.clone().unwrap_or(next_from);
+                (
+                    self.list_parents(stream, None)?,
+                    Some(state),
+                    Plan::Full(Some(from)),
+                )
+            }
+            (Some(_), _) => (
+                self.list_parents(stream, None)?,
+                None,
+                Plan::Full(Some(next_from)),
+            ),
+            (None, saved) => (self.list_parents(stream, None)?, saved, Plan::Full(None)),
+        };
+        Ok(chosen)
     }
 
     /// The parents the log names from `from` on, each read from the parent
