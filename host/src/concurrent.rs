@@ -176,27 +176,7 @@ pub(crate) fn read(
         "reading {} streams, up to {workers} at once",
         streams.len()
     ));
-    let outcomes = thread::scope(|scope| {
-        let mut helpers = Vec::new();
-        for n in 1..workers {
-            let spawned = thread::Builder::new()
-                .name(format!("read-{n}"))
-                .spawn_scoped(scope, || fanout.work(None));
-            match spawned {
-                Ok(handle) => helpers.push(handle),
-                Err(error) => fanout.log(&format!("could not start a reader thread: {error}")),
-            }
-        }
-        // This thread reads the first stream, then takes its share.
-        let mut outcomes = fanout.work(Some(lead));
-        for handle in helpers {
-            match handle.join() {
-                Ok(more) => outcomes.extend(more),
-                Err(_) => outcomes.push(Outcome::HostFailed),
-            }
-        }
-        outcomes
-    });
+    let outcomes = fanout.run(lead, workers);
     let closed = fanout
         .closed
         .lock()
@@ -239,6 +219,32 @@ struct Fanout<'a> {
 }
 
 impl Fanout<'_> {
+    /// `workers` threads, this one among them with `lead`, each taking the
+    /// next stream until none is left; every thread's outcomes.
+    fn run(&self, lead: Session, workers: usize) -> Vec<Outcome> {
+        thread::scope(|scope| {
+            let mut helpers = Vec::new();
+            for n in 1..workers {
+                let spawned = thread::Builder::new()
+                    .name(format!("read-{n}"))
+                    .spawn_scoped(scope, || self.work(None));
+                match spawned {
+                    Ok(handle) => helpers.push(handle),
+                    Err(error) => self.log(&format!("could not start a reader thread: {error}")),
+                }
+            }
+            // This thread reads the first stream, then takes its share.
+            let mut outcomes = self.work(Some(lead));
+            for handle in helpers {
+                match handle.join() {
+                    Ok(more) => outcomes.extend(more),
+                    Err(_) => outcomes.push(Outcome::HostFailed),
+                }
+            }
+            outcomes
+        })
+    }
+
     /// One reader thread: the lead's stream if given, then streams from the
     /// schedule until none is left (or the read stops).
     fn work(&self, lead: Option<Session>) -> Vec<Outcome> {
