@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_succeeded, data, events, last_state, sync};
+use common::{data, events, sync, Output};
 use graphql_source::fixtures::API;
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
@@ -47,13 +47,13 @@ impl Http for Server {
     }
 }
 
-fn read(changed: Vec<&'static str>, state: Option<Value>, config: Value) -> (Server, Vec<Value>) {
+fn read(changed: Vec<&'static str>, state: Option<Value>, config: Value) -> (Server, Output) {
     let mut server = Server {
         changed,
         bodies: Vec::new(),
     };
     let messages = sync(&mut server, config, "subscriptions", "incremental", state);
-    assert_succeeded(&messages);
+    messages.assert_succeeded();
     (server, messages)
 }
 
@@ -62,11 +62,11 @@ fn on() -> Value {
            "activity_full_refresh_every": 3})
 }
 
-fn ids(messages: &[Value]) -> Vec<&str> {
+fn ids(messages: &Output) -> Vec<&str> {
     messages
+        .data()
         .iter()
-        .filter(|m| m["type"] == "RECORD")
-        .filter_map(|m| m["record"]["data"]["id"].as_str())
+        .filter_map(|d| d["id"].as_str())
         .collect()
 }
 
@@ -78,7 +78,7 @@ fn a_first_sync_reads_every_row_and_starts_following_the_log() {
         .bodies
         .iter()
         .all(|b| !b["query"].as_str().unwrap().contains("events(")));
-    let state = last_state(&messages);
+    let state = messages.last_state();
     assert_eq!(state["mode"], "activity");
     assert_eq!(state["syncs"], 0);
     assert!(state.get("full_refresh").is_none(), "{state}");
@@ -101,7 +101,7 @@ fn a_later_sync_reads_again_only_the_rows_the_log_names() {
     let mut read_ids = ids(&messages);
     read_ids.sort();
     assert_eq!(read_ids, [IDS[0], IDS[2]]);
-    let state = last_state(&messages);
+    let state = messages.last_state();
     assert_eq!(state["syncs"], 1);
     assert_ne!(state["from"], "2024-05-01T00:00:00.000Z");
 
@@ -110,7 +110,7 @@ fn a_later_sync_reads_again_only_the_rows_the_log_names() {
     let (server, messages) = read(vec![], Some(saved), on());
     assert_eq!(server.bodies.len(), 1, "only the log");
     assert!(ids(&messages).is_empty());
-    assert_eq!(last_state(&messages)["syncs"], 2);
+    assert_eq!(messages.last_state()["syncs"], 2);
 }
 
 #[test]
@@ -122,7 +122,7 @@ fn every_nth_sync_is_a_full_refresh() {
         .iter()
         .all(|b| !b["query"].as_str().unwrap().contains("events(")));
     assert_eq!(ids(&messages).len(), 3);
-    assert_eq!(last_state(&messages)["syncs"], 0);
+    assert_eq!(messages.last_state()["syncs"], 0);
 }
 
 #[test]
@@ -130,7 +130,7 @@ fn off_by_default_the_stream_is_read_in_full() {
     let (_, messages) = read(vec![IDS[0]], None, json!({"api_key": "k"}));
     assert_eq!(ids(&messages).len(), 3);
     assert_eq!(
-        last_state(&messages),
+        messages.last_state(),
         &json!({"mode": "full_refresh_complete"})
     );
     let mut out: Vec<String> = Vec::new();

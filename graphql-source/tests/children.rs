@@ -6,6 +6,7 @@
 use graphql_source::fixtures::API;
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
+use test_support::Output;
 
 /// Serves `rows` plans, `page` per request, each with two prices and one
 /// overage price; keeps every request body.
@@ -52,36 +53,18 @@ impl Http for Plans {
 
 struct Run {
     queries: Vec<String>,
-    messages: Vec<Value>,
+    messages: Output,
 }
 
 impl Run {
-    fn records(&self, stream: &str) -> Vec<&Value> {
-        self.messages
-            .iter()
-            .filter(|m| m["type"] == "RECORD" && m["record"]["stream"] == stream)
-            .map(|m| &m["record"]["data"])
-            .collect()
+    fn records<'a>(&'a self, stream: &'a str) -> Vec<&'a Value> {
+        self.messages.records(stream).collect()
     }
 
-    fn states(&self, stream: &str) -> Vec<&Value> {
-        self.messages
-            .iter()
-            .filter(|m| {
-                m["type"] == "STATE" && m["state"]["stream"]["stream_descriptor"]["name"] == stream
-            })
+    fn states<'a>(&'a self, stream: &'a str) -> Vec<&'a Value> {
+        let states = self.messages.states(stream);
+        states
             .map(|m| &m["state"]["stream"]["stream_state"])
-            .collect()
-    }
-
-    fn statuses(&self, stream: &str) -> Vec<&str> {
-        self.messages
-            .iter()
-            .filter(|m| {
-                m["type"] == "TRACE"
-                    && m["trace"]["stream_status"]["stream_descriptor"]["name"] == stream
-            })
-            .filter_map(|m| m["trace"]["stream_status"]["status"].as_str())
             .collect()
     }
 }
@@ -102,10 +85,7 @@ fn read(rows: usize, streams: Value, state: Option<&str>) -> Run {
             .iter()
             .map(|b| b["query"].as_str().unwrap_or_default().to_owned())
             .collect(),
-        messages: out
-            .iter()
-            .map(|m| serde_json::from_str(m).expect("JSON messages"))
-            .collect(),
+        messages: Output::lines(&out),
     }
 }
 
@@ -142,7 +122,7 @@ fn a_parent_and_its_child_share_each_page() {
     assert_eq!(run.records("plans")[1]["prices"][1]["id"], "pr1-2");
     for stream in ["plans", "plan_prices"] {
         assert_eq!(
-            run.statuses(stream),
+            run.messages.statuses(stream),
             ["STARTED", "RUNNING", "COMPLETE"],
             "{stream}"
         );
@@ -172,7 +152,7 @@ fn a_child_alone_asks_only_for_keys_and_its_lists() {
         query.contains("node { id createdAt prices(filter: {}) { id amount { amount currency } } overagePrices { id amount { amount currency } } }"),
         "{query}"
     );
-    assert!(run.statuses("plans").is_empty());
+    assert!(run.messages.statuses("plans").is_empty());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{data, events, last_state, of_type, records, statuses, sync};
+use common::{data, events, sync, Output};
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
 
@@ -34,15 +34,11 @@ impl Http for Server {
     }
 }
 
-fn read(deleted: Vec<&'static str>, state: Option<Value>) -> (Server, Vec<Value>) {
+fn read(deleted: Vec<&'static str>, state: Option<Value>) -> (Server, Output) {
     read_with(deleted, state, json!({"api_key": "test-key-123"}))
 }
 
-fn read_with(
-    deleted: Vec<&'static str>,
-    state: Option<Value>,
-    config: Value,
-) -> (Server, Vec<Value>) {
+fn read_with(deleted: Vec<&'static str>, state: Option<Value>, config: Value) -> (Server, Output) {
     let mut server = Server {
         deleted,
         bodies: Vec::new(),
@@ -55,7 +51,7 @@ fn read_with(
 fn a_first_sync_starts_tracking_deletions_without_reading_them() {
     let (server, messages) = read(vec!["6c0f3ea3-2f63-4a4b-9b0e-111111111111"], None);
     assert_eq!(server.bodies.len(), 1, "no event log query on a first sync");
-    let last = last_state(&messages);
+    let last = messages.last_state();
     assert_eq!(last["cursor"], "2024-05-01T00:00:00.000Z");
     let from = graphql_source::time::parse_rfc3339_ms(last["deletes_from"].as_str().unwrap())
         .expect("a timestamp");
@@ -80,7 +76,7 @@ fn a_later_sync_emits_a_deletion_record_per_logged_deletion() {
         events["filter"],
         json!({"createdAt": {"gte": "2024-05-15T00:00:00.000Z"}, "type": {"eq": "CUSTOMER_DELETED"}})
     );
-    let records = records(&messages);
+    let records = messages.data();
     assert_eq!(records.len(), 3, "the changed row and two deletions");
     assert_eq!(
         records[2],
@@ -88,11 +84,14 @@ fn a_later_sync_emits_a_deletion_record_per_logged_deletion() {
                 "_ab_cdc_deleted_at": "2024-06-02T00:00:00.000Z"})
     );
     assert_ne!(
-        last_state(&messages)["deletes_from"],
+        messages.last_state()["deletes_from"],
         "2024-05-15T00:00:00.000Z",
         "moved on"
     );
-    assert_eq!(statuses(&messages).last(), Some(&"COMPLETE"));
+    assert_eq!(
+        messages.statuses("customers").last().map(String::as_str),
+        Some("COMPLETE")
+    );
 }
 
 #[test]
@@ -100,17 +99,15 @@ fn a_log_naming_rows_another_way_fails_the_stream() {
     let saved = json!({"mode": "incremental", "cursor_field": "updatedAt",
         "cursor": null, "deletes_from": "2024-05-15T00:00:00.000Z"});
     let (_, messages) = read(vec!["cust-42"], Some(saved));
-    let error = of_type(&messages, "TRACE")
-        .into_iter()
-        .find(|m| m["trace"]["type"] == "ERROR")
-        .expect("an error");
-    let message = error["trace"]["error"]["message"].as_str().unwrap();
+    let error = messages.errors()[0];
+    let message = error["message"].as_str().unwrap();
     assert!(
         message.contains("\"cust-42\", which is not an id"),
         "{message}"
     );
     assert!(
-        records(&messages)
+        messages
+            .data()
             .iter()
             .all(|r| r.get("_ab_cdc_deleted_at").is_none()),
         "no deletion emitted"
@@ -124,5 +121,5 @@ fn deletions_can_be_turned_off() {
     let config = json!({"api_key": "test-key-123", "track_deletes": false});
     let (server, messages) = read_with(vec!["cust-42"], Some(saved), config);
     assert_eq!(server.bodies.len(), 1, "no event log query");
-    assert_eq!(records(&messages).len(), 1);
+    assert_eq!(messages.data().len(), 1);
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{of_type, sync};
+use common::sync;
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
 
@@ -43,11 +43,8 @@ fn read_endless(stream: &str, rows: usize) -> (String, String, usize) {
     let mut server = Endless { rows, requests: 0 };
     let config = json!({"api_key": "test-key-123", "page_size": 2, "max_retry_seconds": 0});
     let messages = sync(&mut server, config, stream, "full_refresh", None);
-    let errors: Vec<&Value> = of_type(&messages, "TRACE")
-        .into_iter()
-        .filter(|m| m["trace"]["type"] == "ERROR")
-        .collect();
-    let error = &errors.first().expect("the read failed")["trace"]["error"];
+    let errors = messages.errors();
+    let error = errors.first().expect("the read failed");
     assert_eq!(error["failure_type"], "system_error", "{error}");
     let stream = error["stream_descriptor"]["name"]
         .as_str()

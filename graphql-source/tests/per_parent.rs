@@ -6,6 +6,7 @@
 use graphql_source::fixtures::API;
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
+use test_support::Output;
 
 /// `customers` customers; customer i has i % 3 grants, served 2 a page.
 struct Server {
@@ -87,7 +88,7 @@ impl Http for Server {
     }
 }
 
-fn read(customers: usize, state: Option<&str>) -> (Vec<Value>, Vec<Value>) {
+fn read(customers: usize, state: Option<&str>) -> (Vec<Value>, Output) {
     read_with(
         customers,
         state,
@@ -101,7 +102,7 @@ fn read_with(
     state: Option<&str>,
     max_first: u64,
     config: Value,
-) -> (Vec<Value>, Vec<Value>) {
+) -> (Vec<Value>, Output) {
     let mut server = Server {
         customers,
         bodies: Vec::new(),
@@ -114,19 +115,11 @@ fn read_with(
     .to_string();
     API.read(&mut server, &mut out, &config, &catalog, state)
         .expect("the read succeeds");
-    let messages = out
-        .iter()
-        .map(|m| serde_json::from_str(m).unwrap())
-        .collect();
-    (server.bodies, messages)
+    (server.bodies, Output::lines(&out))
 }
 
-fn records(messages: &[Value]) -> Vec<String> {
-    messages
-        .iter()
-        .filter(|m| m["type"] == "RECORD")
-        .map(|m| m["record"]["data"]["id"].as_str().unwrap().to_owned())
-        .collect()
+fn records(messages: &Output) -> Vec<String> {
+    messages.record_ids("grants")
 }
 
 #[test]
@@ -151,6 +144,7 @@ fn every_parent_s_rows_once_with_the_cost_logged_first() {
     // Per customer: one request (the fake's pages of 2 hold any customer's grants).
     assert_eq!(bodies.len() - listing.len(), 10);
     let log = messages
+        .messages
         .iter()
         .find(|m| m["type"] == "LOG" && m["log"]["message"].as_str().unwrap().contains("to read"))
         .expect("a cost LOG");
@@ -158,19 +152,17 @@ fn every_parent_s_rows_once_with_the_cost_logged_first() {
         log["log"]["message"],
         "grants: 10 customers to read, one request or more each (at least 10 requests)"
     );
-    let statuses: Vec<&str> = messages
-        .iter()
-        .filter_map(|m| m["trace"]["stream_status"]["status"].as_str())
-        .collect();
-    assert_eq!(statuses, ["STARTED", "RUNNING", "COMPLETE"]);
+    assert_eq!(
+        messages.statuses("grants"),
+        ["STARTED", "RUNNING", "COMPLETE"]
+    );
 }
 
 #[test]
 fn a_resumed_read_skips_the_parents_done() {
     let (_, messages) = read(20, None);
     let states: Vec<&Value> = messages
-        .iter()
-        .filter(|m| m["type"] == "STATE")
+        .states("grants")
         .map(|m| &m["state"]["stream"]["stream_state"])
         .collect();
     assert_eq!(
@@ -209,7 +201,7 @@ fn a_page_size_refused_while_listing_parents_is_lowered() {
         records(&messages).len(),
         (0..10).map(|n| n % 3).sum::<usize>()
     );
-    let warned = messages.iter().any(|m| {
+    let warned = messages.messages.iter().any(|m| {
         m["type"] == "LOG"
             && m["log"]["message"]
                 .as_str()

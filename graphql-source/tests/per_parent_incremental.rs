@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{data, last_state, records, sync};
+use common::{data, sync, Output};
 use graphql_source::io::{Http, HttpError, Request, Response};
 use serde_json::{json, Value};
 
@@ -69,7 +69,7 @@ impl Http for Server {
     }
 }
 
-fn read(customers: usize, changed: Vec<String>, state: Option<Value>) -> (Server, Vec<Value>) {
+fn read(customers: usize, changed: Vec<String>, state: Option<Value>) -> (Server, Output) {
     let mut server = Server {
         customers,
         changed,
@@ -85,8 +85,9 @@ fn read(customers: usize, changed: Vec<String>, state: Option<Value>) -> (Server
     (server, messages)
 }
 
-fn customers_read(messages: &[Value]) -> Vec<String> {
-    records(messages)
+fn customers_read(messages: &Output) -> Vec<String> {
+    messages
+        .data()
         .iter()
         .map(|r| r["customerId"].as_str().unwrap().to_owned())
         .collect()
@@ -96,7 +97,7 @@ fn customers_read(messages: &[Value]) -> Vec<String> {
 fn a_first_sync_reads_every_customer_then_follows_the_log() {
     let (_, messages) = read(12, vec![], None);
     assert_eq!(customers_read(&messages).len(), 12);
-    let state = last_state(&messages);
+    let state = messages.last_state();
     assert_eq!(state["mode"], "per_parent_log");
     assert!(state["from"].is_string());
 }
@@ -112,8 +113,8 @@ fn a_later_sync_reads_only_the_customers_the_log_names() {
     let mut read_customers = customers_read(&messages);
     read_customers.sort();
     assert_eq!(read_customers, ["cust3", "cust7"]);
-    assert_eq!(last_state(&messages)["mode"], "per_parent_log");
-    assert_ne!(last_state(&messages)["from"], "2024-05-01T00:00:00.000Z");
+    assert_eq!(messages.last_state()["mode"], "per_parent_log");
+    assert_ne!(messages.last_state()["from"], "2024-05-01T00:00:00.000Z");
 
     // Idle: the same number of requests with 30 customers or 3,000.
     let (small, _) = read(30, vec![], Some(saved.clone()));
@@ -127,10 +128,6 @@ fn a_log_naming_customers_some_other_way_fails() {
     let saved = json!({"mode": "per_parent_log", "from": "2024-05-01T00:00:00.000Z"});
     let unknown = "6c0f3ea3-2f63-4a4b-9b0e-999999999999".to_owned();
     let (_, messages) = read(5, vec![unknown], Some(saved));
-    let error = messages
-        .iter()
-        .find(|m| m["trace"]["type"] == "ERROR")
-        .expect("an error");
-    let text = error["trace"]["error"]["message"].as_str().unwrap();
+    let text = messages.trace_error()["message"].as_str().unwrap();
     assert!(text.contains("none is a customers `id`"), "{text}");
 }

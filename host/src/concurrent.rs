@@ -186,21 +186,21 @@ pub(crate) fn read(
         eprintln!("host: stopped: cannot write messages: {error}");
         return Outcome::OutputClosed;
     }
-    let outcome = outcomes
-        .into_iter()
-        .max_by_key(|outcome| severity(*outcome))
-        .unwrap_or(Outcome::Completed);
-    outcome::flush(&mut output).unwrap_or(outcome)
+    outcome::flush(&mut output).unwrap_or(worst(outcomes))
 }
 
-/// Which outcome a read with several ends reports.
-fn severity(outcome: Outcome) -> u8 {
-    match outcome {
+/// The outcome a read with several ends reports: the worst of them.
+fn worst(outcomes: Vec<Outcome>) -> Outcome {
+    let severity = |outcome: &Outcome| match outcome {
         Outcome::Completed => 0,
         Outcome::CommandFailed => 1,
         Outcome::HostFailed => 2,
         Outcome::OutputClosed => 3,
-    }
+    };
+    outcomes
+        .into_iter()
+        .max_by_key(severity)
+        .unwrap_or(Outcome::Completed)
 }
 
 /// What the reader threads share.
@@ -338,24 +338,11 @@ mod tests {
 
     #[test]
     fn outcomes_combine_to_the_worst() {
-        let worst = |outcomes: &[Outcome]| {
-            outcomes
-                .iter()
-                .copied()
-                .max_by_key(|o| severity(*o))
-                .unwrap_or(Outcome::Completed)
-        };
-        assert_eq!(
-            worst(&[Outcome::Completed, Outcome::Completed]),
-            Outcome::Completed
-        );
-        assert_eq!(
-            worst(&[Outcome::Completed, Outcome::CommandFailed]),
-            Outcome::CommandFailed
-        );
-        assert_eq!(
-            worst(&[Outcome::HostFailed, Outcome::CommandFailed]),
-            Outcome::HostFailed
-        );
+        use Outcome::*;
+        assert_eq!(worst(vec![Completed, Completed]), Completed);
+        assert_eq!(worst(vec![Completed, CommandFailed]), CommandFailed);
+        assert_eq!(worst(vec![HostFailed, CommandFailed]), HostFailed);
+        assert_eq!(worst(vec![OutputClosed, HostFailed]), OutputClosed);
+        assert_eq!(worst(Vec::new()), Completed, "no stream to read");
     }
 }

@@ -1,11 +1,13 @@
 //! What the engine's read tests share: a one-stream sync against a fake
-//! server, its messages parsed, and the answers fakes give.
+//! server, its messages checked against the Airbyte protocol (the end-to-end
+//! tests' [`Output`]), and the answers fakes give.
 
 #![allow(dead_code)]
 
 use graphql_source::fixtures::API;
 use graphql_source::io::{Http, HttpError, Response};
 use serde_json::{json, Value};
+pub use test_support::Output;
 
 /// A 200 answer of `{"data": data}`.
 pub fn data(data: Value) -> Result<Response, HttpError> {
@@ -17,14 +19,14 @@ pub fn data(data: Value) -> Result<Response, HttpError> {
 }
 
 /// Reads `stream` of the fixtures' API in `mode` with `config`, from the
-/// stream's saved `state` if given; every message, parsed.
+/// stream's saved `state` if given; every message, parsed and checked.
 pub fn sync(
     server: &mut dyn Http,
     config: Value,
     stream: &str,
     mode: &str,
     state: Option<Value>,
-) -> Vec<Value> {
+) -> Output {
     let catalog = json!({"streams": [{"stream": {"name": stream},
         "sync_mode": mode, "destination_sync_mode": "append_dedup"}]})
     .to_string();
@@ -42,43 +44,7 @@ pub fn sync(
         &catalog,
         state.as_deref(),
     );
-    out.iter()
-        .map(|m| serde_json::from_str(m).expect("JSON messages"))
-        .collect()
-}
-
-/// Asserts the read reported no error.
-pub fn assert_succeeded(messages: &[Value]) {
-    let errors: Vec<&Value> = of_type(messages, "TRACE")
-        .into_iter()
-        .filter(|m| m["trace"]["type"] == "ERROR")
-        .collect();
-    assert!(errors.is_empty(), "the read failed: {errors:?}");
-}
-
-pub fn of_type<'a>(messages: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    messages.iter().filter(|m| m["type"] == kind).collect()
-}
-
-/// The data of every RECORD.
-pub fn records(messages: &[Value]) -> Vec<&Value> {
-    of_type(messages, "RECORD")
-        .into_iter()
-        .map(|m| &m["record"]["data"])
-        .collect()
-}
-
-/// The last STATE's stream state.
-pub fn last_state(messages: &[Value]) -> &Value {
-    &of_type(messages, "STATE").last().expect("a STATE")["state"]["stream"]["stream_state"]
-}
-
-/// The stream statuses, in order.
-pub fn statuses(messages: &[Value]) -> Vec<&str> {
-    messages
-        .iter()
-        .filter_map(|m| m["trace"]["stream_status"]["status"].as_str())
-        .collect()
+    Output::lines(&out)
 }
 
 /// One page of the event log: an event per entity id, created at `created_at(i)`.

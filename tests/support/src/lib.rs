@@ -32,6 +32,24 @@ impl Output {
         out
     }
 
+    /// Messages a source wrote (one per line, e.g. through a `Vec<String>`
+    /// sink), each checked as [`Output::messages`] checks a run's.
+    pub fn lines(lines: &[String]) -> Self {
+        let messages: Vec<Value> = lines
+            .iter()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+            })
+            .collect();
+        messages.iter().for_each(check_protocol);
+        Self {
+            code: 0,
+            stdout: lines.join("\n"),
+            stderr: String::new(),
+            messages,
+        }
+    }
+
     /// A run whose stdout is anything (`host inspect`).
     pub fn text(run: std::process::Output) -> Self {
         Self {
@@ -57,6 +75,25 @@ impl Output {
         self.records(stream)
             .map(|d| d["id"].as_str().expect("record id").to_owned())
             .collect()
+    }
+
+    /// The `data` of every RECORD, whatever its stream.
+    pub fn data(&self) -> Vec<&Value> {
+        self.of_type("RECORD")
+            .map(|m| &m["record"]["data"])
+            .collect()
+    }
+
+    /// The last STATE's stream state, whatever its stream.
+    pub fn last_state(&self) -> &Value {
+        let last = self.of_type("STATE").last();
+        &last.unwrap_or_else(|| panic!("no STATE: {self:#?}"))["state"]["stream"]["stream_state"]
+    }
+
+    /// Asserts the run reported no error.
+    pub fn assert_succeeded(&self) {
+        let errors = self.errors();
+        assert!(errors.is_empty(), "the run failed: {errors:?}");
     }
 
     /// The stream states, in order.
