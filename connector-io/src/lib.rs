@@ -93,35 +93,79 @@ pub trait Http {
     }
 }
 
-/// Receives Airbyte messages, one JSON object per call, in order.
-pub trait Sink {
-    fn emit(&mut self, message: &str);
+/// Airbyte's `failure_type` of a TRACE ERROR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureType {
+    /// The user must fix something: the config, the key, the catalog, the state.
+    Config,
+    /// The API or the network failed in a way that may pass.
+    Transient,
+    /// Anything else: an unexpected response, a connector bug.
+    System,
+}
 
-    /// Receives a RECORD. A sink may hold records back to pass several on
-    /// at once, never past a message of another type.
-    fn record(&mut self, message: &str) {
-        self.emit(message);
+impl FailureType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureType::Config => "config_error",
+            FailureType::Transient => "transient_error",
+            FailureType::System => "system_error",
+        }
     }
+}
+
+/// What a message is, as far as a host acts on it (`sink.batch-end` in the WIT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Record,
+    State,
+    /// A TRACE ERROR.
+    Error(FailureType),
+    /// LOG, TRACE (status, estimate), SPEC, CATALOG, CONNECTION_STATUS.
+    Other,
+}
+
+/// One Airbyte message: its JSON text, on one line, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub line: String,
+    pub kind: Kind,
+}
+
+/// Receives Airbyte messages, in order.
+pub trait Sink {
+    fn emit(&mut self, message: &Message);
+
+    /// Receives a RECORD's line. A sink may hold records back to pass
+    /// several on at once, never past a message of another kind.
+    fn record(&mut self, line: &str);
 }
 
 impl Sink for Vec<String> {
-    fn emit(&mut self, message: &str) {
-        self.push(message.to_owned());
+    fn emit(&mut self, message: &Message) {
+        self.push(message.line.clone());
+    }
+
+    fn record(&mut self, line: &str) {
+        self.push(line.to_owned());
     }
 }
 
-/// A [`Sink`] that passes messages on as lines (`sink.emit` in the WIT):
-/// RECORDs in batches of about `batch_bytes`, and each other message ending
-/// its batch, so every batch ends where a runner may act. A call costs more
-/// than its copy in some hosts (wasmtime-py, jco): one per record made them
-/// several times slower than the Rust host.
-pub struct Lines<F: FnMut(&str)> {
+/// About how many bytes of RECORDs [`Lines`] passes on at once: a page or so.
+pub const BATCH_BYTES: usize = 64 * 1024;
+
+/// A [`Sink`] that passes messages on as lines (`sink.emit` in the WIT), with
+/// what each batch ends with: RECORDs in batches of about `batch_bytes`, and
+/// each other message ending its batch, so every batch ends where a runner
+/// may act. A call costs more than its copy in some hosts (wasmtime-py, jco):
+/// one per record made them several times slower than the Rust host.
+pub struct Lines<F: FnMut(&str, Kind)> {
     lines: String,
     batch_bytes: usize,
     out: F,
 }
 
-impl<F: FnMut(&str)> Lines<F> {
+impl<F: FnMut(&str, Kind)> Lines<F> {
     pub fn new(batch_bytes: usize, out: F) -> Self {
         Self {
             lines: String::new(),
@@ -130,28 +174,32 @@ impl<F: FnMut(&str)> Lines<F> {
         }
     }
 
-    /// Passes on what the batch holds.
+    /// Passes on the RECORDs the batch holds.
     pub fn flush(&mut self) {
+        self.pass(Kind::Record);
+    }
+
+    fn pass(&mut self, end: Kind) {
         if !self.lines.is_empty() {
-            (self.out)(&self.lines);
+            (self.out)(&self.lines, end);
             self.lines.clear();
         }
     }
 
-    fn push(&mut self, message: &str) {
-        self.lines.push_str(message);
+    fn push(&mut self, line: &str) {
+        self.lines.push_str(line);
         self.lines.push('\n');
     }
 }
 
-impl<F: FnMut(&str)> Sink for Lines<F> {
-    fn emit(&mut self, message: &str) {
-        self.push(message);
-        self.flush();
+impl<F: FnMut(&str, Kind)> Sink for Lines<F> {
+    fn emit(&mut self, message: &Message) {
+        self.push(&message.line);
+        self.pass(message.kind);
     }
 
-    fn record(&mut self, message: &str) {
-        self.push(message);
+    fn record(&mut self, line: &str) {
+        self.push(line);
         if self.lines.len() >= self.batch_bytes {
             self.flush();
         }
@@ -163,20 +211,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_go_in_batches_that_any_other_message_ends() {
+    fn records_go_in_batches_that_any_other_message_ends_and_names() {
         let mut calls = Vec::new();
-        let mut lines = Lines::new(20, |text: &str| calls.push(text.to_owned()));
+        let mut lines = Lines::new(20, |text: &str, end| calls.push((text.to_owned(), end)));
+        let message = |line: &str, kind| Message {
+            line: line.into(),
+            kind,
+        };
         lines.record("r1-----");
         lines.record("r2-----");
         lines.record("r3-----"); // 24 bytes: the batch is full
         lines.record("r4");
-        lines.emit("STATE");
+        lines.emit(&message("STATE", Kind::State));
+        lines.emit(&message("ERR", Kind::Error(FailureType::Config)));
         lines.record("r5");
         lines.flush();
         lines.flush();
+        let text = |s: &str| s.to_owned();
         assert_eq!(
             calls,
-            ["r1-----\nr2-----\nr3-----\n", "r4\nSTATE\n", "r5\n"]
+            [
+                (text("r1-----\nr2-----\nr3-----\n"), Kind::Record),
+                (text("r4\nSTATE\n"), Kind::State),
+                (text("ERR\n"), Kind::Error(FailureType::Config)),
+                (text("r5\n"), Kind::Record),
+            ]
         );
     }
 }

@@ -27,7 +27,7 @@ import {
 } from './shared.mjs';
 
 const PACKAGE = 'airbyte:connector';
-const VERSION = '0.4.0';
+const VERSION = '0.5.0';
 // The WASI interfaces this host grants (from preview2-shim), by package.
 const GRANTED_WASI = new Set(['wasi:cli', 'wasi:clocks', 'wasi:io', 'wasi:random', 'wasi:filesystem']);
 
@@ -71,8 +71,8 @@ function writeBatch(bytes) {
   }
 }
 
-/** `sink.emit`: a batch of JSON messages, one per line, written at once (a batch ends where a runner may act). */
-function emit(lines) {
+/** `sink.emit`: a batch of JSON messages, one per line, written at once (a batch ends where a runner may act; `end` says with what, unused here). */
+function emit(lines, _end) {
   writeBatch(Buffer.from(lines.endsWith('\n') ? lines : `${lines}\n`));
 }
 

@@ -2,7 +2,7 @@
 // Runs stigg.wasm, the Stigg Airbyte source component, on Node 20+ with jco.
 //
 // A third host for the contract the Rust `host` and examples/python-host run
-// (wit/connector.wit, airbyte:connector@0.4.0), with the Rust host's flags,
+// (wit/connector.wit, airbyte:connector@0.5.0), with the Rust host's flags,
 // limits and messages (README.md says what differs, and why). jco transpiles
 // the component to JavaScript + core wasm once (cached under
 // node_modules/.cache/stigg-js-host/, keyed by the component's hash), unless
@@ -52,7 +52,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const PACKAGE = 'airbyte:connector';
 // The version of wit/connector.wit this host implements; it runs components
 // of the same minor version (0.x minors break).
-const VERSION = '0.4.0';
+const VERSION = '0.5.0';
 const U64_MAX = (1n << 64n) - 1n;
 const MAX_INPUT_BYTES = 64 * MIB;
 // How long a stop waits for the batch being written to stdout.
@@ -217,7 +217,7 @@ export function readInput(path, what) {
 
 // --- the component --------------------------------------------------------
 
-/** The WIT of the component's imports and exports, e.g. `airbyte:connector/http@0.4.0`. */
+/** The WIT of the component's imports and exports, e.g. `airbyte:connector/http@0.5.0`. */
 function worldNames(wit) {
   return [...wit.matchAll(/^\s*(?:import|export)\s+([\w-]+:[\w-]+\/[\w-]+(?:@[\w.+-]+)?)\s*;/gm)].map((m) => m[1]);
 }

@@ -61,7 +61,7 @@ from wasmtime import component as wc
 PACKAGE = "airbyte:connector"
 # The version of wit/connector.wit this host implements; it runs components
 # of the same minor version (0.x minors break).
-VERSION = "0.4.0"
+VERSION = "0.5.0"
 HTTP_IMPORT = f"{PACKAGE}/http@{VERSION}"
 SINK_IMPORT = f"{PACKAGE}/sink@{VERSION}"
 SOURCE_EXPORT = f"{PACKAGE}/source@{VERSION}"
@@ -485,7 +485,7 @@ class Sink:
     def __init__(self, out: Output) -> None:
         self.out = out
 
-    def emit(self, _store, lines: str) -> None:
+    def emit(self, _store, lines: str, _end) -> None:
         self.out.write(lines if lines.endswith("\n") else lines + "\n")
 
 

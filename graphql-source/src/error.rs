@@ -2,26 +2,7 @@
 
 use std::fmt;
 
-/// Airbyte's `failure_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureType {
-    /// The user must fix something: the config, the key, the catalog, the state.
-    Config,
-    /// The API or the network failed in a way that may pass.
-    Transient,
-    /// Anything else: an unexpected response, a connector bug.
-    System,
-}
-
-impl FailureType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureType::Config => "config_error",
-            FailureType::Transient => "transient_error",
-            FailureType::System => "system_error",
-        }
-    }
-}
+pub use connector_io::FailureType;
 
 /// An error for people: `message` says what happened and what to do;
 /// `internal` carries the technical detail (an excerpt of a response, say).

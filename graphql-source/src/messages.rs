@@ -1,12 +1,20 @@
-//! Airbyte protocol messages, as single-line JSON texts.
+//! Airbyte protocol messages, as single-line JSON texts with their kind.
 
 use serde_json::{json, Value};
 
 use crate::error::Error;
+use crate::io::{Kind, Message};
 use crate::time::now_ms;
 
-pub fn spec(connection_specification: Value, documentation_url: &str) -> String {
-    json!({
+fn other(message: Value) -> Message {
+    Message {
+        line: message.to_string(),
+        kind: Kind::Other,
+    }
+}
+
+pub fn spec(connection_specification: Value, documentation_url: &str) -> Message {
+    other(json!({
         "type": "SPEC",
         "spec": {
             "documentationUrl": documentation_url,
@@ -14,24 +22,23 @@ pub fn spec(connection_specification: Value, documentation_url: &str) -> String 
             "supportsIncremental": true,
             "supported_destination_sync_modes": ["overwrite", "append", "append_dedup"],
         }
-    })
-    .to_string()
+    }))
 }
 
-pub fn connection_status(result: Result<(), &str>) -> String {
+pub fn connection_status(result: Result<(), &str>) -> Message {
     let status = match result {
         Ok(()) => json!({ "status": "SUCCEEDED" }),
         Err(message) => json!({ "status": "FAILED", "message": message }),
     };
-    json!({ "type": "CONNECTION_STATUS", "connectionStatus": status }).to_string()
+    other(json!({ "type": "CONNECTION_STATUS", "connectionStatus": status }))
 }
 
-pub fn catalog(streams: Vec<Value>) -> String {
-    json!({ "type": "CATALOG", "catalog": { "streams": streams } }).to_string()
+pub fn catalog(streams: Vec<Value>) -> Message {
+    other(json!({ "type": "CATALOG", "catalog": { "streams": streams } }))
 }
 
-pub fn log(level: &str, message: &str) -> String {
-    json!({ "type": "LOG", "log": { "level": level, "message": message } }).to_string()
+pub fn log(level: &str, message: &str) -> Message {
+    other(json!({ "type": "LOG", "log": { "level": level, "message": message } }))
 }
 
 /// Appends one RECORD line for `data` (a JSON object straight from the response,
@@ -47,8 +54,8 @@ pub fn record(out: &mut String, stream: &str, data: &str, emitted_at: u64) {
     let _ = write!(out, r#","emitted_at":{emitted_at}}}}}"#);
 }
 
-pub fn stream_state(stream: &str, state: &Value, record_count: u64) -> String {
-    json!({
+pub fn stream_state(stream: &str, state: &Value, record_count: u64) -> Message {
+    let line = json!({
         "type": "STATE",
         "state": {
             "type": "STREAM",
@@ -56,7 +63,11 @@ pub fn stream_state(stream: &str, state: &Value, record_count: u64) -> String {
             "sourceStats": { "recordCount": record_count as f64 },
         }
     })
-    .to_string()
+    .to_string();
+    Message {
+        line,
+        kind: Kind::State,
+    }
 }
 
 /// Airbyte's stream statuses.
@@ -68,7 +79,7 @@ pub enum Status {
     Incomplete,
 }
 
-pub fn stream_status(stream: &str, status: Status) -> String {
+pub fn stream_status(stream: &str, status: Status) -> Message {
     let status = match status {
         Status::Started => "STARTED",
         Status::Running => "RUNNING",
@@ -82,7 +93,7 @@ pub fn stream_status(stream: &str, status: Status) -> String {
 }
 
 /// STREAM_STATUS RUNNING with reason RATE_LIMITED: the read waits until `quota_reset` (ms).
-pub fn rate_limited(stream: &str, quota_reset: u64) -> String {
+pub fn rate_limited(stream: &str, quota_reset: u64) -> Message {
     trace(json!({
         "type": "STREAM_STATUS",
         "stream_status": {
@@ -93,14 +104,14 @@ pub fn rate_limited(stream: &str, quota_reset: u64) -> String {
     }))
 }
 
-pub fn estimate(stream: &str, rows: u64) -> String {
+pub fn estimate(stream: &str, rows: u64) -> Message {
     trace(json!({
         "type": "ESTIMATE",
         "estimate": { "name": stream, "type": "STREAM", "row_estimate": rows },
     }))
 }
 
-pub fn error(error: &Error, stream: Option<&str>) -> String {
+pub fn error(error: &Error, stream: Option<&str>) -> Message {
     let mut body = json!({
         "message": error.message,
         "failure_type": error.failure_type.as_str(),
@@ -111,17 +122,21 @@ pub fn error(error: &Error, stream: Option<&str>) -> String {
     if let Some(stream) = stream {
         body["stream_descriptor"] = json!({ "name": stream });
     }
-    trace(json!({ "type": "ERROR", "error": body }))
+    Message {
+        kind: Kind::Error(error.failure_type),
+        ..trace(json!({ "type": "ERROR", "error": body }))
+    }
 }
 
-fn trace(mut trace: Value) -> String {
+fn trace(mut trace: Value) -> Message {
     trace["emitted_at"] = json!(now_ms() as f64);
-    json!({ "type": "TRACE", "trace": trace }).to_string()
+    other(json!({ "type": "TRACE", "trace": trace }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::FailureType;
 
     #[test]
     fn record_embeds_the_raw_object() {
@@ -136,9 +151,27 @@ mod tests {
     }
 
     #[test]
+    fn each_message_says_what_a_host_may_act_on() {
+        assert_eq!(stream_state("s", &json!({}), 1).kind, Kind::State);
+        for other in [
+            log("INFO", "x"),
+            stream_status("s", Status::Running),
+            estimate("s", 3),
+            catalog(Vec::new()),
+            connection_status(Err("no")),
+        ] {
+            assert_eq!(other.kind, Kind::Other, "{}", other.line);
+        }
+        let transient = error(&Error::transient("later"), None);
+        assert_eq!(transient.kind, Kind::Error(FailureType::Transient));
+    }
+
+    #[test]
     fn error_carries_failure_type_and_stream() {
         let e = Error::config("bad key").with_internal("HTTP 401");
-        let v: Value = serde_json::from_str(&error(&e, Some("customers"))).unwrap();
+        let message = error(&e, Some("customers"));
+        assert_eq!(message.kind, Kind::Error(FailureType::Config));
+        let v: Value = serde_json::from_str(&message.line).unwrap();
         assert_eq!(v["trace"]["error"]["failure_type"], "config_error");
         assert_eq!(v["trace"]["error"]["internal_message"], "HTTP 401");
         assert_eq!(

@@ -16,7 +16,9 @@ pub mod bindings {
 
 use bindings::airbyte::connector::{http as wit_http, sink as wit_sink};
 
-use crate::io::{Http, HttpError, Lines, Method, Request, Response, Sink};
+use crate::io::{
+    FailureType, Http, HttpError, Kind, Lines, Method, Request, Response, Sink, BATCH_BYTES,
+};
 
 /// Exports `$api` (a `static` [`Api`](crate::Api)) as the component's
 /// `airbyte:connector/source`. Use it once, in the connector crate's root.
@@ -72,10 +74,26 @@ macro_rules! export_source {
 /// Runs a command with the `sink` import as its [`Sink`]: messages as lines,
 /// records in batches of about a page; what is left goes before it returns.
 pub fn with_sink<T>(command: impl FnOnce(&mut dyn Sink) -> T) -> T {
-    let mut sink = Lines::new(64 * 1024, wit_sink::emit);
+    let mut sink = Lines::new(BATCH_BYTES, |lines: &str, end: Kind| {
+        wit_sink::emit(lines, batch_end(end))
+    });
     let outcome = command(&mut sink);
     sink.flush();
     outcome
+}
+
+fn batch_end(kind: Kind) -> wit_sink::BatchEnd {
+    use wit_sink::{BatchEnd, FailureType as Wit};
+    match kind {
+        Kind::Record => BatchEnd::Records,
+        Kind::State => BatchEnd::State,
+        Kind::Error(failure) => BatchEnd::Error(match failure {
+            FailureType::Config => Wit::ConfigError,
+            FailureType::Transient => Wit::TransientError,
+            FailureType::System => Wit::SystemError,
+        }),
+        Kind::Other => BatchEnd::Other,
+    }
 }
 
 /// The `http` import.

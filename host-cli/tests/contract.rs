@@ -5,19 +5,19 @@ mod common;
 
 use common::{host, probe_wasm};
 
-/// The probe with its `airbyte:connector/http@0.4.0` import rewritten to
+/// The probe with its `airbyte:connector/http@0.5.0` import rewritten to
 /// `from`'s version (same length, so the binary stays well formed).
 fn probe_built_for(version: &str, dir: &std::path::Path) -> String {
     let mut bytes = std::fs::read(probe_wasm()).expect("read the probe");
     let (old, new) = (
-        b"airbyte:connector/http@0.4.0",
+        b"airbyte:connector/http@0.5.0",
         format!("airbyte:connector/http@{version}"),
     );
     assert_eq!(old.len(), new.len());
     let at = bytes
         .windows(old.len())
         .position(|w| w == old)
-        .expect("the probe imports http@0.4.0");
+        .expect("the probe imports http@0.5.0");
     bytes[at..at + old.len()].copy_from_slice(new.as_bytes());
     let path = dir.join(format!("probe-{version}.wasm"));
     std::fs::write(&path, bytes).expect("write");
@@ -27,7 +27,7 @@ fn probe_built_for(version: &str, dir: &std::path::Path) -> String {
 #[test]
 fn a_component_for_another_minor_is_refused_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for version in ["0.5.0", "0.3.0"] {
+    for version in ["0.6.0", "0.4.0"] {
         let wasm = probe_built_for(version, dir.path());
         let out = host(&["run", &wasm, "spec", "--no-cache"], &[]);
         assert_eq!(out.code, 1, "{out:#?}");
@@ -40,7 +40,7 @@ fn a_component_for_another_minor_is_refused_clearly() {
             "{message}"
         );
         assert!(
-            message.contains("runs airbyte:connector@0.4.x components"),
+            message.contains("runs airbyte:connector@0.5.x components"),
             "{message}"
         );
     }
@@ -49,8 +49,8 @@ fn a_component_for_another_minor_is_refused_clearly() {
 #[test]
 fn a_patch_release_of_the_same_minor_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let wasm = probe_built_for("0.4.9", dir.path());
+    let wasm = probe_built_for("0.5.9", dir.path());
     let out = host(&["run", &wasm, "spec", "--no-cache"], &[]);
-    assert_eq!(out.code, 0, "a 0.4.x component was refused: {out:#?}");
+    assert_eq!(out.code, 0, "a 0.5.x component was refused: {out:#?}");
     assert_eq!(out.messages[0]["type"], "SPEC", "{out:#?}");
 }

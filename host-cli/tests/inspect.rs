@@ -22,13 +22,14 @@ fn stigg_text_lists_its_interfaces_and_signatures() {
     let text = &out.stdout;
     for line in [
         "imports (what the component may call):",
-        "  instance airbyte:connector/http@0.4.0",
+        "  instance airbyte:connector/http@0.5.0",
         "    send: func(request: request) -> result<response, error>",
         "    error: variant { denied(string), timeout(string), transport(string), too-large(u64), not-utf8(string) }",
-        "  instance airbyte:connector/sink@0.4.0",
-        "    emit: func(lines: string)",
+        "  instance airbyte:connector/sink@0.5.0",
+        "    batch-end: variant { records, state, error(failure-type), other }",
+        "    emit: func(lines: string, end: batch-end)",
         "exports (what the host may call):",
-        "  instance airbyte:connector/source@0.4.0",
+        "  instance airbyte:connector/source@0.5.0",
         "    spec: func() -> result<_, string>",
         "    allowed-origins: func(config: string) -> result<list<string>, string>",
         "    read: func(config: string, catalog: string, state: option<string>) -> result<_, string>",
@@ -56,11 +57,11 @@ fn stigg_json_is_machine_readable() {
     };
     let imports = names(&value["imports"]);
     assert!(
-        imports.contains(&"airbyte:connector/http@0.4.0".to_string()),
+        imports.contains(&"airbyte:connector/http@0.5.0".to_string()),
         "{imports:?}"
     );
     assert!(
-        imports.contains(&"airbyte:connector/sink@0.4.0".to_string()),
+        imports.contains(&"airbyte:connector/sink@0.5.0".to_string()),
         "{imports:?}"
     );
     let exports = value["exports"].as_array().expect("exports");

@@ -42,8 +42,9 @@ use crate::catalog_split::StreamCatalog;
 use crate::http_client::HttpClient;
 use crate::options::RunOptions;
 use crate::outcome::{self, Outcome};
-use crate::output::{message_type, MessageWriter};
+use crate::output::MessageWriter;
 use crate::runtime::{CallError, ConnectorRuntime, Observer, Session};
+use connector_io::{FailureType, Kind};
 
 /// Which streams may start.
 struct Schedule {
@@ -108,29 +109,19 @@ impl Schedule {
     }
 }
 
-/// Watches an instance's messages: the lead's first RECORD or STATE opens
-/// the gate; a config error stops new streams.
+/// Watches what an instance's batches end with: the lead's first RECORD or
+/// STATE opens the gate; a config error stops new streams.
 fn observer(schedule: Arc<Schedule>, lead: bool) -> Observer {
     let mut gate_closed = lead;
-    Box::new(move |message: &str| {
-        if gate_closed && matches!(message_type(message), Some("RECORD" | "STATE")) {
+    Box::new(move |end: Kind| {
+        if gate_closed && matches!(end, Kind::Record | Kind::State) {
             gate_closed = false;
             schedule.open_gate();
         }
-        if message.contains("config_error") && is_config_error(message) {
+        if end == Kind::Error(FailureType::Config) {
             schedule.stop();
         }
     })
-}
-
-/// A TRACE ERROR with `failure_type` `config_error`.
-fn is_config_error(message: &str) -> bool {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(message) else {
-        return false;
-    };
-    value["type"] == "TRACE"
-        && value["trace"]["type"] == "ERROR"
-        && value["trace"]["error"]["failure_type"] == "config_error"
 }
 
 /// Reads `streams` (from `catalog_split::split_catalog` of `catalog`) with up to
@@ -299,14 +290,14 @@ mod tests {
     fn the_gate_opens_on_the_leads_first_record_or_state() {
         let schedule = Arc::new(Schedule::new(3));
         let mut other = observer(Arc::clone(&schedule), false);
-        other(r#"{"type":"RECORD","record":{}}"#);
+        other(Kind::Record);
         assert!(!schedule.lock().gate_open);
         let mut lead = observer(Arc::clone(&schedule), true);
-        lead(r#"{"type":"TRACE","trace":{"type":"STREAM_STATUS"}}"#);
-        lead(r#"{"type":"LOG","log":{"level":"INFO","message":"config_error"}}"#);
+        lead(Kind::Other);
+        lead(Kind::Error(FailureType::System));
         assert!(!schedule.lock().gate_open);
         assert!(!schedule.lock().stopped);
-        lead(r#"{"type":"STATE","state":{}}"#);
+        lead(Kind::State);
         assert!(schedule.lock().gate_open);
         assert_eq!(schedule.next(), Some(1));
         assert_eq!(schedule.next(), Some(2));
@@ -317,9 +308,7 @@ mod tests {
     fn a_config_error_stops_new_streams() {
         let schedule = Arc::new(Schedule::new(3));
         let mut lead = observer(Arc::clone(&schedule), true);
-        lead(
-            r#"{"type":"TRACE","trace":{"type":"ERROR","error":{"message":"bad key","failure_type":"config_error"}}}"#,
-        );
+        lead(Kind::Error(FailureType::Config));
         schedule.open_gate();
         assert_eq!(schedule.next(), None);
     }

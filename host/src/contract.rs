@@ -10,7 +10,7 @@ pub const PACKAGE: &str = "airbyte:connector";
 /// the same minor version (0.x) or major version (1.x and later) are accepted.
 pub const VERSION: Version = Version {
     major: 0,
-    minor: 4,
+    minor: 5,
     patch: 0,
 };
 
@@ -94,14 +94,14 @@ mod tests {
         assert_eq!(
             check([
                 "wasi:io/streams@0.2.6",
-                "airbyte:connector/http@0.4.0",
-                "airbyte:connector/source@0.4.3",
+                "airbyte:connector/http@0.5.0",
+                "airbyte:connector/source@0.5.3",
             ]),
             Ok(())
         );
         for (name, built_for) in [
-            ("airbyte:connector/http@0.5.0", "0.5.0"),
-            ("airbyte:connector/sink@0.2.0", "0.2.0"),
+            ("airbyte:connector/http@0.6.0", "0.6.0"),
+            ("airbyte:connector/sink@0.4.0", "0.4.0"),
             ("airbyte:connector/source@1.0.0", "1.0.0"),
         ] {
             let error = check([name]).expect_err(name);
@@ -110,7 +110,7 @@ mod tests {
                 "{error}"
             );
             assert!(
-                error.contains("runs airbyte:connector@0.4.x components"),
+                error.contains("runs airbyte:connector@0.5.x components"),
                 "{error}"
             );
         }

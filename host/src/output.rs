@@ -161,33 +161,6 @@ impl MessageWriter {
     }
 }
 
-/// The message's top-level `type` when it is the first key (as the host and
-/// `preserve_order` serializers write it) or the last one (as a serializer
-/// with sorted keys writes it: every other top-level key sorts before
-/// `type`). `None` otherwise, which only means "no early flush".
-pub(crate) fn message_type(message: &str) -> Option<&str> {
-    leading_type(message).or_else(|| trailing_type(message))
-}
-
-/// `{"type":"X"...`
-fn leading_type(message: &str) -> Option<&str> {
-    let rest = message.trim_start().strip_prefix('{')?.trim_start();
-    let rest = rest.strip_prefix("\"type\"")?.trim_start();
-    let rest = rest.strip_prefix(':')?.trim_start();
-    let rest = rest.strip_prefix('"')?;
-    rest.split_once('"').map(|(t, _)| t)
-}
-
-/// `...,"type":"X"}`
-fn trailing_type(message: &str) -> Option<&str> {
-    let rest = message.trim_end().strip_suffix('}')?.trim_end();
-    let rest = rest.strip_suffix('"')?;
-    let (rest, value) = rest.rsplit_once('"')?;
-    let rest = rest.trim_end().strip_suffix(':')?.trim_end();
-    let rest = rest.strip_suffix("\"type\"")?.trim_end();
-    (rest.ends_with(',') || rest.ends_with('{')).then_some(value)
-}
-
 /// A writer for tests that records what reached it (i.e. what was flushed).
 #[cfg(test)]
 #[derive(Clone, Default)]
@@ -239,26 +212,6 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Err(io::ErrorKind::BrokenPipe.into())
         }
-    }
-
-    #[test]
-    fn reads_the_leading_type() {
-        assert_eq!(
-            message_type(r#"{"type":"STATE","state":{}}"#),
-            Some("STATE")
-        );
-        assert_eq!(message_type(r#" { "type" : "RECORD" }"#), Some("RECORD"));
-        assert_eq!(
-            message_type(r#"{"record":{"type":"STATE"},"type":"RECORD"}"#),
-            Some("RECORD")
-        );
-        assert_eq!(
-            message_type(r#"{"state":{}, "type" : "STATE" } "#),
-            Some("STATE")
-        );
-        assert_eq!(message_type(r#"{"record":{"x":{"type":"STATE"}}}"#), None);
-        assert_eq!(message_type(r#"{"record":{"x":"type":"STATE"}}"#), None);
-        assert_eq!(message_type("not json"), None);
     }
 
     #[test]

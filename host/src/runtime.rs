@@ -15,7 +15,7 @@ use crate::allowlist::AllowList;
 use crate::cache::{ComponentCache, Log};
 use crate::contract;
 use crate::deadline::{CpuBudget, EpochTicker};
-use connector_io::{HttpError, Method, Request, Response};
+use connector_io::{FailureType, HttpError, Kind, Method, Request, Response};
 
 use crate::http_client::HttpClient;
 use crate::limits::{LimitExceeded, MemoryLimiter};
@@ -208,8 +208,23 @@ impl CallError {
     }
 }
 
-/// Sees the messages a component emits (see [`Session::set_observer`]).
-pub type Observer = Box<dyn FnMut(&str) + Send>;
+/// Sees what each batch of messages a component emits ends with (see
+/// [`Session::set_observer`]).
+pub type Observer = Box<dyn FnMut(Kind) + Send>;
+
+fn kind(end: sink::BatchEnd) -> Kind {
+    use sink::{BatchEnd, FailureType as Wit};
+    match end {
+        BatchEnd::Records => Kind::Record,
+        BatchEnd::State => Kind::State,
+        BatchEnd::Error(failure) => Kind::Error(match failure {
+            Wit::ConfigError => FailureType::Config,
+            Wit::TransientError => FailureType::Transient,
+            Wit::SystemError => FailureType::System,
+        }),
+        BatchEnd::Other => Kind::Other,
+    }
+}
 
 /// A command's own answer: `Err` means it failed and already said why.
 pub type CommandResult = Result<(), String>;
@@ -387,7 +402,7 @@ impl WasiView for HostState {
 }
 
 impl sink::Host for HostState {
-    fn emit(&mut self, lines: String) -> wasmtime::Result<()> {
+    fn emit(&mut self, lines: String, end: sink::BatchEnd) -> wasmtime::Result<()> {
         if self.output_error.is_some() {
             return Err(wasmtime::Error::msg("the output is closed"));
         }
@@ -397,7 +412,7 @@ impl sink::Host for HostState {
             wasmtime::Error::msg(text)
         })?;
         if let Some(observer) = &mut self.observer {
-            lines.lines().for_each(observer);
+            observer(kind(end));
         }
         Ok(())
     }

@@ -336,15 +336,15 @@ class JsHostRuns(standin.MessageLines):
 
     def test_components_of_another_minor_version_are_refused(self) -> None:
         script = ("import('%s').then(({checkContract}) => {"
-                  " checkContract(['wasi:io/poll@0.2.6', 'airbyte:connector/http@0.4.0', 'airbyte:connector/source@0.4.7']);"
-                  " for (const n of ['airbyte:connector/http@0.5.0', 'airbyte:connector/sink@0.3.0']) {"
+                  " checkContract(['wasi:io/poll@0.2.6', 'airbyte:connector/http@0.5.0', 'airbyte:connector/source@0.5.7']);"
+                  " for (const n of ['airbyte:connector/http@0.6.0', 'airbyte:connector/sink@0.4.0']) {"
                   "  try { checkContract([n]); console.log('accepted ' + n) } catch (e) { console.log(e.message) } } })"
                   % JS_HOST.as_uri())
         done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
         lines = done.stdout.splitlines()
         self.assertEqual(len(lines), 2, done.stdout + done.stderr)
         for line in lines:
-            self.assertIn("but this host runs airbyte:connector@0.4.x components", line)
+            self.assertIn("but this host runs airbyte:connector@0.5.x components", line)
 
 
 # --- hostile servers ---------------------------------------------------------

@@ -97,10 +97,10 @@ class HttpCapabilityRules(unittest.TestCase):
         self.assertIn("invalid byte at offset 3", answer.payload)
 
     def test_components_of_another_minor_version_are_refused(self) -> None:
-        stigg_host.check_contract(["wasi:io/poll@0.2.6", "airbyte:connector/http@0.4.0",
-                                   "airbyte:connector/source@0.4.7"])
-        for name in ("airbyte:connector/http@0.5.0", "airbyte:connector/sink@0.3.0"):
-            with self.assertRaisesRegex(RuntimeError, "runs airbyte:connector@0.4.x components"):
+        stigg_host.check_contract(["wasi:io/poll@0.2.6", "airbyte:connector/http@0.5.0",
+                                   "airbyte:connector/source@0.5.7"])
+        for name in ("airbyte:connector/http@0.6.0", "airbyte:connector/sink@0.4.0"):
+            with self.assertRaisesRegex(RuntimeError, "runs airbyte:connector@0.5.x components"):
                 stigg_host.check_contract([name])
 
     def test_connections_are_kept_alive_and_replaced_when_the_server_closed_one(self) -> None:

@@ -1,5 +1,6 @@
 //! The connector core built natively, over the host's own HTTP capability and
-//! output writer: the same work as `host run stigg.wasm read` minus the sandbox.
+//! output writer, its messages batched as the component batches them: the same
+//! work as `host run stigg.wasm read` minus the sandbox.
 //!
 //!     native-read --config F --catalog F [--state F] [--concurrency N]
 
@@ -7,18 +8,8 @@ use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use graphql_source::io::Sink;
+use graphql_source::io::{Lines, BATCH_BYTES};
 use host::{AllowList, HttpClient, Limits, MessageWriter, NetworkPolicy};
-
-struct Output(MessageWriter);
-
-impl Sink for Output {
-    fn emit(&mut self, message: &str) {
-        if self.0.emit(message).is_err() {
-            std::process::exit(1);
-        }
-    }
-}
 
 fn arg(args: &[String], flag: &str) -> Option<String> {
     args.iter()
@@ -50,9 +41,17 @@ fn main() -> Result<ExitCode> {
     let client = HttpClient::new(allow, &Limits::default(), NetworkPolicy::PERMISSIVE)
         .with_max_in_flight(concurrency);
     let mut http = client;
-    let mut out = Output(MessageWriter::stdout());
+    let mut writer = MessageWriter::stdout();
+    // The component's batches: a page or so of records, or up to any other message.
+    let mut out = Lines::new(BATCH_BYTES, |lines: &str, _| {
+        if writer.emit(lines).is_err() {
+            std::process::exit(1);
+        }
+    });
     let outcome = stigg::read(&mut http, &mut out, &config, &catalog, state.as_deref());
-    out.0.flush().context("flushing stdout")?;
+    out.flush();
+    drop(out);
+    writer.flush().context("flushing stdout")?;
     Ok(if outcome.is_ok() {
         ExitCode::SUCCESS
     } else {
