@@ -2,10 +2,13 @@
 
 use super::*;
 use crate::allowlist::Origin;
-use std::io::{Read, Write};
+use crate::transport::{Network, Transport};
+use connector_io::Method;
+use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 /// A one-connection-per-response server on 127.0.0.1. Each canned
 /// response is served to one connection; the request heads it saw are
@@ -476,44 +479,32 @@ fn send_all_reports_each_failure_in_its_place() {
     assert!(client.send_all(&[]).is_empty());
 }
 
+/// An embedder's transport: notes each request it is given, then sends it.
+struct Recording {
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+    inner: Network,
+}
+
+impl Transport for Recording {
+    fn send(&self, request: &Request) -> Result<Response, HttpError> {
+        self.seen.lock().expect("lock").push(request.url.clone());
+        self.inner.send(request)
+    }
+}
+
 #[test]
-fn a_429_halves_the_requests_in_flight_which_grow_back_to_the_ceiling() {
-    let gate = Gate::new(NonZeroUsize::new(8).unwrap());
-    let limit = |gate: &Gate| gate.lock().limit;
-    assert_eq!(limit(&gate), 8);
-    gate.answered(true);
-    assert_eq!(limit(&gate), 4);
-    gate.answered(true);
-    gate.answered(true);
-    gate.answered(true);
-    assert_eq!(limit(&gate), 1, "never below one");
-    // One more after each `limit` calm answers: 1, then 2 answers for 3, ...
-    gate.answered(false);
-    assert_eq!(limit(&gate), 2);
-    for _ in 0..2 {
-        gate.answered(false);
-    }
-    assert_eq!(limit(&gate), 3);
-    for _ in 0..100 {
-        gate.answered(false);
-    }
-    assert_eq!(limit(&gate), 8, "back to the ceiling, not above");
-    // The limit bounds who may enter.
-    gate.answered(true);
-    let held: Vec<Slot<'_>> = (0..4).map(|_| gate.enter()).collect();
-    assert_eq!(gate.lock().inside, 4);
-    let entered = std::sync::atomic::AtomicBool::new(false);
-    thread::scope(|scope| {
-        scope.spawn(|| {
-            let _slot = gate.enter();
-            entered.store(true, std::sync::atomic::Ordering::SeqCst);
-        });
-        thread::sleep(std::time::Duration::from_millis(50));
-        assert!(
-            !entered.load(std::sync::atomic::Ordering::SeqCst),
-            "a fifth waits"
-        );
-        drop(held);
-    });
-    assert!(entered.load(std::sync::atomic::Ordering::SeqCst));
+fn an_embedders_transport_sits_under_the_allow_list() {
+    let server = Server::start(vec![Reply::ok(b"hi", "")]);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recording = Recording {
+        seen: Arc::clone(&seen),
+        inner: Network::new(&limits(2000, 1024), NetworkPolicy::PERMISSIVE),
+    };
+    let client = HttpClient::over(AllowList::new([server.origin.clone()]), recording);
+    let answer = client.send(&get(server.url("/ok"))).expect("an answer");
+    assert_eq!(answer.body, "hi");
+    let denied = client.send(&get("http://example.com/x".into()));
+    assert!(matches!(denied, Err(HttpError::Denied(_))), "{denied:?}");
+    // The denied request never reached the embedder's transport.
+    assert_eq!(*seen.lock().expect("lock"), [server.url("/ok")]);
 }

@@ -32,6 +32,7 @@ pub mod outcome;
 pub mod output;
 pub mod runtime;
 pub mod signals;
+pub mod transport;
 
 pub use allowlist::{AllowList, Origin, OriginError, OriginOverrides};
 pub use cache::ComponentCache;
@@ -43,3 +44,4 @@ pub use options::{CachePolicy, Limits, RunOptions};
 pub use outcome::Outcome;
 pub use output::MessageWriter;
 pub use runtime::{CallError, ComponentSource, ConnectorRuntime, Session};
+pub use transport::{AllowListed, InFlight, Network, Transport};
