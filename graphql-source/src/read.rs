@@ -187,6 +187,7 @@ impl Client<'_> {
         );
         let queries = Queries {
             label: name,
+            stream: group.parent.as_ref().map(|_| name),
             root: Root {
                 field: stream.root_field,
                 list: stream.connection().is_none(),

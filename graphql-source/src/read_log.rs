@@ -71,6 +71,7 @@ impl Client<'_> {
         let document = query::document(log, &picks, TotalCount::Skip);
         let queries = Queries {
             label,
+            stream: None,
             root: Root {
                 field: log.root_field,
                 list: false,

@@ -47,6 +47,7 @@ impl Client<'_> {
         let query = query::per_parent_document(stream);
         let queries = Queries {
             label: name,
+            stream: Some(name),
             root: Root {
                 field: stream.root_field,
                 list: false,
@@ -195,6 +196,7 @@ impl Client<'_> {
         let label = format!("{} (listing {})", stream.name, parent.name);
         let queries = Queries {
             label: &label,
+            stream: None,
             root: Root {
                 field: parent.root_field,
                 list: parent.connection().is_none(),

@@ -42,7 +42,13 @@ pub struct Settings {
     pub activity_streams: Vec<&'static str>,
     /// Every how many incremental syncs such a stream is read in full.
     pub activity_full_refresh_every: u32,
+    /// How often a long read says how far it is (a LOG, and an ESTIMATE
+    /// where the size can be told), in milliseconds.
+    pub progress_every_ms: u64,
 }
+
+/// A long read says how far it is twice a minute.
+pub const DEFAULT_PROGRESS_LOG_SECONDS: u64 = 30;
 
 /// A week of daily syncs between full refreshes.
 pub const DEFAULT_ACTIVITY_FULL_REFRESH_EVERY: u32 = 7;
@@ -112,7 +118,8 @@ impl Settings {
                 None => Endpoint::parse(api.default_base_url)?,
             },
             page_size: page_size(&fields)?,
-            max_retry_seconds: max_retry_seconds(&fields)?,
+            max_retry_seconds: integer(&fields, "max_retry_seconds", 0..=MAX_RETRY_SECONDS)?
+                .unwrap_or(DEFAULT_MAX_RETRY_SECONDS),
             start_date: start_date(&fields)?,
             track_deletes: optional_bool(&fields, "track_deletes")?.unwrap_or(true),
             rate_limit_share: rate_limit_share(&fields)?,
@@ -129,7 +136,11 @@ impl Settings {
                     Err(e) => Some(Err(e)),
                 })
                 .collect::<Result<_>>()?,
-            activity_full_refresh_every: activity_full_refresh_every(&fields)?,
+            activity_full_refresh_every: integer(&fields, "activity_full_refresh_every", 1..=1000)?
+                .map_or(DEFAULT_ACTIVITY_FULL_REFRESH_EVERY, |n| n as u32),
+            progress_every_ms: 1000
+                * integer(&fields, "progress_log_seconds", 1..=3600)?
+                    .unwrap_or(DEFAULT_PROGRESS_LOG_SECONDS),
         })
     }
 }
@@ -183,22 +194,6 @@ fn rate_limit_window_seconds(fields: &Map<String, Value>) -> Result<Option<u32>>
             .ok_or_else(|| {
                 Error::config(format!(
                     "`rate_limit_window_seconds` must be a whole number from 1 to 3600, not {}",
-                    kind(value)
-                ))
-            }),
-    }
-}
-
-fn activity_full_refresh_every(fields: &Map<String, Value>) -> Result<u32> {
-    match fields.get("activity_full_refresh_every") {
-        None | Some(Value::Null) => Ok(DEFAULT_ACTIVITY_FULL_REFRESH_EVERY),
-        Some(value) => value
-            .as_u64()
-            .filter(|n| (1..=1000).contains(n))
-            .map(|n| n as u32)
-            .ok_or_else(|| {
-                Error::config(format!(
-                    "`activity_full_refresh_every` must be a whole number from 1 to 1000, not {}",
                     kind(value)
                 ))
             }),
@@ -311,16 +306,22 @@ fn page_size(fields: &Map<String, Value>) -> Result<PageSize> {
     }
 }
 
-fn max_retry_seconds(fields: &Map<String, Value>) -> Result<u64> {
-    let range = format!("an integer from 0 to {MAX_RETRY_SECONDS}");
-    match fields.get("max_retry_seconds") {
-        None | Some(Value::Null) => Ok(DEFAULT_MAX_RETRY_SECONDS),
+/// An optional integer field within `range`.
+fn integer(
+    fields: &Map<String, Value>,
+    name: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>> {
+    let within = format!("an integer from {} to {}", range.start(), range.end());
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
             .as_u64()
-            .filter(|n| *n <= MAX_RETRY_SECONDS)
-            .ok_or_else(|| Error::config(format!("`max_retry_seconds` must be {range}, not {n}"))),
+            .filter(|n| range.contains(n))
+            .map(Some)
+            .ok_or_else(|| Error::config(format!("`{name}` must be {within}, not {n}"))),
         Some(other) => Err(Error::config(format!(
-            "`max_retry_seconds` must be {range}, not {}",
+            "`{name}` must be {within}, not {}",
             kind(other)
         ))),
     }

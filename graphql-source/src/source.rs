@@ -14,7 +14,7 @@ use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy};
 use crate::settings::{
     activity_key, Settings, DEFAULT_ACTIVITY_FULL_REFRESH_EVERY, DEFAULT_MAX_RETRY_SECONDS,
-    DEFAULT_RATE_LIMIT_SHARE, MAX_PAGE_SIZE, MAX_RETRY_SECONDS,
+    DEFAULT_PROGRESS_LOG_SECONDS, DEFAULT_RATE_LIMIT_SHARE, MAX_PAGE_SIZE, MAX_RETRY_SECONDS,
 };
 use crate::state;
 
@@ -146,6 +146,15 @@ impl Api {
                     "minimum": 1,
                     "maximum": 3600,
                     "order": 8,
+                },
+                "progress_log_seconds": {
+                    "type": "integer",
+                    "title": "Progress every (seconds)",
+                    "description": "How often a long stream says how far it is: a LOG with the records and requests so far, the rate and the time left where it can be told, and an updated ESTIMATE.",
+                    "default": DEFAULT_PROGRESS_LOG_SECONDS,
+                    "minimum": 1,
+                    "maximum": 3600,
+                    "order": 9,
                 },
                 "track_deletes": {
                     "type": "boolean",

@@ -14,6 +14,8 @@ struct Server {
     bodies: Vec<Value>,
     /// The largest `first` the server accepts, as nestjs-query refuses more.
     max_first: u64,
+    /// How long each answer takes.
+    delay: std::time::Duration,
 }
 
 fn page(root: &str, nodes: Vec<Value>, next: Option<String>, total: usize) -> Response {
@@ -32,6 +34,7 @@ fn page(root: &str, nodes: Vec<Value>, next: Option<String>, total: usize) -> Re
 
 impl Http for Server {
     fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        std::thread::sleep(self.delay);
         let body: Value = serde_json::from_str(&request.body).expect("a JSON body");
         self.bodies.push(body.clone());
         let query = body["query"].as_str().unwrap_or_default();
@@ -107,6 +110,7 @@ fn read_with(
         customers,
         bodies: Vec::new(),
         max_first,
+        delay: std::time::Duration::from_millis(config["delay_ms"].as_u64().unwrap_or(0)),
     };
     let mut out: Vec<String> = Vec::new();
     let config = config.to_string();
@@ -214,4 +218,40 @@ fn a_page_size_refused_while_listing_parents_is_lowered() {
         .filter(|b| b["query"].as_str().unwrap().contains("customers("))
         .count();
     assert_eq!(listing, 1 + 4, "the refused page, then 4 pages of 3");
+}
+
+#[test]
+fn a_long_read_says_how_far_it_is_and_how_large_it_will_be() {
+    // 30 customers at 80 ms an answer: the grants take about 2.4 s, progress every second.
+    let config = json!({"api_key": "test-key-123", "page_size": 4, "progress_log_seconds": 1,
+                        "delay_ms": 80});
+    let (_, messages) = read_with(30, None, u64::MAX, config);
+    let total: u64 = (0..30).map(|n| n % 3).sum();
+    assert_eq!(records(&messages).len() as u64, total);
+    let estimates: Vec<u64> = messages
+        .of_type("TRACE")
+        .filter(|m| m["trace"]["type"] == "ESTIMATE")
+        .map(|m| {
+            assert_eq!(m["trace"]["estimate"]["name"], "grants");
+            m["trace"]["estimate"]["row_estimate"].as_u64().unwrap()
+        })
+        .collect();
+    // The first after the first round (8 customers), then one a second.
+    assert!(estimates.len() >= 2, "{estimates:?}");
+    for estimate in &estimates {
+        assert!(
+            estimate.abs_diff(total) * 2 <= total,
+            "{estimate} for {total}"
+        );
+    }
+    let progress: Vec<&str> = messages
+        .of_type("LOG")
+        .filter_map(|m| m["log"]["message"].as_str())
+        .filter(|m| m.contains("records so far"))
+        .collect();
+    assert!(!progress.is_empty(), "no progress LOG");
+    for line in &progress {
+        assert!(line.starts_with("grants: "), "{line}");
+        assert!(line.contains(" requests; about "), "{line}");
+    }
 }

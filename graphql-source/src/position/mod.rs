@@ -94,6 +94,13 @@ pub trait Pager {
     fn partitions(&self) -> usize {
         1
     }
+
+    /// How many rows the whole read will emit, told from the `rows` read so
+    /// far, where the pager can tell (reads counted by the server's
+    /// `totalCount` are estimated from the count instead).
+    fn estimate(&self, _rows: u64) -> Option<u64> {
+        None
+    }
 }
 
 impl Pager for Position {

@@ -110,6 +110,8 @@ pub struct Parents {
     active: Vec<Active>,
     /// How many parents are read at once.
     width: usize,
+    /// How many parents this read goes through.
+    all: usize,
 }
 
 impl Parents {
@@ -131,6 +133,7 @@ impl Parents {
         }
         let parents = Parents {
             stream,
+            all: parents.len(),
             queue: parents.into(),
             active: Vec::new(),
             width: width.max(1),
@@ -146,6 +149,12 @@ impl Parents {
 impl super::Pager for Parents {
     fn done(&self) -> bool {
         self.queue.is_empty() && self.active.is_empty()
+    }
+
+    /// The rows per parent read so far, times the parents.
+    fn estimate(&self, rows: u64) -> Option<u64> {
+        let finished = (self.all - self.left()) as u64;
+        (finished > 0).then(|| rows * self.all as u64 / finished)
     }
 
     /// The next round's variables: the next page of each parent under way,

@@ -50,6 +50,7 @@ fn spec_declares_the_config_with_the_key_secret() {
             "base_url",
             "max_retry_seconds",
             "page_size",
+            "progress_log_seconds",
             "rate_limit_share",
             "rate_limit_window_seconds",
             "rate_limits",

@@ -153,6 +153,48 @@ fn paced_to_the_whole_limit_nothing_is_refused() {
     paced_read_is_never_refused(Some(1.0));
 }
 
+/// Paced, a read takes seconds: each stream says how far it is, once a
+/// second here (`progress_log_seconds`), and how large it will be.
+#[test]
+fn a_paced_read_says_how_far_it_is() {
+    let server = limited_server(CUSTOMERS);
+    let extra = json!({ "page_size": PAGE_SIZE, "rate_limits": connector_limits(&server),
+        "rate_limit_window_seconds": window_seconds(&server), "progress_log_seconds": 1 });
+    let started = std::time::Instant::now();
+    let out = read_standin(&server, &STREAMS, extra, None);
+    let seconds = started.elapsed().as_secs_f64();
+    assert_every_record(&server, &out);
+    let estimate = out
+        .of_type("TRACE")
+        .find(|m| m["trace"]["estimate"]["name"] == "subscriptions")
+        .expect("an ESTIMATE of subscriptions");
+    assert_eq!(
+        estimate["trace"]["estimate"]["row_estimate"],
+        server.ids("subscriptions").len()
+    );
+    let progress: Vec<&str> = out
+        .logs()
+        .filter(|l| l.starts_with("subscriptions: ") && l.contains("records so far"))
+        .collect();
+    assert!(
+        seconds > 3.0,
+        "the read took {seconds:.1} s: too fast to test"
+    );
+    // One a second at most, and none missed for long.
+    assert!(
+        progress.len() as f64 <= seconds + 1.0,
+        "{seconds:.1} s: {progress:#?}"
+    );
+    assert!(
+        progress.len() as f64 >= seconds / 3.0,
+        "{seconds:.1} s: {progress:#?}"
+    );
+    assert!(
+        progress.iter().any(|l| l.contains(" s left at this pace")),
+        "{progress:#?}"
+    );
+}
+
 #[test]
 fn another_client_spending_60_percent_of_subscriptions() {
     // Fewer pages than above: after a 429 the connector slows down to a
