@@ -4,9 +4,9 @@
 use crate::api::Api;
 use crate::pace::RateLimits;
 use crate::stream::{
-    opt, req, Activity, ChildDef, ChildSource, Connection, Deletes, Field, Incremental,
-    IncrementalPaging, KeyColumn, KeyForm, Member, Order, ParentActivity, PerParentDef, Read,
-    StreamDef, Ty::*,
+    opt, req, Activity, ChildDef, ChildSource, Connection, Field, Incremental, IncrementalPaging,
+    KeyColumn, KeyForm, LogEntries, Member, Order, ParentActivity, PerParentDef, Read, StreamDef,
+    Ty::*,
 };
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
@@ -25,11 +25,11 @@ pub const CUSTOMERS: StreamDef = StreamDef {
             cursor: "updatedAt",
             tie_break: "id",
             paging: IncrementalPaging::Keyset,
-            deletes: Some(Deletes {
+            deletes: Some(LogEntries {
                 log: &EVENTS,
                 filter: r#"{"type": {"eq": "CUSTOMER_DELETED"}}"#,
-                key_field: "entityId",
-                key_form: KeyForm::Uuid,
+                field: "entityId",
+                form: KeyForm::Uuid,
             }),
         }),
     }),
@@ -213,10 +213,12 @@ pub const GRANTS: PerParentDef = PerParentDef {
     key_column: None,
     incremental: Some(ParentActivity {
         cursor: "updatedAt",
-        log: &EVENTS,
-        filter: r#"{"type": {"eq": "GRANT_CHANGED"}}"#,
-        by_field: "parentEntityId",
-        key_form: KeyForm::Uuid,
+        entries: LogEntries {
+            log: &EVENTS,
+            filter: r#"{"type": {"eq": "GRANT_CHANGED"}}"#,
+            field: "parentEntityId",
+            form: KeyForm::Uuid,
+        },
         parent_key: "id",
     }),
     fields: &[
@@ -254,12 +256,14 @@ pub const PER_PARENT: &[&PerParentDef] = &[&GRANTS, &LEDGER];
 /// Subscriptions have no cursor: the events name the changed ones.
 pub const ACTIVITY: &[Activity] = &[Activity {
     stream: &SUBSCRIPTIONS,
-    log: &EVENTS,
-    filter: r#"{"type": {"in": ["SUBSCRIPTION_CHANGED"]}}"#,
-    id_field: "entityId",
+    entries: LogEntries {
+        log: &EVENTS,
+        filter: r#"{"type": {"in": ["SUBSCRIPTION_CHANGED"]}}"#,
+        field: "entityId",
+        form: KeyForm::Uuid,
+    },
     by_field: "entityId",
     filter_path: &["id"],
-    key_form: KeyForm::Uuid,
     row_key: "id",
 }];
 

@@ -113,15 +113,13 @@ impl Client<'_> {
         from: &str,
     ) -> Result<(Vec<String>, Vec<String>)> {
         let query = LogQuery {
-            log: activity.log,
-            filter: activity.filter,
-            fields: &[activity.id_field, activity.by_field],
-            key_form: activity.key_form,
+            entries: &activity.entries,
+            also: &[activity.by_field],
             from,
         };
         let label = format!(
             "{} (changes from {})",
-            activity.stream.name, activity.log.name
+            activity.stream.name, activity.entries.log.name
         );
         let (mut changed, mut by) = (Vec::new(), Vec::new());
         self.read_log(&label, &query, &mut |values, _| {

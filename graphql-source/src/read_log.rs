@@ -14,7 +14,7 @@ use crate::query::{self, Pick};
 use crate::raw_json::members;
 use crate::retrieve::Queries;
 use crate::state::StreamState;
-use crate::stream::{Deletes, KeyForm, StreamDef, TotalCount, DELETED_AT};
+use crate::stream::{KeyForm, LogEntries, StreamDef, TotalCount, DELETED_AT};
 use crate::time::now_ms;
 
 /// How far before a sync's start the next sync reads the log: more than any
@@ -22,14 +22,21 @@ use crate::time::now_ms;
 /// deletes or re-reads a row once more, nothing worse).
 pub const LOG_MARGIN_MS: i64 = 10 * 60 * 1000;
 
-/// What to read from a log: entries that match `filter` from `from` on, and
-/// the fields naming each entry's rows, each in `key_form`.
+/// What to read from a log: the `entries` from `from` on, with their field
+/// and the `also` fields, each value in the entries' form.
 pub struct LogQuery<'a> {
-    pub log: &'static StreamDef,
-    pub filter: &'a str,
-    pub fields: &'a [&'static str],
-    pub key_form: KeyForm,
+    pub entries: &'a LogEntries,
+    pub also: &'a [&'static str],
     pub from: &'a str,
+}
+
+impl LogQuery<'_> {
+    /// The entries' field, then the others.
+    fn fields(&self) -> Vec<&'static str> {
+        std::iter::once(self.entries.field)
+            .chain(self.also.iter().copied())
+            .collect()
+    }
 }
 
 impl Client<'_> {
@@ -42,14 +49,14 @@ impl Client<'_> {
         query: &LogQuery,
         each: &mut dyn FnMut(&[String], &str) -> Result<()>,
     ) -> Result<()> {
-        let log = query.log;
+        let log = query.entries.log;
         let Some(order) = log.incremental() else {
             return Err(Error::system(format!(
                 "{label}: {} is not incremental",
                 log.name
             )));
         };
-        let extra: Value = serde_json::from_str(query.filter)
+        let extra: Value = serde_json::from_str(query.entries.filter)
             .map_err(|e| Error::system(format!("{label}: the log filter is not JSON ({e})")))?;
         let saved = StreamState::Incremental {
             cursor_field: order.cursor.into(),
@@ -60,11 +67,12 @@ impl Client<'_> {
             keyset: Keyset::new(order, Some(&saved), None),
             extra,
         };
+        let fields = query.fields();
         let picks: Vec<Pick> = log
             .fields
             .iter()
             .filter(|f| {
-                query.fields.contains(&f.name) || [order.cursor, order.tie_break].contains(&f.name)
+                fields.contains(&f.name) || [order.cursor, order.tie_break].contains(&f.name)
             })
             .map(Pick::whole)
             .collect();
@@ -94,7 +102,7 @@ impl Client<'_> {
     pub(crate) fn read_deletes(
         &mut self,
         stream: &'static StreamDef,
-        deletes: &'static Deletes,
+        deletes: &'static LogEntries,
         from: &str,
     ) -> Result<u64> {
         let (Some(row_cursor), Some(key)) = (
@@ -107,10 +115,8 @@ impl Client<'_> {
             )));
         };
         let query = LogQuery {
-            log: deletes.log,
-            filter: deletes.filter,
-            fields: &[deletes.key_field],
-            key_form: deletes.key_form,
+            entries: deletes,
+            also: &[],
             from,
         };
         let label = format!("{} (deletes from {})", stream.name, deletes.log.name);
@@ -163,7 +169,7 @@ impl Pager for LogPager {
 /// A log entry's values of the query's fields and its time, each value
 /// checked for its form.
 fn entry(node: &str, query: &LogQuery, time_field: &str) -> Result<(Vec<String>, String)> {
-    let log = query.log.name;
+    let log = query.entries.log.name;
     let fields =
         members(node).map_err(|e| Error::system(format!("a {log} entry is unusable ({e})")))?;
     let get = |name: &str| -> Option<String> {
@@ -175,12 +181,12 @@ fn entry(node: &str, query: &LogQuery, time_field: &str) -> Result<(Vec<String>,
     let at = get(time_field)
         .ok_or_else(|| Error::system(format!("a {log} entry has no `{time_field}`")))?;
     let values = query
-        .fields
+        .fields()
         .iter()
         .map(|field| {
             let value = get(field)
                 .ok_or_else(|| Error::system(format!("a {log} entry has no `{field}`")))?;
-            if query.key_form == KeyForm::Uuid && !is_uuid(&value) {
+            if query.entries.form == KeyForm::Uuid && !is_uuid(&value) {
                 return Err(Error::system(format!(
                     "a {log} entry names its row by `{field}` = {value:?}, which is not an id \
                      of the stream's rows (a UUID): the log names rows some other way than \
@@ -208,11 +214,15 @@ mod tests {
 
     #[test]
     fn an_entry_gives_its_row_id_and_time_in_the_expected_form() {
-        let query = LogQuery {
+        let entries = LogEntries {
             log: &EVENTS,
             filter: "{}",
-            fields: &["entityId"],
-            key_form: KeyForm::Uuid,
+            field: "entityId",
+            form: KeyForm::Uuid,
+        };
+        let query = LogQuery {
+            entries: &entries,
+            also: &[],
             from: "2024-01-01T00:00:00.000Z",
         };
         let node = r#"{"entityId":"6c0f3ea3-2f63-4a4b-9b0e-111111111111","createdAt":"2024-05-01T00:00:00.000Z","id":"ev1"}"#;

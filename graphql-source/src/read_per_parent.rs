@@ -129,13 +129,14 @@ impl Client<'_> {
         from: &str,
     ) -> Result<Vec<Parent>> {
         let query = LogQuery {
-            log: activity.log,
-            filter: activity.filter,
-            fields: &[activity.by_field],
-            key_form: activity.key_form,
+            entries: &activity.entries,
+            also: &[],
             from,
         };
-        let label = format!("{} (changes from {})", stream.name, activity.log.name);
+        let label = format!(
+            "{} (changes from {})",
+            stream.name, activity.entries.log.name
+        );
         let mut named = Vec::new();
         self.read_log(&label, &query, &mut |values, _| {
             named.push(values[0].clone());
@@ -155,7 +156,7 @@ impl Client<'_> {
                 stream.name,
                 named.len(),
                 stream.parent.name,
-                activity.by_field,
+                activity.entries.field,
                 stream.parent.name,
                 activity.parent_key
             )));

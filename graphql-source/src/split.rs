@@ -58,7 +58,10 @@ impl Api {
         }
         for (i, selection) in selected.iter().enumerate() {
             if let Stream::PerParent(stream) = selection.stream {
-                let log = stream.incremental.as_ref().map(|a| a.log.root_field);
+                let log = stream
+                    .incremental
+                    .as_ref()
+                    .map(|a| a.entries.log.root_field);
                 let operations: Vec<&'static str> = [stream.root_field, stream.parent.root_field]
                     .into_iter()
                     .chain(log.filter(|_| incremental(selection)))
@@ -84,7 +87,7 @@ impl Api {
         let logs = deletes
             .map(|d| d.log.root_field)
             .into_iter()
-            .chain(activity.map(|a| a.log.root_field))
+            .chain(activity.map(|a| a.entries.log.root_field))
             .filter(|_| incremental);
         std::iter::once(stream.root_field).chain(logs).collect()
     }

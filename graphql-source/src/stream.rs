@@ -83,18 +83,31 @@ pub struct PerParentDef {
 }
 
 /// Which parents an incremental sync of a per-parent stream reads: those
-/// the log's entries (matching `filter`) name in `by_field` since the last
-/// sync, values of the parent stream's `parent_key`.
+/// the log's `entries` name since the last sync, values of the parent
+/// stream's `parent_key`.
 #[derive(Debug)]
 pub struct ParentActivity {
     /// The rows' cursor, for runners (what is read is decided by the log).
     pub cursor: &'static str,
-    pub log: &'static StreamDef,
-    pub filter: &'static str,
-    pub by_field: &'static str,
-    pub key_form: KeyForm,
+    pub entries: LogEntries,
     /// The parent stream's field (filterable with `in`) those values name.
     pub parent_key: &'static str,
+}
+
+/// Entries of an activity log that name rows: those `filter` keeps, each
+/// naming its row in `field`, in `form` (a value of another form fails the
+/// read: the log names rows some other way than assumed). Deletions, the
+/// activity mode and per-parent activity are all declared with one.
+#[derive(Debug)]
+pub struct LogEntries {
+    /// The connection that logs them, read by its own incremental cursor
+    /// (each entry's time).
+    pub log: &'static StreamDef,
+    /// Filter members, as GraphQL input JSON, that keep these entries, e.g.
+    /// `{"eventLogType": {"in": ["CUSTOMER_DELETED"]}}`.
+    pub filter: &'static str,
+    pub field: &'static str,
+    pub form: KeyForm,
 }
 
 /// A column whose value joins the values of `from` with `|` (null as
@@ -147,27 +160,11 @@ pub struct Incremental {
     pub tie_break: &'static str,
     pub paging: IncrementalPaging,
     /// Where an incremental sync learns which rows were deleted since the
-    /// last one (rows the API no longer returns).
-    pub deletes: Option<Deletes>,
-}
-
-/// Deleted rows as another connection lists them (an activity log): an
-/// incremental sync emits, for each, a record with the row's primary key,
-/// its cursor and `_ab_cdc_deleted_at` set to the deletion time, so
-/// destinations deduplicating on the key delete the row.
-#[derive(Debug)]
-pub struct Deletes {
-    /// The connection listing deletions, read by its own incremental cursor
-    /// (its time of deletion).
-    pub log: &'static StreamDef,
-    /// Filter members, as GraphQL input JSON, that keep only this stream's
-    /// deletions, e.g. `{"eventLogType": {"in": ["CUSTOMER_DELETED"]}}`.
-    pub filter: &'static str,
-    /// The log field holding the deleted row's primary key.
-    pub key_field: &'static str,
-    /// The form every key must have; a key of another form fails the read
-    /// (the log names rows some other way than assumed).
-    pub key_form: KeyForm,
+    /// last one (rows the API no longer returns): the entries naming each
+    /// deleted row's primary key. For each, a record with the key, its cursor
+    /// and `_ab_cdc_deleted_at` set to the deletion time, so destinations
+    /// deduplicating on the key delete the row.
+    pub deletes: Option<LogEntries>,
 }
 
 /// An incremental mode for a stream with no usable cursor: the rows an
@@ -177,18 +174,13 @@ pub struct Deletes {
 #[derive(Debug)]
 pub struct Activity {
     pub stream: &'static StreamDef,
-    /// The connection that logs changes, read by its incremental cursor.
-    pub log: &'static StreamDef,
-    /// Filter members that keep the stream's entries, as GraphQL input JSON.
-    pub filter: &'static str,
-    /// The log field naming the changed row: a value of its `row_key`.
-    pub id_field: &'static str,
+    /// The entries naming each changed row, by a value of its `row_key`.
+    pub entries: LogEntries,
     /// The log field naming what the stream is read again by (e.g. the
     /// row's parent, when its filter cannot take the row's own id)...
     pub by_field: &'static str,
     /// ...and the filter path that takes those values with `in`.
     pub filter_path: &'static [&'static str],
-    pub key_form: KeyForm,
     /// Every changed row must be among those read again, or the read fails:
     /// the log would name rows some other way than assumed.
     pub row_key: &'static str,

@@ -5,7 +5,7 @@
 
 use super::event_logs::EVENT_LOGS;
 use super::shapes::MONEY;
-use super::{opt, req, KeyForm, ParentActivity, PerParentDef, Ty::*};
+use super::{opt, req, KeyForm, LogEntries, ParentActivity, PerParentDef, Ty::*};
 use crate::streams::customers::CUSTOMERS;
 
 /// Incremental: only the customers with credit activity since the last sync
@@ -14,10 +14,12 @@ use crate::streams::customers::CUSTOMERS;
 /// a log where none of the named ids is a customer's fails the read.
 pub const CREDIT_ACTIVITY: ParentActivity = ParentActivity {
     cursor: "updatedAt",
-    log: &EVENT_LOGS,
-    filter: r#"{"entityType": {"eq": "CREDIT"}}"#,
-    by_field: "parentEntityId",
-    key_form: KeyForm::Uuid,
+    entries: LogEntries {
+        log: &EVENT_LOGS,
+        filter: r#"{"entityType": {"eq": "CREDIT"}}"#,
+        field: "parentEntityId",
+        form: KeyForm::Uuid,
+    },
     parent_key: "id",
 };
 

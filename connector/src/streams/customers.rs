@@ -9,8 +9,8 @@
 
 use super::event_logs::EVENT_LOGS;
 use super::{
-    opt, req, Connection, Deletes, Incremental, IncrementalPaging, KeyForm, Order, Read, StreamDef,
-    Ty::*,
+    opt, req, Connection, Incremental, IncrementalPaging, KeyForm, LogEntries, Order, Read,
+    StreamDef, Ty::*,
 };
 
 pub const CUSTOMERS: StreamDef = StreamDef {
@@ -28,11 +28,11 @@ pub const CUSTOMERS: StreamDef = StreamDef {
             cursor: "updatedAt",
             tie_break: "id",
             paging: IncrementalPaging::Keyset,
-            deletes: Some(Deletes {
+            deletes: Some(LogEntries {
                 log: &EVENT_LOGS,
                 filter: r#"{"eventLogType": {"in": ["CUSTOMER_DELETED"]}}"#,
-                key_field: "entityId",
-                key_form: KeyForm::Uuid,
+                field: "entityId",
+                form: KeyForm::Uuid,
             }),
         }),
     }),

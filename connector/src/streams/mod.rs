@@ -28,9 +28,9 @@ mod subscriptions;
 mod usage_measurements;
 
 pub use graphql_source::stream::{
-    opt, req, Activity, ChildDef, ChildSource, Connection, Deletes, Field, Incremental,
-    IncrementalPaging, KeyColumn, KeyForm, Member, Order, ParentActivity, PerParentDef, Read,
-    StreamDef, Ty,
+    opt, req, Activity, ChildDef, ChildSource, Connection, Field, Incremental, IncrementalPaging,
+    KeyColumn, KeyForm, LogEntries, Member, Order, ParentActivity, PerParentDef, Read, StreamDef,
+    Ty,
 };
 
 /// Every stream, in discover order.

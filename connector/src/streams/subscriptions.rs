@@ -11,16 +11,20 @@
 
 use super::event_logs::EVENT_LOGS;
 use super::shapes::{BUDGET, CUSTOMER_REF, MONEY, PRICE, REF};
-use super::{opt, req, Activity, Connection, Field, KeyForm, Order, Read, StreamDef, Ty::*};
+use super::{
+    opt, req, Activity, Connection, Field, KeyForm, LogEntries, Order, Read, StreamDef, Ty::*,
+};
 
 pub const BY_ACTIVITY: Activity = Activity {
     stream: &SUBSCRIPTIONS,
-    log: &EVENT_LOGS,
-    filter: r#"{"entityType": {"eq": "SUBSCRIPTION"}}"#,
-    id_field: "entityId",
+    entries: LogEntries {
+        log: &EVENT_LOGS,
+        filter: r#"{"entityType": {"eq": "SUBSCRIPTION"}}"#,
+        field: "entityId",
+        form: KeyForm::Uuid,
+    },
     by_field: "parentEntityId",
     filter_path: &["customer", "id"],
-    key_form: KeyForm::Uuid,
     row_key: "id",
 };
 

@@ -228,7 +228,13 @@ fn activity_log_queries_are_valid_against_stiggs_full_schema() {
         .and_then(|i| i.deletes.as_ref())
         .expect("customers have deletes");
     let mut filters = vec![deletes.filter];
-    filters.extend(stigg::streams::ACTIVITY.iter().map(|a| a.filter));
+    filters.extend(stigg::streams::ACTIVITY.iter().map(|a| a.entries.filter));
+    filters.extend(
+        stigg::streams::PER_PARENT
+            .iter()
+            .filter_map(|s| s.incremental.as_ref())
+            .map(|a| a.entries.filter),
+    );
     let log = deletes.log;
     let picks: Vec<Pick> = log.fields.iter().map(Pick::whole).collect();
     let query = document(log, &picks, TotalCount::Skip);
