@@ -4,9 +4,9 @@
 
 use crate::child;
 use crate::error::{Error, Result};
+use crate::group::{Group, ParentOut};
 use crate::io::Sink;
 use crate::messages;
-use crate::plan::{Group, ParentOut};
 use crate::raw_json::{members, push_string, write_object};
 use crate::stream::PerParentDef;
 

@@ -18,11 +18,11 @@ pub mod fetch;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod graphql;
+pub mod group;
 pub mod messages;
 pub mod pace;
 pub mod page;
 pub mod partition;
-pub mod plan;
 pub mod position;
 pub mod query;
 pub mod raw_json;

@@ -120,7 +120,7 @@ fn range_count(rows: u64, page_size: u32) -> i64 {
 /// open-ended (rows created during the read land in the last), and `nullable`
 /// adds the range of rows without a creation time. `None` when the stream is
 /// too small to be worth splitting.
-pub fn plan(
+pub fn ranges(
     rows: u64,
     page_size: u32,
     oldest: i64,
@@ -178,10 +178,10 @@ mod tests {
     }
 
     #[test]
-    fn plan_covers_every_time_once_with_open_ends() {
-        let ranges = plan(10_000, 50, 0, 4 * DAY, true).unwrap();
+    fn ranges_cover_every_time_once_with_open_ends() {
+        let split = ranges(10_000, 50, 0, 4 * DAY, true).unwrap();
         assert_eq!(
-            ranges,
+            split,
             vec![
                 between(None, Some("1970-01-02T00:00:00.000Z")),
                 between(
@@ -196,22 +196,26 @@ mod tests {
                 Range::Null,
             ]
         );
-        for range in &ranges {
+        for range in &split {
             range.validate().unwrap();
         }
         // Non-null creation times: no null range.
-        assert!(!plan(10_000, 50, 0, DAY, false)
+        assert!(!ranges(10_000, 50, 0, DAY, false)
             .unwrap()
             .contains(&Range::Null));
     }
 
     #[test]
     fn small_or_instant_streams_are_not_split() {
-        assert_eq!(plan(350, 50, 0, DAY, true), None, "7 pages: one range");
-        assert_eq!(plan(400, 50, 0, DAY, true).map(|r| r.len()), Some(3));
-        assert_eq!(plan(10_000, 50, 5, 5, true), None, "one instant");
-        assert_eq!(plan(10_000, 50, DAY, 0, true), None, "newest before oldest");
-        assert_eq!(plan(10_000, 0, 0, DAY, true).map(|r| r.len()), Some(5));
+        assert_eq!(ranges(350, 50, 0, DAY, true), None, "7 pages: one range");
+        assert_eq!(ranges(400, 50, 0, DAY, true).map(|r| r.len()), Some(3));
+        assert_eq!(ranges(10_000, 50, 5, 5, true), None, "one instant");
+        assert_eq!(
+            ranges(10_000, 50, DAY, 0, true),
+            None,
+            "newest before oldest"
+        );
+        assert_eq!(ranges(10_000, 0, 0, DAY, true).map(|r| r.len()), Some(5));
     }
 
     #[test]

@@ -8,9 +8,9 @@ use crate::catalog::{Selected, SyncMode};
 use crate::emit::Emitter;
 use crate::error::{Error, FailureType, Result};
 use crate::fetch::Client;
+use crate::group::{self, Group};
 use crate::messages::{self, Status};
 use crate::page::{Page, Root};
-use crate::plan::{self, Group};
 use crate::position::Keyset;
 use crate::position::{Pager, Position};
 use crate::query;
@@ -44,7 +44,7 @@ impl Client<'_> {
         selected: &[Selected],
         states: &HashMap<String, StreamState>,
     ) -> Result<()> {
-        let groups = plan::groups(selected);
+        let groups = group::groups(selected);
         let mut progress = Progress {
             selected,
             saved: states,

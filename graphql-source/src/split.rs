@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::api::Api;
 use crate::catalog::{parse_configured, Selected, Stream, SyncMode};
-use crate::plan;
+use crate::group;
 use crate::stream::StreamDef;
 
 impl Api {
@@ -49,7 +49,7 @@ impl Api {
         // Incremental as the runner asked (a stream read in full for want of
         // a cursor may still be read by its activity log, if the config says).
         let incremental = |s: &Selected| s.mode == SyncMode::Incremental || s.downgraded;
-        for group in plan::groups(selected) {
+        for group in group::groups(selected) {
             let members: Vec<usize> = group.members().iter().filter_map(|m| index(m)).collect();
             let asked = selected
                 .iter()

@@ -17,17 +17,17 @@
 //!   it; the CPU deadline (`--cpu-deadline-secs`) is per call of each
 //!   instance, counted on the thread running it.
 //! - **Output.** All instances write through one [`MessageWriter`]: a
-//!   message is written whole under a lock, so lines never interleave, and
-//!   each stream's messages keep their order. STATE and TRACE messages are
-//!   flushed at once, as with one instance.
+//!   batch of messages is written whole under a lock and flushed, so lines
+//!   never interleave, and each stream's messages keep their order.
 //! - **Failures.** A config the component rejects (its `allowed-origins`
 //!   says so) is read by one instance, which reports it once. Otherwise the
 //!   first stream starts alone, and the others wait until it has written a
-//!   RECORD or a STATE (the config, state and credentials work) or ended:
-//!   a bad key or a bad state is then reported once, not once per stream.
-//!   An instance that reports a TRACE ERROR with `failure_type`
-//!   `config_error` stops the read from starting further streams (every
-//!   one would fail alike); the ones already reading finish. A trap or a
+//!   batch ending in RECORDs or a STATE (the config, state and credentials
+//!   work) or ended: a bad key or a bad state is then reported once, not
+//!   once per stream. An instance whose batch ends in a TRACE ERROR of
+//!   `config-error` (the sink says so: the host reads no message text) stops
+//!   the read from starting further streams (every one would fail alike);
+//!   the ones already reading finish. A trap or a
 //!   sandbox limit ends only its own instance, with the host's TRACE ERROR
 //!   naming the stream. If the output cannot be written, no further stream
 //!   starts and the running ones stop at their next message.

@@ -60,7 +60,7 @@ impl Planning {
                 oldest_ms,
                 nullable,
             } => Step::Split(created_ms(page, field).and_then(|newest_ms| {
-                partition::plan(rows, page_size, oldest_ms, newest_ms, nullable)
+                partition::ranges(rows, page_size, oldest_ms, newest_ms, nullable)
             })),
         }
     }

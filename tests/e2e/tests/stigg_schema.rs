@@ -10,8 +10,8 @@ use apollo_compiler::response::JsonMap;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 use graphql_source::catalog::parse_configured;
+use graphql_source::group;
 use graphql_source::page::Page;
-use graphql_source::plan;
 use graphql_source::position::{Pager, Position};
 use graphql_source::query::{all_fields, document, per_parent_document};
 use graphql_source::stream::TotalCount;
@@ -134,7 +134,7 @@ fn every_query() -> Vec<String> {
         let catalog =
             json!({"streams": [{"stream": {"name": child.name}, "sync_mode": "full_refresh"}]});
         let selected = parse_configured(&catalog.to_string(), &stigg::STIGG).expect("a catalog");
-        for group in plan::groups(&selected) {
+        for group in group::groups(&selected) {
             queries.push(document(group.stream, &group.picks, TotalCount::Ask));
         }
     }

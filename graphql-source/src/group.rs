@@ -220,7 +220,7 @@ mod tests {
     use crate::catalog::parse_configured;
     use crate::fixtures::API;
 
-    fn plan(entries: &str) -> Vec<Group> {
+    fn grouped(entries: &str) -> Vec<Group> {
         let text = format!(r#"{{"streams":[{entries}]}}"#);
         groups(&parse_configured(&text, &API).expect("a valid catalog"))
     }
@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_parent_and_its_child_share_one_query() {
-        let groups = plan(
+        let groups = grouped(
             r#"{"stream":{"name":"plans"},"sync_mode":"full_refresh"},
                {"stream":{"name":"plan_prices"},"sync_mode":"full_refresh"}"#,
         );
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn a_child_alone_queries_only_keys_and_its_lists() {
-        let groups = plan(
+        let groups = grouped(
             r#"{"stream":{"name":"plan_prices","json_schema":{"properties":{"plan_id":{},"amount":{}}}},"sync_mode":"full_refresh"}"#,
         );
         assert_eq!(groups.len(), 1);
@@ -280,7 +280,7 @@ mod tests {
 
     #[test]
     fn deselected_columns_leave_the_query_and_the_parent_keeps_its_own() {
-        let groups = plan(
+        let groups = grouped(
             r#"{"stream":{"name":"plans","json_schema":{"properties":{"name":{}}}},"sync_mode":"full_refresh"},
                {"stream":{"name":"plan_prices","json_schema":{"properties":{"id":{}}}},"sync_mode":"full_refresh"}"#,
         );
