@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+pub mod secret;
+
 /// HTTP methods a connector may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
