@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use airbyte_cli::AirbyteCommand;
-use host::{CachePolicy, Limits, NetworkPolicy, Origin, OriginOverrides, RunOptions};
+use host::{CachePolicy, Exchanges, Limits, NetworkPolicy, Origin, OriginOverrides, RunOptions};
 
 const ALLOW_LIST_RULE: &str = "\
 Network allow-list: before check, discover and read, the host asks the component which \
@@ -69,6 +69,16 @@ wrote itself (checksummed, in a directory only this user can write); anything el
 ignored and rewritten. --cache-dir DIR uses another directory, --no-cache compiles every \
 time, --verbose says what the cache did.";
 
+const RECORDING: &str = "\
+Reporting a problem: --record DIR writes each HTTP exchange of the run (request, status, \
+headers, body, or the error) to DIR/exchanges.jsonl, and the config, catalog and state beside \
+it, with every secret of the config (the properties the component's spec marks \
+airbyte_secret) replaced by <secret> in every form a text may hold it (as typed, \
+JSON-escaped, percent-encoded, base64). --replay DIR runs the same command with no network: \
+each request is answered by the recorded exchange with the same method, URL and body, and a \
+request that was not recorded fails, naming it and the next recorded one. Pass the \
+recording's files: read --config DIR/config.json --catalog DIR/catalog.json.";
+
 const EXAMPLES: &str = "\
 Examples:
   host run connector.wasm spec
@@ -96,7 +106,7 @@ the component's diagnostics go to stderr. The component gets no files, environme
 sockets or stdin: it reaches the network only through the host's HTTP capability, \
 limited to an allow-list of origins.",
     after_long_help = format!(
-        "{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{SANDBOX_LIMITS}\n\n{CONCURRENCY}\n\n{CACHE}\n\n{EXIT_CODES}"
+        "{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{SANDBOX_LIMITS}\n\n{CONCURRENCY}\n\n{CACHE}\n\n{RECORDING}\n\n{EXIT_CODES}"
     ),
 )]
 pub struct Cli {
@@ -108,7 +118,7 @@ pub struct Cli {
 pub enum TopCommand {
     /// Run one Airbyte command (spec, check, discover, read) with a connector component
     #[command(after_long_help = format!(
-        "{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{SANDBOX_LIMITS}\n\n{CONCURRENCY}\n\n{CACHE}\n\n{EXIT_CODES}"
+        "{EXAMPLES}\n\n{ALLOW_LIST_RULE}\n\n{SANDBOX_LIMITS}\n\n{CONCURRENCY}\n\n{CACHE}\n\n{RECORDING}\n\n{EXIT_CODES}"
     ))]
     Run(RunArgs),
     /// List a component's imports and exports, to review what it may do before running it
@@ -233,6 +243,16 @@ pub struct RunArgs {
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
+    /// Record every HTTP exchange, and the config, catalog and state, into DIR, with the
+    /// config's secrets masked, to hand over or replay
+    #[arg(long, value_name = "DIR", global = true, conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+
+    /// Answer every HTTP request from the recording in DIR: no network at all (pass the
+    /// recording's config, catalog and state files)
+    #[arg(long, value_name = "DIR", global = true)]
+    pub replay: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: AirbyteCommand,
 }
@@ -257,6 +277,11 @@ impl RunArgs {
             cache: self.cache.policy(),
             verbose: self.verbose,
             concurrency: self.command.concurrency(),
+            exchanges: match (&self.record, &self.replay) {
+                (Some(dir), _) => Exchanges::Record(dir.clone()),
+                (None, Some(dir)) => Exchanges::Replay(dir.clone()),
+                (None, None) => Exchanges::Network,
+            },
         }
     }
 }

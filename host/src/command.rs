@@ -4,6 +4,7 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::allowlist::{AllowList, OriginOverrides};
 use crate::cache::ComponentCache;
@@ -11,10 +12,12 @@ use crate::catalog_split::{self, StreamCatalog};
 use crate::concurrent;
 use crate::http_client::HttpClient;
 use crate::messages::{self, FailureType};
-use crate::options::RunOptions;
+use crate::options::{Exchanges, RunOptions};
 use crate::outcome::{finish, report_host_failure, write_line, Outcome};
 use crate::output::MessageWriter;
+use crate::recording::{self, Recorder, Replayer, Secrets};
 use crate::runtime::{CallError, CommandResult, ComponentSource, ConnectorRuntime, Session};
+use crate::transport::{Network, Transport};
 
 /// An Airbyte command as a runner gives it: file paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,17 +179,107 @@ pub fn run_with(
     {
         if options.concurrency.get() > 1 {
             if let Some(streams) = split(runtime, catalog, options, &output) {
+                let transport = match exchanges(runtime, invocation, options) {
+                    Ok(transport) => transport,
+                    Err(error) => return report_host_failure(output, &error, &error),
+                };
                 let inputs = (config.as_str(), catalog.as_str(), state.as_deref());
-                return concurrent::read(runtime, &streams, inputs, options, output);
+                return concurrent::read(runtime, &streams, inputs, options, transport, output);
             }
         }
     }
-    let http = HttpClient::new(AllowList::default(), &options.limits, options.network)
-        .with_max_in_flight(options.concurrency);
+    let transport = match exchanges(runtime, invocation, options) {
+        Ok(transport) => transport,
+        Err(error) => return report_host_failure(output, &error, &error),
+    };
+    let http =
+        HttpClient::over(AllowList::default(), transport).with_max_in_flight(options.concurrency);
     let mut session = runtime.session_with(http, output, &options.limits);
     let result = execute(&mut session, invocation, &options.origins);
     let output = session.into_output();
     finish(output, result)
+}
+
+/// The transport under a run's HTTP capability: the network, the network
+/// recorded, or a recording.
+fn exchanges(
+    runtime: &ConnectorRuntime,
+    invocation: &Invocation,
+    options: &RunOptions,
+) -> Result<Arc<dyn Transport>, String> {
+    let network = || Network::new(&options.limits, options.network);
+    match &options.exchanges {
+        Exchanges::Network => Ok(Arc::new(network())),
+        Exchanges::Replay(dir) => Ok(Arc::new(Replayer::load(dir)?)),
+        Exchanges::Record(dir) => {
+            let fail = |e: std::io::Error| format!("cannot record into {}: {e}", dir.display());
+            let config = invocation.config();
+            let secrets = secrets(runtime, config, options);
+            let inputs = match invocation {
+                Invocation::Read { catalog, state, .. } => {
+                    (config, Some(catalog.as_str()), state.as_deref())
+                }
+                _ => (config, None, None),
+            };
+            let exchanges = recording::start(dir, &secrets, inputs).map_err(fail)?;
+            Ok(Arc::new(
+                Recorder::new(network(), secrets, &exchanges).map_err(fail)?,
+            ))
+        }
+    }
+}
+
+/// The config's secrets, as the component's spec marks them.
+fn secrets(runtime: &ConnectorRuntime, config: Option<&str>, options: &RunOptions) -> Secrets {
+    let captured = Captured::default();
+    let http = HttpClient::new(AllowList::default(), &options.limits, options.network);
+    let mut session = runtime.session_with(
+        http,
+        MessageWriter::new(Box::new(captured.clone())),
+        &options.limits,
+    );
+    let _ = session.spec();
+    drop(session);
+    let spec = captured.text();
+    let spec = spec
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|m| m["type"] == "SPEC")
+        .map(|m| m["spec"]["connectionSpecification"].clone())
+        .unwrap_or_default();
+    let config = config
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    Secrets::of(&config, &spec)
+}
+
+/// A writer that keeps what it is given.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The parts of `catalog` instances may read at once, as the component

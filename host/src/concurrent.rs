@@ -44,6 +44,7 @@ use crate::options::RunOptions;
 use crate::outcome::{self, Outcome};
 use crate::output::MessageWriter;
 use crate::runtime::{CallError, ConnectorRuntime, Observer, Session};
+use crate::transport::Transport;
 use connector_io::{FailureType, Kind};
 
 /// Which streams may start.
@@ -131,12 +132,13 @@ pub(crate) fn read(
     streams: &[StreamCatalog],
     (config, catalog, state): (&str, &str, Option<&str>),
     options: &RunOptions,
+    transport: Arc<dyn Transport>,
     mut output: MessageWriter,
 ) -> Outcome {
     // One client, cloned into every instance: they share the bound on
     // requests in flight.
-    let mut http = HttpClient::new(AllowList::default(), &options.limits, options.network)
-        .with_max_in_flight(options.concurrency);
+    let mut http =
+        HttpClient::over(AllowList::default(), transport).with_max_in_flight(options.concurrency);
     let mut lead = runtime.session_with(http.clone(), output.share(), &options.limits);
     let allow = match options.origins.resolve(|| lead.declared_origins(config)) {
         Ok((allow, true)) => allow,

@@ -30,6 +30,7 @@ pub mod network_policy;
 pub mod options;
 pub mod outcome;
 pub mod output;
+pub mod recording;
 pub mod runtime;
 pub mod signals;
 pub mod transport;
@@ -40,7 +41,7 @@ pub use command::{run, run_invocation, run_with, Command, InputError, Invocation
 pub use http_client::HttpClient;
 pub use limits::LimitExceeded;
 pub use network_policy::NetworkPolicy;
-pub use options::{CachePolicy, Limits, RunOptions};
+pub use options::{CachePolicy, Exchanges, Limits, RunOptions};
 pub use outcome::Outcome;
 pub use output::MessageWriter;
 pub use runtime::{CallError, ComponentSource, ConnectorRuntime, Session};

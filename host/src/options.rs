@@ -54,6 +54,19 @@ pub enum CachePolicy {
     Disabled,
 }
 
+/// Where a run's HTTP requests go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Exchanges {
+    /// The network.
+    #[default]
+    Network,
+    /// The network, each exchange recorded in this directory, secrets
+    /// masked (see `recording`).
+    Record(PathBuf),
+    /// No network: answered from the recording in this directory.
+    Replay(PathBuf),
+}
+
 /// Everything about a run except the component and the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {
@@ -70,6 +83,7 @@ pub struct RunOptions {
     /// `concurrent`), and a component's `send-all` batches share the same
     /// slots. 1 reads the whole catalog in one instance, one request at a time.
     pub concurrency: NonZeroUsize,
+    pub exchanges: Exchanges,
 }
 
 impl RunOptions {
@@ -100,6 +114,7 @@ impl Default for RunOptions {
             cache: CachePolicy::default(),
             verbose: false,
             concurrency: Self::DEFAULT_CONCURRENCY,
+            exchanges: Exchanges::Network,
         }
     }
 }
