@@ -253,6 +253,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR", global = true)]
     pub replay: Option<PathBuf>,
 
+    /// A DEBUG LOG for each HTTP exchange: the operation, its variables, the status, the
+    /// body's size and the time taken
+    #[arg(long, global = true)]
+    pub debug: bool,
+
     #[command(subcommand)]
     pub command: AirbyteCommand,
 }
@@ -282,6 +287,7 @@ impl RunArgs {
                 (None, Some(dir)) => Exchanges::Replay(dir.clone()),
                 (None, None) => Exchanges::Network,
             },
+            debug: self.debug,
         }
     }
 }

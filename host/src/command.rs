@@ -17,7 +17,7 @@ use crate::outcome::{finish, report_host_failure, write_line, Outcome};
 use crate::output::MessageWriter;
 use crate::recording::{self, Recorder, Replayer, Secrets};
 use crate::runtime::{CallError, CommandResult, ComponentSource, ConnectorRuntime, Session};
-use crate::transport::{Network, Transport};
+use crate::transport::{Debugging, Network, Transport};
 
 /// An Airbyte command as a runner gives it: file paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +179,7 @@ pub fn run_with(
     {
         if options.concurrency.get() > 1 {
             if let Some(streams) = split(runtime, catalog, options, &output) {
-                let transport = match exchanges(runtime, invocation, options) {
+                let transport = match exchanges(runtime, invocation, options, &output) {
                     Ok(transport) => transport,
                     Err(error) => return report_host_failure(output, &error, &error),
                 };
@@ -188,7 +188,7 @@ pub fn run_with(
             }
         }
     }
-    let transport = match exchanges(runtime, invocation, options) {
+    let transport = match exchanges(runtime, invocation, options, &output) {
         Ok(transport) => transport,
         Err(error) => return report_host_failure(output, &error, &error),
     };
@@ -203,6 +203,19 @@ pub fn run_with(
 /// The transport under a run's HTTP capability: the network, the network
 /// recorded, or a recording.
 fn exchanges(
+    runtime: &ConnectorRuntime,
+    invocation: &Invocation,
+    options: &RunOptions,
+    output: &MessageWriter,
+) -> Result<Arc<dyn Transport>, String> {
+    let transport = base_transport(runtime, invocation, options)?;
+    Ok(match options.debug {
+        true => Arc::new(Debugging::new(transport, output.share())),
+        false => transport,
+    })
+}
+
+fn base_transport(
     runtime: &ConnectorRuntime,
     invocation: &Invocation,
     options: &RunOptions,

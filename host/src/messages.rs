@@ -62,6 +62,11 @@ struct ConnectionStatus<'a> {
     message: &'a str,
 }
 
+/// One-line LOG message.
+pub fn log(level: &str, message: &str) -> String {
+    serde_json::json!({ "type": "LOG", "log": { "level": level, "message": message } }).to_string()
+}
+
 /// One-line TRACE ERROR message.
 pub fn trace_error(message: &str, internal_message: &str, failure_type: FailureType) -> String {
     stream_trace_error(message, internal_message, failure_type, None)

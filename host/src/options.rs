@@ -84,6 +84,8 @@ pub struct RunOptions {
     /// slots. 1 reads the whole catalog in one instance, one request at a time.
     pub concurrency: NonZeroUsize,
     pub exchanges: Exchanges,
+    /// A DEBUG LOG for each HTTP exchange (see `transport::Debugging`).
+    pub debug: bool,
 }
 
 impl RunOptions {
@@ -115,6 +117,7 @@ impl Default for RunOptions {
             verbose: false,
             concurrency: Self::DEFAULT_CONCURRENCY,
             exchanges: Exchanges::Network,
+            debug: false,
         }
     }
 }

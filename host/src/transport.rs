@@ -164,6 +164,58 @@ impl<T: Transport> Transport for InFlight<T> {
     }
 }
 
+/// A DEBUG LOG for each exchange (`--debug`): the operation and its
+/// variables (the key travels in a header, which is not shown), then the
+/// status, the body's size and the time taken, or the error. A retried
+/// request shows once per attempt.
+pub struct Debugging<T> {
+    inner: T,
+    out: crate::output::MessageWriter,
+}
+
+impl<T> Debugging<T> {
+    pub fn new(inner: T, out: crate::output::MessageWriter) -> Self {
+        Self { inner, out }
+    }
+}
+
+impl<T: Transport> Transport for Debugging<T> {
+    fn send(&self, request: &Request) -> Result<Response, HttpError> {
+        let started = std::time::Instant::now();
+        let answer = self.inner.send(request);
+        let took = started.elapsed().as_millis();
+        let outcome = match &answer {
+            Ok(r) => format!("HTTP {}, {} bytes, {took} ms", r.status, r.body.len()),
+            Err(e) => format!("{e}, after {took} ms"),
+        };
+        let line = format!(
+            "{} {}{}: {outcome}",
+            request.method.as_str(),
+            request.url,
+            operation(&request.body)
+        );
+        // Best effort: a closed output fails the run's own next write.
+        let _ = self.out.share().emit(&crate::messages::log("DEBUG", &line));
+        answer
+    }
+}
+
+/// ` query Name variables {...}` of a GraphQL body, or nothing.
+fn operation(body: &str) -> String {
+    let Ok(body) = serde_json::from_str::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    let query = body["query"].as_str().unwrap_or_default();
+    let name: String = query
+        .split(['{', '('])
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(" {name} variables {}", body["variables"])
+}
+
 /// The bound on requests in flight (see [`InFlight`]).
 #[derive(Debug)]
 /// The bound on requests in flight, adaptive below its ceiling (`max`,

@@ -1,6 +1,6 @@
 //! Reporting a problem: a read recorded against the stand-in (`--record`)
 //! replays with the stand-in stopped (`--replay`), giving the same messages,
-//! and the recording holds the key in no form.
+//! and the recording holds the key in no form; `--debug` shows each request.
 
 use serde_json::Value;
 use stigg_e2e::{artifacts, catalog, config, run, run_host, Inputs, Output, API_KEY};
@@ -153,4 +153,43 @@ fn a_request_that_was_not_recorded_fails_naming_it() {
         message.contains("the next recorded request is POST"),
         "{message}"
     );
+}
+
+#[test]
+fn debug_shows_each_request_and_no_key() {
+    let server = Standin::start(StandinConfig {
+        api_key: API_KEY.into(),
+        customers: 12,
+        subscriptions_per_customer: 1,
+        ..Default::default()
+    });
+    let inputs = Inputs {
+        config: Some(config(&server.url())),
+        catalog: Some(catalog(&[("customers", "full_refresh")])),
+        state: None,
+    };
+    let quiet = run("read", &inputs, &[]);
+    let debug_lines = |out: &Output| -> Vec<String> {
+        out.of_type("LOG")
+            .filter(|m| m["log"]["level"] == "DEBUG")
+            .filter_map(|m| m["log"]["message"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(debug_lines(&quiet).is_empty(), "off by default");
+    server.reset_stats();
+    let out = run("read", &inputs, &["--debug"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.assert_no_leak(API_KEY);
+    let lines = debug_lines(&out);
+    assert_eq!(lines.len() as u64, server.request_count(), "{lines:#?}");
+    for line in &lines {
+        assert!(
+            line.starts_with(&format!("POST {}", server.url())),
+            "{line}"
+        );
+        assert!(line.contains(" query "), "{line}");
+        assert!(line.contains(" variables {"), "{line}");
+        assert!(line.contains(": HTTP 200, "), "{line}");
+        assert!(line.ends_with(" ms"), "{line}");
+    }
 }
