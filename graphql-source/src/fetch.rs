@@ -1,6 +1,8 @@
-//! The client a read talks through: a round of requests sent at once and
+//! The requester a read talks through: a round of requests sent at once and
 //! retried, paced, with a page size the server refused lowered for every
-//! later request of the read, and LOGs.
+//! later request of the read. It sends nothing but requests: what a reader
+//! should tell (a pause and why, a smaller page) comes back as a [`Notice`],
+//! and [`Reader`] (the requester and the sink) turns it into messages.
 
 use std::cell::{Cell, RefCell};
 
@@ -17,20 +19,34 @@ use crate::retry::{self, RetryPolicy, Wait};
 use crate::settings::{PageSize, Settings};
 use crate::time::now_ms;
 
-pub struct Client<'a> {
+/// Sends, paces, retries, and adapts the page size.
+pub struct Requester<'a> {
     pub http: &'a mut dyn Http,
-    pub sink: &'a mut dyn Sink,
     pub settings: &'a Settings,
-    pub redactor: &'a Redactor,
     pub pacer: &'a mut Pacer,
     /// Rows per request: the config's, or what the server accepts.
     pub page_size: PageSize,
 }
 
-impl Client<'_> {
-    /// Sends the round `requests(rows per page)` makes; a page size the
-    /// server refuses is lowered (see [`Client::smaller`]) and the round
-    /// made again.
+/// What the requester did that a reader should say.
+pub enum Notice<'n> {
+    /// A request failed; it is retried after `wait.delay_ms`.
+    Waiting(&'n Wait<'n>),
+    /// The server refused pages of `from` rows: asking for `to` from now on.
+    SmallerPages { from: u32, to: u32 },
+}
+
+/// A read's requester and where its messages go.
+pub struct Reader<'a> {
+    pub requester: Requester<'a>,
+    pub sink: &'a mut dyn Sink,
+    pub settings: &'a Settings,
+    pub redactor: &'a Redactor,
+}
+
+impl Reader<'_> {
+    /// Sends the round `requests(rows per page)` makes (see
+    /// [`Requester::round`]), saying why it pauses or asks for less.
     pub fn round(
         &mut self,
         stream: &str,
@@ -38,11 +54,43 @@ impl Client<'_> {
         query: &str,
         requests: &mut dyn FnMut(u32) -> Vec<Value>,
     ) -> Result<Vec<Page>> {
+        let (sink, redactor, api) = (&mut *self.sink, self.redactor, self.settings.api.name);
+        let mut notice = |notice: Notice| match notice {
+            Notice::Waiting(wait) => report_wait(sink, redactor, stream, wait),
+            Notice::SmallerPages { from, to } => sink.emit(&messages::log(
+                "WARN",
+                &format!("{stream}: {api} refused pages of {from} rows; asking for {to}"),
+            )),
+        };
+        self.requester.round(root, query, requests, &mut notice)
+    }
+
+    /// Rows per request now.
+    pub fn rows(&self) -> u32 {
+        self.requester.page_size.rows()
+    }
+
+    pub fn log(&mut self, level: &str, message: &str) {
+        self.sink.emit(&messages::log(level, message));
+    }
+}
+
+impl Requester<'_> {
+    /// Sends the round `requests(rows per page)` makes; a page size the
+    /// server refuses is lowered (see [`Requester::smaller`]) and the round
+    /// made again.
+    pub fn round(
+        &mut self,
+        root: Root,
+        query: &str,
+        requests: &mut dyn FnMut(u32) -> Vec<Value>,
+        notice: &mut dyn FnMut(Notice),
+    ) -> Result<Vec<Page>> {
         loop {
             let round = requests(self.page_size.rows());
-            match self.send_round(stream, root, query, &round) {
+            match self.send_round(root, query, &round, notice) {
                 Err(error) => match error.retry {
-                    Retry::SmallerPage(max) => self.smaller(stream, max, error)?,
+                    Retry::SmallerPage(max) => self.smaller(max, error, notice)?,
                     _ => return Err(error),
                 },
                 pages => return pages,
@@ -55,18 +103,13 @@ impl Client<'_> {
     /// spent. A round that met a 429 slows the operation down (once).
     fn send_round(
         &mut self,
-        stream: &str,
         root: Root,
         query: &str,
         requests: &[Value],
+        notice: &mut dyn FnMut(Notice),
     ) -> Result<Vec<Page>> {
         let policy = RetryPolicy::with_budget(self.settings.max_retry_seconds);
-        let (http, sink, settings, redactor) = (
-            &mut *self.http,
-            &mut *self.sink,
-            self.settings,
-            self.redactor,
-        );
+        let (http, settings) = (&mut *self.http, self.settings);
         let pacer = RefCell::new(&mut *self.pacer);
         let pace = |n: usize| {
             let delay = pacer.borrow_mut().reserve(root.field, n, now_ms());
@@ -90,7 +133,8 @@ impl Client<'_> {
                     },
                     |wait| {
                         limited.set(limited.get() || wait.rate_limited);
-                        report_wait(sink, redactor, stream, wait)
+                        notice(Notice::Waiting(wait));
+                        std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms));
                     },
                 )
             })
@@ -106,7 +150,12 @@ impl Client<'_> {
     /// Lowers the page size after the server refused it (`max`: the most it
     /// said it accepts): the user's choice fails the stream with a config
     /// error; the engine's is lowered, with a LOG saying so.
-    fn smaller(&mut self, stream: &str, max: Option<u32>, error: Error) -> Result<()> {
+    fn smaller(
+        &mut self,
+        max: Option<u32>,
+        error: Error,
+        notice: &mut dyn FnMut(Notice),
+    ) -> Result<()> {
         let api = self.settings.api.name;
         let page_size = self.page_size;
         let rows = page_size.rows();
@@ -127,22 +176,18 @@ impl Client<'_> {
                 refused(format!("{api} refused pages of a single row"))
             }
             PageSize::Automatic(_) => {
-                self.log(
-                    "WARN",
-                    &format!("{stream}: {api} refused pages of {rows} rows; asking for {next}"),
-                );
+                notice(Notice::SmallerPages {
+                    from: rows,
+                    to: next,
+                });
                 self.page_size = PageSize::Automatic(next);
                 Ok(())
             }
         }
     }
-
-    pub fn log(&mut self, level: &str, message: &str) {
-        self.sink.emit(&messages::log(level, message));
-    }
 }
 
-/// Says why the read pauses, then sleeps through the pause.
+/// Says why the read pauses.
 fn report_wait(sink: &mut dyn Sink, redactor: &Redactor, stream: &str, wait: &Wait<'_>) {
     if wait.rate_limited {
         sink.emit(&messages::rate_limited(stream, now_ms() + wait.delay_ms));
@@ -157,5 +202,4 @@ fn report_wait(sink: &mut dyn Sink, redactor: &Redactor, stream: &str, wait: &Wa
         wait.attempt, error.message, wait.delay_ms
     );
     sink.emit(&messages::log("WARN", &message));
-    std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms));
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::catalog::{Selected, SyncMode};
 use crate::emit::Emitter;
 use crate::error::{Error, FailureType, Result};
-use crate::fetch::Client;
+use crate::fetch::Reader;
 use crate::group::{self, Group};
 use crate::messages::{self, Status};
 use crate::page::{Page, Root};
@@ -34,7 +34,7 @@ struct Progress<'s> {
     by_parent: HashMap<&'static str, BTreeMap<String, StreamState>>,
 }
 
-impl Client<'_> {
+impl Reader<'_> {
     /// Reads every selected stream, a group (one connection and the streams
     /// it feeds) at a time. A stream that fails is reported (TRACE ERROR,
     /// INCOMPLETE) and the others still run, except after a config error,
@@ -257,7 +257,7 @@ impl Client<'_> {
                 self.activity_position(activity, saved, started_ms)?
             }
             _ => {
-                let (position, note) = Position::full_refresh(stream, saved, self.page_size.rows());
+                let (position, note) = Position::full_refresh(stream, saved, self.rows());
                 if let Some(note) = note {
                     self.log("INFO", &format!("{name}: {note}"));
                 }

@@ -4,7 +4,7 @@
 //! state says which, and from when the log is still to read.
 
 use crate::error::{Error, Result};
-use crate::fetch::Client;
+use crate::fetch::Reader;
 use crate::position::{ByIds, Position};
 use crate::read_log::{LogQuery, LOG_MARGIN_MS};
 use crate::state::StreamState;
@@ -49,7 +49,7 @@ impl Wrap {
     }
 }
 
-impl Client<'_> {
+impl Reader<'_> {
     /// Where a read by activity starts, and how its states are written.
     pub(crate) fn activity_position(
         &mut self,
@@ -59,7 +59,7 @@ impl Client<'_> {
     ) -> Result<(Position, Wrap)> {
         let stream = activity.stream;
         let name = stream.name;
-        let page_size = self.page_size.rows();
+        let page_size = self.rows();
         let next_from = format_rfc3339_ms(started_ms as i64 - LOG_MARGIN_MS);
         let every = self.settings.activity_full_refresh_every;
         let (full, wrap) = match saved {

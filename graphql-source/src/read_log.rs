@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::fetch::Client;
+use crate::fetch::Reader;
 use crate::messages;
 use crate::page::{Page, Root};
 use crate::position::{Keyset, Pager};
@@ -39,7 +39,7 @@ impl LogQuery<'_> {
     }
 }
 
-impl Client<'_> {
+impl Reader<'_> {
     /// Calls `each(values of the query's fields, time)` for every entry
     /// `query` selects, in log order. A value not in `key_form` fails the
     /// read: the log names rows some other way than the connector assumes.

@@ -5,7 +5,7 @@
 use crate::catalog::{Stream, SyncMode};
 use crate::emit;
 use crate::error::{Error, Result};
-use crate::fetch::Client;
+use crate::fetch::Reader;
 use crate::messages::{self, Status};
 use crate::page::{Page, Root};
 use crate::position::per_parent::{parent_order, Parent, Parents};
@@ -20,7 +20,7 @@ use crate::time::{format_rfc3339_ms, now_ms};
 /// Parents read at once: one request each per round, sent together.
 const PARENTS_AT_ONCE: usize = 8;
 
-impl Client<'_> {
+impl Reader<'_> {
     pub(crate) fn read_per_parent(
         &mut self,
         stream: &'static PerParentDef,
@@ -190,7 +190,7 @@ impl Client<'_> {
             .collect();
         let mut position = match by_ids {
             Some(ids) => Position::ByIds(ids),
-            None => Position::full_refresh(parent, None, self.page_size.rows()).0,
+            None => Position::full_refresh(parent, None, self.rows()).0,
         };
         let first = query::document(parent, &picks, TotalCount::Ask);
         let next = query::document(parent, &picks, TotalCount::Skip);

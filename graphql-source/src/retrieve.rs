@@ -4,7 +4,7 @@
 //! the guard against a server paging without end holds for all of them.
 
 use crate::error::{Error, Result};
-use crate::fetch::Client;
+use crate::fetch::Reader;
 use crate::messages;
 use crate::page::{Page, Root};
 use crate::position::Pager;
@@ -48,7 +48,7 @@ pub struct Retrieved {
     pub requests: u64,
 }
 
-impl Client<'_> {
+impl Reader<'_> {
     /// Pages through `pager` to its end, calling `each` after every round.
     pub fn retrieve(
         &mut self,
@@ -73,7 +73,7 @@ impl Client<'_> {
                 .then(|| fetched.iter().map(|p| p.total_count).sum::<Option<u64>>())
                 .flatten();
             if pager.bounded_by_count() {
-                bound = bound.or(counted.map(|rows| RowBound::new(rows, self.page_size.rows())));
+                bound = bound.or(counted.map(|rows| RowBound::new(rows, self.rows())));
             }
             let with_rows = pager.advance(&fetched)?;
             let pages = &fetched[..with_rows];

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::api::Api;
 use crate::catalog;
 use crate::error::{Error, FailureType};
-use crate::fetch::Client;
+use crate::fetch::{Reader, Requester};
 use crate::graphql;
 use crate::io::{Http, Sink};
 use crate::messages;
@@ -267,13 +267,16 @@ impl Api {
             settings.rate_limits.clone(),
             settings.rate_limit_window_seconds,
         );
-        let mut reader = Client {
-            http,
+        let mut reader = Reader {
+            requester: Requester {
+                http,
+                settings: &settings,
+                pacer: &mut pacer,
+                page_size: settings.page_size,
+            },
             sink,
             settings: &settings,
             redactor: &redactor,
-            pacer: &mut pacer,
-            page_size: settings.page_size,
         };
         reader
             .read_all(&selected, &states)
