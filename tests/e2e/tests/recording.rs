@@ -53,21 +53,30 @@ fn by_stream(out: &Output) -> Vec<(String, Vec<Value>)> {
     streams
 }
 
-#[test]
-fn a_recorded_read_replays_without_the_network_and_holds_no_key() {
-    let server = Standin::start(StandinConfig {
+fn standin(customers: usize) -> Standin {
+    Standin::start(StandinConfig {
         api_key: API_KEY.into(),
-        customers: 30,
+        customers,
         subscriptions_per_customer: 2,
         ..Default::default()
-    });
+    })
+}
+
+/// A read of `streams` from `server`.
+fn inputs(server: &Standin, streams: &[(&str, &str)]) -> Inputs {
+    Inputs {
+        config: Some(config(&server.url())),
+        catalog: Some(catalog(streams)),
+        state: None,
+    }
+}
+
+#[test]
+fn a_recorded_read_replays_without_the_network_and_holds_no_key() {
+    let server = standin(30);
     let dir = tempfile::tempdir().expect("tempdir");
     let recording = dir.path().join("recording");
-    let inputs = Inputs {
-        config: Some(config(&server.url())),
-        catalog: Some(catalog(&STREAMS)),
-        state: None,
-    };
+    let inputs = inputs(&server, &STREAMS);
     let recorded = run("read", &inputs, &["--record", &recording.to_string_lossy()]);
     assert_eq!(recorded.code, 0, "{}", recorded.stderr);
     assert!(
@@ -120,19 +129,10 @@ fn a_recorded_read_replays_without_the_network_and_holds_no_key() {
 
 #[test]
 fn a_request_that_was_not_recorded_fails_naming_it() {
-    let server = Standin::start(StandinConfig {
-        api_key: API_KEY.into(),
-        customers: 5,
-        subscriptions_per_customer: 1,
-        ..Default::default()
-    });
+    let server = standin(5);
     let dir = tempfile::tempdir().expect("tempdir");
     let recording = dir.path().join("recording");
-    let inputs = |streams: &[(&str, &str)]| Inputs {
-        config: Some(config(&server.url())),
-        catalog: Some(catalog(streams)),
-        state: None,
-    };
+    let inputs = |streams: &[(&str, &str)]| inputs(&server, streams);
     let flags = ["--record", &recording.to_string_lossy()].map(String::from);
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     assert_eq!(
@@ -157,17 +157,8 @@ fn a_request_that_was_not_recorded_fails_naming_it() {
 
 #[test]
 fn debug_shows_each_request_and_no_key() {
-    let server = Standin::start(StandinConfig {
-        api_key: API_KEY.into(),
-        customers: 12,
-        subscriptions_per_customer: 1,
-        ..Default::default()
-    });
-    let inputs = Inputs {
-        config: Some(config(&server.url())),
-        catalog: Some(catalog(&[("customers", "full_refresh")])),
-        state: None,
-    };
+    let server = standin(12);
+    let inputs = inputs(&server, &[("customers", "full_refresh")]);
     let quiet = run("read", &inputs, &[]);
     let debug_lines = |out: &Output| -> Vec<String> {
         out.of_type("LOG")
