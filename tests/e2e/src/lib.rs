@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use stigg_standin::Standin;
+use stigg_standin::{Standin, StandinConfig};
 pub use test_support::Output;
 
 /// The API key the stand-in accepts in tests. Distinctive, so a leak is easy to grep.
@@ -165,6 +165,17 @@ pub fn run_host(args: &[String]) -> Output {
         .output()
         .expect("run host");
     Output::messages(run)
+}
+
+/// The stand-in with `customers` customers of 2 subscriptions each, keyed
+/// by [`API_KEY`].
+pub fn standin(customers: usize) -> Standin {
+    Standin::start(StandinConfig {
+        api_key: API_KEY.into(),
+        customers,
+        subscriptions_per_customer: 2,
+        ..Default::default()
+    })
 }
 
 /// A config for the stand-in at `url`, pacing off (tests of pacing set

@@ -7,17 +7,8 @@
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
-use stigg_e2e::{check_records, config, read_standin, record_validators, Output, API_KEY};
-use stigg_standin::{Standin, StandinConfig};
-
-fn standin(customers: usize) -> Standin {
-    Standin::start(StandinConfig {
-        api_key: API_KEY.into(),
-        customers,
-        subscriptions_per_customer: 2,
-        ..Default::default()
-    })
-}
+use stigg_e2e::{check_records, config, read_standin, record_validators, standin, Output};
+use stigg_standin::Standin;
 
 const STREAMS: [(&str, &str); 6] = [
     ("customers", "incremental"),

@@ -4,17 +4,8 @@
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
-use stigg_e2e::{read_standin, Output, API_KEY};
-use stigg_standin::{Fault, FaultRule, Standin, StandinConfig};
-
-fn standin(customers: usize) -> Standin {
-    Standin::start(StandinConfig {
-        api_key: API_KEY.into(),
-        customers,
-        subscriptions_per_customer: 2,
-        ..Default::default()
-    })
-}
+use stigg_e2e::{read_standin, standin, Output};
+use stigg_standin::{Fault, FaultRule, Standin};
 
 fn read(server: &Standin, streams: &[(&str, &str)], state: Option<&Value>, extra: Value) -> Output {
     read_standin(server, streams, extra, state.map(Value::to_string))

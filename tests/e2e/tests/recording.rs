@@ -3,8 +3,8 @@
 //! and the recording holds the key in no form; `--debug` shows each request.
 
 use serde_json::Value;
-use stigg_e2e::{artifacts, catalog, config, run, run_host, Inputs, Output, API_KEY};
-use stigg_standin::{Standin, StandinConfig};
+use stigg_e2e::{artifacts, catalog, config, run, run_host, standin, Inputs, Output, API_KEY};
+use stigg_standin::Standin;
 
 const STREAMS: [(&str, &str); 3] = [
     ("customers", "incremental"),
@@ -51,15 +51,6 @@ fn by_stream(out: &Output) -> Vec<(String, Vec<Value>)> {
     }
     streams.sort_by(|a, b| a.0.cmp(&b.0));
     streams
-}
-
-fn standin(customers: usize) -> Standin {
-    Standin::start(StandinConfig {
-        api_key: API_KEY.into(),
-        customers,
-        subscriptions_per_customer: 2,
-        ..Default::default()
-    })
 }
 
 /// A read of `streams` from `server`.
