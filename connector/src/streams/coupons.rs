@@ -1,5 +1,6 @@
 //! Stigg coupons (`Query.coupons`, type `Coupon`).
 
+use super::shapes::MONEY;
 use super::{opt, req, Connection, Incremental, IncrementalPaging, Order, Read, StreamDef, Ty::*};
 
 pub const COUPONS: StreamDef = StreamDef {
@@ -31,6 +32,7 @@ pub const COUPONS: StreamDef = StreamDef {
         req("source", Enum),
         req("discountValue", Float),
         opt("percentOff", Float),
+        opt("amountsOff", List(&Object(MONEY))),
         opt("durationInMonths", Float),
         opt("billingId", String),
         opt("billingLinkUrl", String),

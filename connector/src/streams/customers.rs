@@ -52,6 +52,7 @@ pub const CUSTOMERS: StreamDef = StreamDef {
         opt("crmHubspotCompanyUrl", String),
         opt("salesforceId", String),
         opt("awsMarketplaceCustomerId", String),
+        opt("excludeFromExperiment", Boolean),
         opt("createdAt", DateTime),
         req("updatedAt", DateTime),
         opt("deletedAt", DateTime),

@@ -33,6 +33,7 @@ pub const PROMOTIONAL_ENTITLEMENTS: StreamDef = StreamDef {
         opt("hasSoftLimit", Boolean),
         opt("resetPeriod", Enum),
         opt("enumValues", List(&String)),
+        opt("featureGroupIds", List(&String)),
         req("isVisible", Boolean),
         req("environmentId", String),
         opt("createdAt", DateTime),

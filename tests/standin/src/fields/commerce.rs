@@ -2,13 +2,28 @@
 
 use serde_json::json;
 
+use super::money::money;
+use super::tree::Tree;
 use super::{base62, catalog, json, opt_str, opt_time, slug, Node, Val, DAY};
 use crate::data::Kind;
 use crate::words::{COUPONS, ENUM_VALUES};
 
+/// Whether a coupon takes a percentage off (else a fixed amount).
+fn percent(n: &Node) -> bool {
+    n.chance(300, 70)
+}
+
+/// A fixed coupon's amount off, in US dollars; null for a percentage.
+pub(super) fn amounts_off(n: &Node) -> Tree {
+    match percent(n) {
+        true => Tree::null(),
+        false => Tree::from(vec![money(amount_off(n), "USD")]),
+    }
+}
+
 pub(super) fn coupon(n: &Node, field: &str) -> Option<Val> {
     let name = COUPONS[n.index as usize % COUPONS.len()];
-    let percent = n.chance(300, 70);
+    let percent = percent(n);
     let value = match field {
         "id" => Val::Uuid(n.row.id),
         "refId" => Val::Str(format!("coupon-{}", slug(name))),

@@ -174,6 +174,7 @@ pub fn nested(ds: &Dataset, kind: Kind, index: u32, field: &str, memo: &Memo) ->
         (Kind::PackageGroup, "addons") => Some(groups::group_addons(&node)),
         (Kind::CreditGrant, "cost") => Some(credits::cost(&node).into()),
         (Kind::CustomCurrency, "units") => Some(credits::units(&node).into()),
+        (Kind::Coupon, "amountsOff") => Some(commerce::amounts_off(&node)),
         _ => None,
     }
 }
