@@ -170,3 +170,24 @@ fn a_deselected_nested_field_is_neither_queried_nor_written() {
         );
     }
 }
+
+#[test]
+fn a_fixed_coupon_carries_its_amount_off_and_a_percentage_none() {
+    let server = standin();
+    let out = read_standin(&server, &[("coupons", "full_refresh")], json!({}), None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let coupons: Vec<&Value> = out.records("coupons").collect();
+    let fixed = coupons.iter().filter(|c| c["type"] == "FIXED").count();
+    assert!(
+        fixed > 0 && fixed < coupons.len(),
+        "both kinds: {fixed} of {}",
+        coupons.len()
+    );
+    for coupon in coupons {
+        let expected = match coupon["type"].as_str() {
+            Some("FIXED") => json!([{ "amount": coupon["discountValue"], "currency": "USD" }]),
+            _ => Value::Null,
+        };
+        assert_eq!(coupon["amountsOff"], expected, "{coupon}");
+    }
+}
