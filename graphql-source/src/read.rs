@@ -196,9 +196,12 @@ impl Reader<'_> {
             next: &next,
         };
         let mut emitter = Emitter::new(group);
+        // Child streams are estimated from their parent's count, once rows came.
+        let (mut parents, mut children_estimated) = (None, group.children.is_empty());
         let read = self.retrieve(&queries, &mut position, &mut |client, round| {
             if round.first {
                 client.running(group, round.counted);
+                parents = round.counted;
             }
             let emitted_at = now_ms();
             for node in round.pages.iter().flat_map(Page::nodes) {
@@ -206,7 +209,11 @@ impl Reader<'_> {
             }
             client.log("INFO", &summary(name, round));
             let state = wrap.apply(round.pager.state(), round.pager.done());
-            client.checkpoint(group, &state, &mut emitter, progress);
+            let counts = client.checkpoint(group, &state, &mut emitter, progress);
+            if let (false, Some(parents), 1..) = (children_estimated, parents, round.rows) {
+                children_estimated = true;
+                client.child_estimates(group, parents, round.rows, &counts);
+            }
             Ok(())
         })?;
         if read.rounds == 0 {
@@ -313,14 +320,29 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// A STATE per stream of the group, with the records it emitted since the last.
+    /// An ESTIMATE for each child stream read from this parent alone: its
+    /// rows per parent row so far, times the parent's count. (A child read
+    /// from several parents, whose estimates would each count one, gets none.)
+    fn child_estimates(&mut self, group: &Group, parents: u64, parent_rows: u64, counts: &[u64]) {
+        for (out, rows) in group.children.iter().zip(&counts[1..]) {
+            let one_parent = (out.child.sources.iter()).all(|s| s.parent.name == group.stream.name);
+            if one_parent {
+                let estimate = rows * parents / parent_rows;
+                self.sink
+                    .emit(&messages::estimate(out.child.name, estimate));
+            }
+        }
+    }
+
+    /// A STATE per stream of the group, with the records it emitted since
+    /// the last; those counts (the parent's first).
     fn checkpoint(
         &mut self,
         group: &Group,
         state: &StreamState,
         emitter: &mut Emitter,
         progress: &mut Progress,
-    ) {
+    ) -> Vec<u64> {
         let counts = emitter.take_counts();
         if group.parent.is_some() {
             self.sink.emit(&messages::stream_state(
@@ -339,6 +361,7 @@ impl Reader<'_> {
             self.sink
                 .emit(&messages::stream_state(name, &state.to_value(), *count));
         }
+        counts
     }
 }
 

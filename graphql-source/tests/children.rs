@@ -156,6 +156,26 @@ fn a_child_alone_asks_only_for_keys_and_its_lists() {
 }
 
 #[test]
+fn a_child_is_estimated_from_its_parent_s_count() {
+    // 5 plans, 3 prices each, pages of 2: after the first page, 6 prices for 2 of 5 plans.
+    let run = read(5, json!([entry("plan_prices", None)]), None);
+    let estimates: Vec<(&str, u64)> = run
+        .messages
+        .of_type("TRACE")
+        .filter(|m| m["trace"]["type"] == "ESTIMATE")
+        .map(|m| {
+            let estimate = &m["trace"]["estimate"];
+            (
+                estimate["name"].as_str().unwrap(),
+                estimate["row_estimate"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(estimates, [("plan_prices", 15)]);
+    assert_eq!(run.records("plan_prices").len(), 15);
+}
+
+#[test]
 fn deselected_columns_leave_the_query_and_the_records() {
     let run = read(
         2,
