@@ -18,6 +18,11 @@ interfaces the component imports (wit/connector.wit):
   passes ``--allow-private-network`` or ``--allow-plain-http``;
 * ``airbyte:connector/sink`` by writing each batch of messages whole to stdout.
 
+Reporting a problem, as in the Rust host: ``--record DIR`` writes every HTTP
+exchange, and the config, catalog and state, into DIR with the config's
+secrets masked in every form; ``--replay DIR`` answers every request from such
+a recording, with no network; ``--debug`` writes a DEBUG LOG per exchange.
+
 The component runs under a memory limit (``--max-memory-mib``) and a CPU
 deadline per call (``--cpu-deadline-secs``). SIGTERM and SIGINT stop it
 cleanly: the batch being written is finished, a TRACE ERROR follows.
@@ -31,6 +36,7 @@ before the component path or after the command, as ``--name value`` or
     python stigg_host.py STIGG_WASM discover --config config.json
     python stigg_host.py STIGG_WASM read     --config config.json --catalog catalog.json [--state state.json] [--concurrency N]
     python stigg_host.py --allow-private-network STIGG_WASM check --config local.json   (a local test server)
+    python stigg_host.py STIGG_WASM read --config DIR/config.json --catalog DIR/catalog.json --replay DIR
 
 Exit status as ``host run``: 0 when the command ran to the end (a check that
 reports FAILED included), 1 when it failed (a TRACE ERROR on stdout says why),
@@ -39,6 +45,7 @@ reports FAILED included), 1 when it failed (a TRACE ERROR on stdout says why),
 
 from __future__ import annotations
 
+import base64
 import http.client
 import ipaddress
 import json
@@ -360,16 +367,32 @@ class HttpCapability:
         # one connected to), no redirect followed (a 3xx goes back as is).
         self.connections = _Connections(policy, timeout)
         self.pool: Optional[ThreadPoolExecutor] = None
+        self.transport: Callable[[object], object] = self.network
 
     def send(self, _store, request) -> object:
         """``send: func(request) -> result<response, error>``. A returned
-        ``Record`` is ``ok``; a ``Variant`` is ``err``. Never raises."""
+        ``Record`` is ``ok``; a ``Variant`` is ``err``. Never raises. What the
+        allow-list passes goes to ``transport``: the network, or what
+        --record, --replay and --debug put in its place (refused requests
+        are neither recorded, replayed nor logged)."""
+        try:
+            origin = origin_of(request.url)
+            if origin not in self.allowed:
+                raise Denied(f"origin {origin} is not on the allow-list")
+            check_headers(request.headers)
+        except Denied as error:
+            return wc.Variant("denied", str(error))
+        return self.transport(request)
+
+    def network(self, request) -> object:
+        """The default transport: one allow-listed request over the network,
+        under the network policy. Never raises."""
         deadline = time.monotonic() + min(self.timeout, MAX_WAIT)
         origin = "the server"
         try:
             origin = origin_of(request.url)
             return self._send(origin, request, deadline)
-        except Denied as error:
+        except Denied as error:  # the network policy
             return wc.Variant("denied", str(error))
         except TooLarge:
             return wc.Variant("too-large", self.max_bytes)
@@ -389,9 +412,7 @@ class HttpCapability:
         return list(self.pool.map(lambda request: self.send(store, request), requests))
 
     def _send(self, origin: str, request, deadline: float) -> object:
-        if origin not in self.allowed:
-            raise Denied(f"origin {origin} is not on the allow-list")
-        headers = check_headers(request.headers)
+        headers = list(request.headers)  # checked by send
         method = request.method.upper()  # the WIT enum arrives as "get" / "post"
         body = request.body.encode() if method == "POST" else None
         parts = urllib.parse.urlsplit(request.url)
@@ -458,6 +479,322 @@ def describe(error: BaseException) -> str:
     if isinstance(error, OSError) and text:
         return text
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+# Reporting a problem (--record, --replay, --debug), as the Rust host's
+# host/src/recording.rs and transport.rs: transports that wrap
+# HttpCapability.network under the allow-list. A transport takes a WIT
+# request and returns a response Record or an error Variant.
+
+MASK = "<secret>"  # what stands in a recording where a secret was
+EXCHANGES = "exchanges.jsonl"
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def forms_of(key: str) -> list[str]:
+    """Every form of ``key`` a text may hold it in (connector-io/src/secret.rs):
+    as typed, JSON-escaped once or twice, percent-encoded, base64 inside a
+    longer token."""
+    forms = [key]
+    for once in _json_escapes(key):
+        forms.extend(_json_escapes(once))
+        forms.append(once)
+    forms.extend(_percent_encodings(key))
+    forms.extend(_base64_cores(key.encode()))
+    return forms
+
+
+def _json_escapes(text: str) -> list[str]:
+    """The key inside a JSON string, as common encoders write it: non-ASCII
+    raw or as ``\\u`` escapes (either hex case), ``/`` raw or as ``\\/``."""
+    forms = [_json_escape(text, False, False), _json_escape(text, True, False), _json_escape(text, True, True)]
+    return forms + [form.replace("/", "\\/") for form in forms]
+
+
+def _json_escape(text: str, non_ascii_escaped: bool, upper: bool) -> str:
+    out = []
+    for c in text:
+        if c in _JSON_ESCAPES:
+            out.append(_JSON_ESCAPES[c])
+        elif ord(c) < 0x20 or (non_ascii_escaped and not c.isascii()):
+            units = c.encode("utf-16-be")
+            for i in range(0, len(units), 2):
+                unit = int.from_bytes(units[i:i + 2], "big")
+                out.append(f"\\u{unit:04X}" if upper else f"\\u{unit:04x}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _percent_encodings(key: str) -> list[str]:
+    """Every byte but RFC 3986's unreserved ones as ``%XX`` (either hex
+    case), and the form encoding (space as ``+``)."""
+    def encode(upper: bool, plus: bool) -> str:
+        return "".join(chr(b) if b in _UNRESERVED else "+" if b == 0x20 and plus
+                       else f"%{b:02X}" if upper else f"%{b:02x}" for b in key.encode())
+    return [encode(True, False), encode(False, False), encode(True, True), encode(False, True)]
+
+
+def _base64_cores(key: bytes) -> list[str]:
+    """The part of the key's base64 (standard and URL-safe) that does not
+    depend on its neighbours, at each of the three alignments it can have
+    inside a longer encoded text: whole 3-byte groups of key bytes only."""
+    forms = []
+    for skip in range(min(3, len(key))):
+        whole = (len(key) - skip) // 3 * 3
+        if whole:
+            standard = base64.b64encode(key[skip:skip + whole]).decode("ascii")
+            forms += [standard.replace("+", "-").replace("/", "_"), standard]
+    return forms
+
+
+class Secrets:
+    """The secret values of a config, and all their forms, longest first."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.values = values
+        forms = {form for value in values for form in forms_of(value)}
+        self.forms = sorted(forms, key=lambda form: (-len(form.encode()), form))
+
+    @classmethod
+    def of(cls, config, spec) -> Secrets:
+        """The non-empty string values of ``config``'s top-level properties
+        that ``spec`` (a ``connectionSpecification``) marks ``airbyte_secret``."""
+        properties = spec.get("properties") if isinstance(spec, dict) else None
+        config = config if isinstance(config, dict) else {}
+        return cls([config[name] for name, schema in (properties if isinstance(properties, dict) else {}).items()
+                    if isinstance(schema, dict) and schema.get("airbyte_secret") is True
+                    and isinstance(config.get(name), str) and config[name]])
+
+    def mask(self, text: str) -> str:
+        for form in self.forms:
+            text = text.replace(form, MASK)
+        return text
+
+    def masked_config(self, config):
+        """The config with each secret value replaced by MASK."""
+        if not isinstance(config, dict):
+            return config
+        return {name: MASK if isinstance(value, str) and value in self.values else value
+                for name, value in config.items()}
+
+
+def _compact(value, **options) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), **options)
+
+
+class RecordingError(Exception):
+    """A recording that cannot be started or read: the command does not run."""
+
+
+def start_recording(directory: str, secrets: Secrets, config: Optional[str], catalog: Optional[str],
+                    state: Optional[str]) -> str:
+    """Writes the config (secrets masked), catalog and state into ``directory``
+    and an empty list of exchanges; returns that list's path."""
+    def write(name: str, text: str) -> None:
+        with open(os.path.join(directory, name), "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        if config is not None:
+            try:
+                write("config.json", _compact(secrets.masked_config(json.loads(config))))
+            except ValueError:  # not JSON: masked as text
+                write("config.json", secrets.mask(config))
+        for name, text in (("catalog.json", catalog), ("state.json", state)):
+            if text is not None:
+                write(name, secrets.mask(text))
+        write(EXCHANGES, "")
+    except OSError as error:
+        raise RecordingError(f"cannot record into {directory}: {error.strerror or error}") from None
+    return os.path.join(directory, EXCHANGES)
+
+
+def error_text(error: wc.Variant) -> str:
+    """An http error as the Rust host's ``HttpError`` displays it (``--debug``)."""
+    if error.tag == "too-large":
+        return f"response larger than the host's cap of {error.payload} bytes"
+    prefix = {"denied": "request refused by the host", "timeout": "request timed out",
+              "transport": "connection failed", "not-utf8": "response body is not UTF-8"}
+    return f"{prefix.get(error.tag, error.tag)}: {error.payload}"
+
+
+def exchange_of(request, answer) -> dict:
+    """One line of a recording: the request, and the response or the error."""
+    line: dict = {"request": {"method": request.method.upper(), "url": request.url,
+                              "headers": [list(header) for header in request.headers], "body": request.body}}
+    if not isinstance(answer, wc.Variant):
+        line["response"] = {"status": answer.status, "headers": [list(header) for header in answer.headers],
+                            "body": answer.body}
+    elif answer.tag == "too-large":
+        line["error"] = {"kind": "too-large", "cap": answer.payload, "message": ""}
+    else:
+        # The variant's payload, as the Rust host records it (its case says the rest).
+        line["error"] = {"kind": answer.tag, "message": answer.payload}
+    return line
+
+
+class Recorder:
+    """Sends through ``inner`` and appends each exchange, masked, to the
+    recording (requests of a send-all batch may end at once: one lock)."""
+
+    def __init__(self, inner: Callable, secrets: Secrets, path: str) -> None:
+        self.inner = inner
+        self.secrets = secrets
+        self.path = path
+        self.lock = threading.Lock()
+
+    def __call__(self, request) -> object:
+        answer = self.inner(request)
+        line = self.secrets.mask(_compact(exchange_of(request, answer))) + "\n"
+        with self.lock:  # opened per line: a run ended by a signal (os._exit) loses none
+            try:
+                with open(self.path, "a", encoding="utf-8", newline="") as file:
+                    file.write(line)
+            except OSError as error:  # a recording that cannot be written must not fail the sync it records
+                print(f"stigg_host.py: could not record an exchange: {error}", file=sys.stderr, flush=True)
+        return answer
+
+
+@dataclass
+class Recorded:
+    """One exchange of a recording."""
+
+    method: str
+    url: str
+    body: str
+    answer: object  # a response Record or an error Variant
+
+
+class Replayer:
+    """Answers from a recording, with no network: each request by the first
+    recorded exchange left with the same method, URL and body (streams read
+    at once interleave their requests, so the order is kept per request)."""
+
+    def __init__(self, left: list[Recorded]) -> None:
+        self.left = left
+        self.lock = threading.Lock()
+
+    @classmethod
+    def load(cls, directory: str) -> Replayer:
+        path = os.path.join(directory, EXCHANGES)
+        try:
+            with open(path, encoding="utf-8", newline="") as file:
+                text = file.read()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or error
+            raise RecordingError(f"cannot read the recording {path}: {reason}") from None
+        lines = text.split("\n")  # not splitlines: a JSON string may hold U+2028
+        if lines[-1] == "":
+            lines.pop()
+        left = []
+        for number, line in enumerate(lines, 1):
+            recorded = recorded_of(line.removesuffix("\r"))
+            if recorded is None:
+                raise RecordingError(f"{path} line {number}: not a recorded exchange")
+            left.append(recorded)
+        return cls(left)
+
+    def __call__(self, request) -> object:
+        method = request.method.upper()
+        with self.lock:
+            for at, recorded in enumerate(self.left):
+                if (recorded.method, recorded.url, recorded.body) == (method, request.url, request.body):
+                    return self.left.pop(at).answer
+            if self.left:
+                following = self.left[0]
+                following = (f"the next recorded request is {following.method} {following.url} "
+                             f"with body {_excerpt(following.body)}")
+            else:
+                following = "every recorded request was answered"
+        return wc.Variant("denied", f"replay: {method} {request.url} with body {_excerpt(request.body)} "
+                                    f"was not recorded (or not that many times); {following}")
+
+
+def _excerpt(body: str) -> str:
+    return json.dumps(body[:300], ensure_ascii=False) + ("…" if len(body) > 300 else "")
+
+
+def recorded_of(line: str) -> Optional[Recorded]:
+    """A line of a recording, or None if it is not a recorded exchange."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("request"), dict):
+        return None
+    request, response, error = value["request"], value.get("response"), value.get("error")
+    if isinstance(response, dict):
+        answer = _replayed_response(response)
+    elif isinstance(error, dict):
+        answer = _replayed_error(error)
+    else:
+        return None
+    method, url, body = request.get("method"), request.get("url"), request.get("body")
+    if answer is None or method not in ("GET", "POST") or not isinstance(url, str) or not isinstance(body, str):
+        return None
+    return Recorded(method, url, body, answer)
+
+
+def _replayed_response(response: dict) -> Optional[wc.Record]:
+    status, headers, body = response.get("status"), response.get("headers"), response.get("body")
+    pairs = isinstance(headers, list) and all(
+        isinstance(h, list) and len(h) == 2 and all(isinstance(part, str) for part in h) for h in headers)
+    if type(status) is not int or not 0 <= status <= 0xFFFF or not pairs or not isinstance(body, str):
+        return None
+    record = wc.Record()
+    record.status, record.headers, record.body = status, [tuple(h) for h in headers], body
+    return record
+
+
+def _replayed_error(error: dict) -> Optional[wc.Variant]:
+    kind, message = error.get("kind"), error.get("message")
+    if not isinstance(kind, str) or not isinstance(message, str):
+        return None
+    if kind == "too-large":
+        cap = error.get("cap")
+        return wc.Variant("too-large", cap if type(cap) is int and 0 <= cap <= U64_MAX else 0)
+    return wc.Variant(kind if kind in ("denied", "timeout", "not-utf8") else "transport", message)
+
+
+class Debugging:
+    """A DEBUG LOG for each exchange (--debug): the operation and its
+    variables (the key travels in a header, which is not shown), then the
+    status, the body's size and the time taken, or the error. A retried
+    request shows once per attempt."""
+
+    def __init__(self, inner: Callable, out: Output) -> None:
+        self.inner = inner
+        self.out = out
+
+    def __call__(self, request) -> object:
+        started = time.monotonic()
+        answer = self.inner(request)
+        took = int((time.monotonic() - started) * 1000)
+        if isinstance(answer, wc.Variant):
+            outcome = f"{error_text(answer)}, after {took} ms"
+        else:
+            outcome = f"HTTP {answer.status}, {len(answer.body.encode())} bytes, {took} ms"
+        message = f"{request.method.upper()} {request.url}{operation(request.body)}: {outcome}"
+        try:
+            self.out.write(json.dumps({"type": "LOG", "log": {"level": "DEBUG", "message": message}}) + "\n")
+        except OSError:  # best effort: a closed stdout fails the run's own next write
+            pass
+        return answer
+
+
+def operation(body: str) -> str:
+    """`` query Name variables {...}`` of a GraphQL body, or nothing."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return ""
+    value = value if isinstance(value, dict) else {}
+    query = value.get("query")
+    name = " ".join(re.split(r"[{(]", query, maxsplit=1)[0].split()) if isinstance(query, str) else ""
+    # Keys sorted and compact, as serde_json writes them in the Rust host.
+    return f" {name} variables {_compact(value.get('variables'), sort_keys=True)}"
 
 
 class Output:
@@ -755,6 +1092,16 @@ Limits (a component that exceeds one is stopped with a TRACE ERROR naming it, ex
   --cpu-deadline-secs S      CPU time of one call into the component; waiting is not counted (default {DEFAULT_CPU_DEADLINE_SECS})
 read:
   --concurrency N            HTTP requests of one send-all batch in flight, 1..{MAX_CONCURRENCY} (default {DEFAULT_CONCURRENCY})
+Reporting a problem:
+  --record DIR               record every HTTP exchange into DIR/{EXCHANGES}, and the config, catalog and
+                             state beside it, with the config's secrets (what the spec marks airbyte_secret)
+                             replaced by {MASK} in every form (as typed, JSON-escaped, percent-encoded, base64)
+  --replay DIR               answer every HTTP request from the recording in DIR, with no network: the first
+                             recorded exchange with the same method, URL and body; one that was not recorded
+                             fails, naming the next recorded one (pass the recording's files:
+                             read --config DIR/config.json --catalog DIR/catalog.json --replay DIR)
+  --debug                    a DEBUG LOG for each HTTP exchange: the operation, its variables, the status, the
+                             body's size and the time taken (headers, and so the key, are not shown)
 
 Exit status: 0 when the command ran to the end (a check that reports FAILED included); 1 after a
 TRACE ERROR; 2 for usage errors; 128+N when stopped by signal N (SIGTERM 143, SIGINT 130).
@@ -778,6 +1125,9 @@ FLAGS = {
     "--config": ("path", None),
     "--catalog": ("path", None),
     "--state": ("path", None),
+    "--record": ("path", None),
+    "--replay": ("path", None),
+    "--debug": ("switch", None),
 }
 
 
@@ -802,6 +1152,9 @@ class Options:
     config: Optional[str] = None
     catalog: Optional[str] = None
     state: Optional[str] = None
+    record: Optional[str] = None
+    replay: Optional[str] = None
+    debug: bool = False
 
 
 def parse_value(flag: str, kind: str, bounds, value: str):
@@ -855,6 +1208,8 @@ def parse_args(argv: list[str]) -> Options:
             setattr(options, attribute, parsed)
     if options.help:
         return options
+    if options.record is not None and options.replay is not None:
+        raise UsageError("--record and --replay do not go together")
     if not positional:
         raise UsageError("the component path is missing")
     if len(positional) < 2 or positional[1] not in COMMANDS:
@@ -869,6 +1224,56 @@ def parse_args(argv: list[str]) -> Options:
         if flag not in given:
             raise UsageError(f"{options.command} needs {flag}")
     return options
+
+
+def exchanges(options: Options, inputs: tuple, limits: Limits, out: Output, network: Callable) -> Callable:
+    """The transport under the allow-list: the network, the network recorded
+    (--record) or a recording (--replay); with --debug, each exchange logged.
+    RecordingError if the recording cannot be started or read."""
+    if options.replay is not None:
+        transport = Replayer.load(options.replay)
+    elif options.record is not None:
+        secrets = secrets_of(options.component, limits, inputs[0])
+        transport = Recorder(network, secrets, start_recording(options.record, secrets, *inputs))
+    else:
+        transport = network
+    return Debugging(transport, out) if options.debug else transport
+
+
+class Captured:
+    """An Output that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+
+def secrets_of(component: str, limits: Limits, config: Optional[str]) -> Secrets:
+    """The config's secrets, as the component's spec marks them: spec runs
+    in an instance of its own, its SPEC message kept rather than printed."""
+    if config is None:  # spec: no config, no secret
+        return Secrets([])
+    captured = Captured()
+    try:
+        Connector(component, HttpCapability(1, 0), Sink(captured), limits).call("spec")
+    except ComponentFailed:
+        pass  # the command itself will say why; nothing is known to be secret
+    spec = None
+    for line in "".join(captured.parts).splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("type") == "SPEC" and isinstance(message.get("spec"), dict):
+            spec = message["spec"].get("connectionSpecification")
+            break
+    try:
+        values = json.loads(config)
+    except ValueError:
+        values = None
+    return Secrets.of(values, spec)
 
 
 def watch_signals(out: Output) -> None:
@@ -943,6 +1348,7 @@ def main(argv: list[str], out: Output) -> int:
     limits = Limits(max_memory_mib=options.max_memory_mib, cpu_deadline_secs=options.cpu_deadline_secs)
     try:
         connector = Connector(options.component, http, Sink(out), limits)
+        http.transport = exchanges(options, (config, catalog, state), limits, out, http.network)
         if config is not None:
             if options.allow_host:
                 declared = options.allow_host
@@ -964,7 +1370,7 @@ def main(argv: list[str], out: Output) -> int:
             result = connector.call("read", config, catalog, state)
     except BrokenPipeError:
         return 1
-    except ComponentFailed as error:
+    except (ComponentFailed, RecordingError) as error:
         return failed(out, str(error))
     # result<_, string>: None is ok; an err already emitted its TRACE ERROR.
     return 0 if result is None else 1

@@ -160,20 +160,24 @@ fn exchange(request: &Request, answer: &Result<Response, HttpError>) -> Value {
         Err(_) => "error",
     }] = match answer {
         Ok(r) => json!({ "status": r.status, "headers": r.headers, "body": r.body }),
-        Err(HttpError::TooLarge(cap)) => json!({ "kind": "too-large", "cap": cap, "message": "" }),
-        Err(e) => json!({ "kind": error_kind(e), "message": e.to_string() }),
+        Err(e) => error(e),
     };
     line
 }
 
-fn error_kind(error: &HttpError) -> &'static str {
-    match error {
-        HttpError::Denied(_) => "denied",
-        HttpError::Timeout(_) => "timeout",
-        HttpError::Transport(_) => "transport",
-        HttpError::TooLarge(_) => "too-large",
-        HttpError::NotUtf8(_) => "not-utf8",
-    }
+/// An error as the WIT's variant holds it: its case and its payload (the
+/// message the host wrote, without the prefix the case adds when shown).
+fn error(error: &HttpError) -> Value {
+    let (kind, message) = match error {
+        HttpError::Denied(m) => ("denied", m),
+        HttpError::Timeout(m) => ("timeout", m),
+        HttpError::Transport(m) => ("transport", m),
+        HttpError::NotUtf8(m) => ("not-utf8", m),
+        HttpError::TooLarge(cap) => {
+            return json!({ "kind": "too-large", "cap": cap, "message": "" })
+        }
+    };
+    json!({ "kind": kind, "message": message })
 }
 
 /// Answers from a recording, with no network.
@@ -306,6 +310,32 @@ mod tests {
                 headers: vec![("x-echo".into(), request.headers[0].1.clone())],
                 body: format!("{{\"echo\":\"{}\"}}", request.headers[0].1),
             })
+        }
+    }
+
+    struct Failing;
+
+    impl Transport for Failing {
+        fn send(&self, request: &Request) -> Result<Response, HttpError> {
+            match request.body.as_str() {
+                "slow" => Err(HttpError::Timeout("POST x: timed out after 30 s".into())),
+                _ => Err(HttpError::TooLarge(1024)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_recorded_error_replays_as_it_was() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secrets = Secrets::default();
+        let path = start(dir.path(), &secrets, (None, None, None)).expect("start");
+        let recorder = Recorder::new(Failing, secrets, &path).expect("recorder");
+        let recorded: Vec<_> = ["slow", "big"]
+            .map(|body| recorder.send(&request(body)).expect_err("an error"))
+            .into();
+        let replayer = Replayer::load(dir.path()).expect("load");
+        for (body, error) in ["slow", "big"].into_iter().zip(recorded) {
+            assert_eq!(replayer.send(&request(body)).expect_err("an error"), error);
         }
     }
 

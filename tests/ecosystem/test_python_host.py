@@ -6,8 +6,11 @@ examples/python-host/requirements.txt): `python tests/ecosystem/test_python_host
 
 from __future__ import annotations
 
+import base64
+import copy
 import json
 import os
+import re
 import signal
 import socket
 import socketserver
@@ -17,6 +20,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 from pathlib import Path
 from typing import Optional
 
@@ -648,6 +652,205 @@ class PythonHostRuns(standin.MessageLines):
         self.assertEqual(messages[-1]["trace"]["error"]["failure_type"], "config_error")
 
 
+# A key whose escaped and encoded forms differ from it (the connector takes visible ASCII only).
+RECORDING_KEY = 'py-rec/key+"odd"~5f3a9c'
+RECORDED_STREAMS = (("customers", "incremental"), ("subscriptions", "full_refresh"),
+                    ("credit_grants", "full_refresh"))
+
+
+def key_forms(key: str) -> set[str]:
+    """The forms of ``key`` a recording must not hold (connector-io's
+    secret.rs), computed here with the standard library's encoders rather
+    than the host's port."""
+    def json_forms(text: str) -> set[str]:
+        lower = json.dumps(text)[1:-1]
+        upper = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), lower)
+        forms = {json.dumps(text, ensure_ascii=False)[1:-1], lower, upper}
+        return forms | {form.replace("/", "\\/") for form in forms}
+    forms = {key}
+    for once in json_forms(key):
+        forms |= {once} | json_forms(once)
+    for percent in (urllib.parse.quote(key, safe=""), urllib.parse.quote_plus(key, safe="")):
+        forms |= {percent, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), percent)}
+    raw = key.encode()
+    for skip in range(3):
+        core = raw[skip:][:len(raw[skip:]) // 3 * 3]
+        if core:
+            forms |= {base64.b64encode(core).decode(), base64.urlsafe_b64encode(core).decode()}
+    return forms
+
+
+def by_stream(messages: list[dict]) -> dict[str, list[dict]]:
+    """Each stream's messages in order (streams read at once interleave),
+    without LOGs (they tell times), ``emitted_at`` or a state's
+    ``deletes_from`` (a time from the sync's own start)."""
+    def at(value, *keys):
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+    streams: dict[str, list[dict]] = {}
+    for message in messages:
+        if message["type"] == "LOG":
+            continue
+        message = copy.deepcopy(message)
+        names = (at(message, "record", "stream"), at(message, "state", "stream", "stream_descriptor", "name"),
+                 at(message, "trace", "stream_status", "stream_descriptor", "name"),
+                 at(message, "trace", "estimate", "name"))
+        name = next((n for n in names if isinstance(n, str)), "-")
+        for body in ("record", "trace"):
+            if isinstance(message.get(body), dict):
+                message[body].pop("emitted_at", None)
+        state = at(message, "state", "stream", "stream_state")
+        if isinstance(state, dict):
+            state.pop("deletes_from", None)
+        streams.setdefault(name, []).append(message)
+    return streams
+
+
+class Recording(standin.MessageLines):
+    """--record, --replay and --debug, as tests/e2e/tests/recording.rs
+    checks them on the Rust host: a recorded read replays with the stand-in
+    stopped and gives the same messages, the recording holds the key in no
+    form, a request that was not recorded fails naming the next one, and
+    --debug shows each request."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.work = tempfile.TemporaryDirectory(prefix="stigg-python-host-recording-")
+        cls.recording = Path(cls.work.name) / "recording"
+        stand = standin.Standin(RECORDING_KEY, 30)
+        try:
+            config, catalog = cls.inputs(stand, RECORDED_STREAMS, "recorded")
+            # --record after the command, as any flag may be.
+            cls.recorded = cls.run_host("--allow-private-network", "read", "--config", config, "--catalog", catalog,
+                                        "--record", str(cls.recording))
+            cls.recorded_requests = stand.admin("stats")["requests"]
+        finally:
+            stand.close()  # the replay has no server to reach
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.work.cleanup()
+
+    @classmethod
+    def inputs(cls, stand: standin.Standin, streams, name: str, page_size: int = 50) -> tuple[str, str]:
+        """A config for ``stand`` (pacing off) and a catalog of ``streams`` (name, sync mode)."""
+        config = Path(cls.work.name) / f"{name}-config.json"
+        config.write_text(json.dumps({"api_key": RECORDING_KEY, "base_url": stand.url, "page_size": page_size,
+                                      "rate_limits": {"*": 6_000_000}}))
+        return str(config), cls.catalog(streams, name)
+
+    @classmethod
+    def catalog(cls, streams, name: str) -> str:
+        catalog = Path(cls.work.name) / f"{name}-catalog.json"
+        catalog.write_text(json.dumps({"streams": [{
+            "stream": {"name": stream, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+            "sync_mode": mode, "destination_sync_mode": "append"} for stream, mode in streams]}))
+        return str(catalog)
+
+    @classmethod
+    def run_host(cls, *args: str) -> tuple[int, str, str]:
+        """The host with ``args`` (flags anywhere): exit code, stdout, stderr."""
+        first = [args[0]] if args and args[0].startswith("--") else []
+        done = subprocess.run([sys.executable, str(HOST_SCRIPT), *first, str(standin.STIGG_WASM),
+                               *args[len(first):]], capture_output=True, text=True, timeout=300)
+        return done.returncode, done.stdout, done.stderr
+
+    def test_a_recorded_read_replays_without_the_network_and_gives_the_same_messages(self) -> None:
+        code, stdout, stderr = self.recorded
+        self.assertEqual(code, 0, stderr)
+        self.assertGreater(self.recorded_requests, 30, "a read of every customer's grants")
+        recorded = by_stream(self.parse(stdout))
+        for stream, _ in RECORDED_STREAMS:
+            self.assertTrue(any(m["type"] == "RECORD" for m in recorded.get(stream, [])), stream)
+        # No --allow-private-network: nothing is connected to.
+        code, stdout, stderr = self.run_host(
+            "read", "--config", str(self.recording / "config.json"),
+            "--catalog", str(self.recording / "catalog.json"), "--replay", str(self.recording))
+        self.assertEqual(code, 0, stderr + stdout[-2000:])
+        replayed = by_stream(self.parse(stdout))
+        self.assertEqual(sorted(replayed), sorted(recorded))
+        for stream, messages in recorded.items():
+            first_difference = next((i for i, (a, b) in enumerate(zip(replayed[stream], messages)) if a != b), None)
+            self.assertIsNone(first_difference, stream if first_difference is None else
+                              (stream, replayed[stream][first_difference], messages[first_difference]))
+            self.assertEqual(len(replayed[stream]), len(messages), stream)
+
+    def test_the_recording_holds_the_key_in_no_form(self) -> None:
+        self.assertEqual(self.recorded[0], 0, self.recorded[2])
+        files = sorted(self.recording.iterdir())
+        self.assertEqual([f.name for f in files], ["catalog.json", "config.json", "exchanges.jsonl"])
+        forms = key_forms(RECORDING_KEY)
+        self.assertGreater(len(forms), 10)
+        for path in files:
+            text = path.read_text(encoding="utf-8")
+            for form in forms:
+                self.assertNotIn(form, text, f"{path.name} holds {form!r}")
+        self.assertEqual(json.loads((self.recording / "config.json").read_text())["api_key"], "<secret>")
+        exchanges = (self.recording / "exchanges.jsonl").read_text().splitlines()
+        self.assertGreater(len(exchanges), 30)
+        first = json.loads(exchanges[0])
+        self.assertIn(["x-api-key", "<secret>"], first["request"]["headers"])
+        self.assertEqual(first["response"]["status"], 200)
+
+    def test_a_request_that_was_not_recorded_fails_naming_it(self) -> None:
+        stand = standin.Standin(RECORDING_KEY, 5)
+        self.addCleanup(stand.close)
+        recording = Path(self.work.name) / "customers-only"
+        config, catalog = self.inputs(stand, [("customers", "full_refresh")], "customers-only")
+        code, _, stderr = self.run_host("--allow-private-network", "--record", str(recording), "read",
+                                        "--config", config, "--catalog", catalog)
+        self.assertEqual(code, 0, stderr)
+        # Another stream than the one recorded.
+        features = self.catalog([("features", "full_refresh")], "features")
+        code, stdout, _ = self.run_host("read", "--config", str(recording / "config.json"), "--catalog", features,
+                                        "--replay", str(recording))
+        self.assertEqual(code, 1)
+        errors = [m["trace"]["error"]["message"] for m in self.parse(stdout)
+                  if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"]
+        self.assertTrue(any("was not recorded" in e and "the next recorded request is POST" in e for e in errors),
+                        errors)
+
+    def test_debug_shows_each_request_and_no_key(self) -> None:
+        stand = standin.Standin(RECORDING_KEY, 12)
+        self.addCleanup(stand.close)
+        config, catalog = self.inputs(stand, [("customers", "full_refresh")], "debug", page_size=5)
+
+        def debug_lines(stdout: str) -> list[str]:
+            return [m["log"]["message"] for m in self.parse(stdout)
+                    if m["type"] == "LOG" and m["log"]["level"] == "DEBUG"]
+        code, stdout, _ = self.run_host("--allow-private-network", "read", "--config", config, "--catalog", catalog)
+        self.assertEqual((code, debug_lines(stdout)), (0, []), "off by default")
+        before = stand.admin("stats")["requests"]
+        code, stdout, stderr = self.run_host("--allow-private-network", "read", "--config", config,
+                                             "--catalog", catalog, "--debug")
+        self.assertEqual(code, 0, stderr)
+        self.assertNotIn(RECORDING_KEY, stdout)
+        lines = debug_lines(stdout)
+        self.assertEqual(len(lines), stand.admin("stats")["requests"] - before, lines)
+        self.assertGreaterEqual(len(lines), 3, "12 customers in pages of 5")
+        for line in lines:
+            self.assertTrue(line.startswith(f"POST {stand.url}"), line)
+            for part in (" query ", " variables {", ": HTTP 200, "):
+                self.assertIn(part, line)
+            self.assertTrue(line.endswith(" ms"), line)
+
+    def test_the_flags_are_listed_and_record_and_replay_do_not_go_together(self) -> None:
+        code, stdout, _ = self.run_host("--help")
+        self.assertEqual(code, 0)
+        for flag in ("--record DIR", "--replay DIR", "--debug"):
+            self.assertIn(flag, stdout)
+        self.assertTrue(stigg_host.parse_args(["c.wasm", "spec", "--debug"]).debug)
+        args = stigg_host.parse_args(["--replay=r", "c.wasm", "check", "--config", "c"])
+        self.assertEqual((args.replay, args.record), ("r", None))
+        both = ["c.wasm", "spec", "--record", "r", "--replay", "r"]
+        with self.assertRaises(stigg_host.UsageError):
+            stigg_host.parse_args(both)
+        done = subprocess.run([sys.executable, str(HOST_SCRIPT), *both], capture_output=True, text=True, timeout=60)
+        self.assertEqual((done.returncode, done.stdout), (2, ""))
+        self.assertIn("--record and --replay", done.stderr)
+
+
 if __name__ == "__main__":
     sys.exit(standin.run_tests("python-host", HttpCapabilityRules, HostileServers, ProbeRuns, PythonHostRuns,
-                               Signals))
+                               Recording, Signals))
