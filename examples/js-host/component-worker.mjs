@@ -9,6 +9,9 @@
 // main thread's CPU deadline needs: when the current call started, and how
 // long the call has waited inside the host's imports (HTTP, stdout, stderr,
 // sleeps and polls). The component's memories get a maximum (./memory-cap.mjs).
+// Under the allow-list it puts what `--record`, `--replay` and `--debug` ask
+// for (./recording.mjs); `--record` first runs the component's `spec`, its
+// output kept, to know which properties of the config are secrets.
 //
 // It ends by posting `{exit: status}`; a TRACE ERROR it had to print is on
 // stdout by then.
@@ -21,6 +24,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Http } from './http-client.mjs';
 import { capMemories } from './memory-cap.mjs';
 import { originOf } from './policy.mjs';
+import { HostFailure, debugging, recorder, replayer, secretsOf, startRecording } from './recording.mjs';
 import {
   CALL_START, FREE, IMPORT_START, IMPORT_TOTAL, LOCK, MIB, WORKER,
   memoryLimitMessage, traceError, writeAll,
@@ -71,10 +75,18 @@ function writeBatch(bytes) {
   }
 }
 
+// The lines `sink.emit` is given while the host keeps them (its own `spec` call), else undefined.
+let kept;
+
 /** `sink.emit`: a batch of JSON messages, one per line, written at once (a batch ends where a runner may act; `end` says with what, unused here). */
 function emit(lines, _end) {
-  writeBatch(Buffer.from(lines.endsWith('\n') ? lines : `${lines}\n`));
+  const batch = lines.endsWith('\n') ? lines : `${lines}\n`;
+  if (kept !== undefined) kept.push(batch);
+  else writeBatch(Buffer.from(batch));
 }
+
+/** One line to stdout, whole, under the stdout lock. */
+const writeMessage = (line) => writeBatch(Buffer.from(`${line}\n`));
 
 // --- stderr: written here, synchronously; watched for the allocator's last words
 
@@ -188,6 +200,33 @@ function call(fn, ...args) {
   }
 }
 
+/** The config's secrets, as the component's spec marks them: `spec` called with its output kept. */
+function secrets(source, config) {
+  kept = [];
+  try {
+    call(source.spec);
+    return secretsOf(config, kept.join(''));
+  } finally {
+    kept = undefined;
+  }
+}
+
+/**
+ * The transport under the allow-list: the network, the network recorded, or
+ * a recording; with a DEBUG LOG for each exchange on top. A HostFailure when
+ * the recording cannot be started or read.
+ */
+function exchanges(source, network, { config, catalog, state }) {
+  let transport = network;
+  if (options.replay !== undefined) {
+    transport = replayer(options.replay);
+  } else if (options.record !== undefined) {
+    const found = secrets(source, config);
+    transport = recorder(network, found, startRecording(options.record, found, { config, catalog, state }));
+  }
+  return options.debug ? debugging(transport, writeMessage) : transport;
+}
+
 /** The command's exit status; a failure has its TRACE ERROR on stdout. */
 async function run() {
   // The input files' bytes (checked UTF-8, moved here from the main thread), decoded once and let go.
@@ -207,6 +246,8 @@ async function run() {
   let stage = 'could not be loaded'; // what the TRACE ERROR says, as the Rust host
   try {
     const source = await instantiate(http);
+    stage = 'failed';
+    http.exchange = exchanges(source, http.exchange, { config, catalog, state });
     if (config !== undefined) {
       let declared = [];
       if (!options.allowHost.length) {
@@ -230,7 +271,9 @@ async function run() {
   } catch (error) {
     if (error?.code === 'EPIPE') return 1; // stdout is gone
     let message;
-    if (error instanceof MemoryLimit || (stage !== 'could not be loaded' && hitMemoryLimit())) {
+    if (error instanceof HostFailure) {
+      message = error.message;
+    } else if (error instanceof MemoryLimit || (stage !== 'could not be loaded' && hitMemoryLimit())) {
       message = memoryLimitMessage(options.maxMemoryMib);
     } else {
       const detail = error instanceof Error ? error.message : String(error);

@@ -26,6 +26,9 @@
 //   node host.mjs STIGG_WASM discover --config config.json
 //   node host.mjs STIGG_WASM read     --config config.json --catalog catalog.json [--state state.json] [--concurrency N]
 //   node host.mjs --allow-private-network STIGG_WASM check --config local.json   (a local test server)
+//   node host.mjs STIGG_WASM read ... --record DIR        (every HTTP exchange into DIR, secrets masked)
+//   node host.mjs STIGG_WASM read --config DIR/config.json --catalog DIR/catalog.json --replay DIR
+//   node host.mjs STIGG_WASM read ... --debug             (a DEBUG LOG for each HTTP exchange)
 //
 // Exit status as `host run`: 0 when the command ran to the end (a check that
 // reports FAILED included), 1 when it failed (a TRACE ERROR on stdout says
@@ -43,7 +46,7 @@ import { serveRequests } from './http-send.mjs';
 import { Denied, firstInvalidUtf8, originOf } from './policy.mjs';
 import {
   CALL_START, CONTROL_BYTES, FREE, IMPORT_START, IMPORT_TOTAL, LOCK, MAIN, MIB, WORKER,
-  cpuDeadlineMessage, traceError, writeAll, writeLine,
+  cpuDeadlineMessage, ioReason, traceError, writeAll, writeLine,
 } from './shared.mjs';
 
 export { Http } from './http-client.mjs';
@@ -75,11 +78,17 @@ flags (before the component or after the command; --name value or --name=value):
   --max-response-bytes N      largest HTTP response body (integer >= 0, default 67108864)
   --max-memory-mib MIB        the component's linear memory (1..4096, default 256)
   --cpu-deadline-secs S       computing time of one call into the component (integer >= 1, default 300)
+  --record DIR                record every HTTP exchange, and the config, catalog and state, into DIR,
+                              with the config's secrets masked, to hand over or replay
+  --replay DIR                answer every HTTP request from the recording in DIR: no network at all
+                              (pass the recording's files: --config DIR/config.json --catalog DIR/catalog.json)
+  --debug                     a DEBUG LOG for each HTTP exchange: the operation, its variables, the
+                              status, the body's size and the time taken
 exit status: 0 the command ran to the end, 1 after a TRACE ERROR, 2 usage error, 128+N signal N`;
 
-const BOOLEANS = { '--allow-private-network': 'allowPrivateNetwork', '--allow-plain-http': 'allowPlainHttp' };
+const BOOLEANS = { '--allow-private-network': 'allowPrivateNetwork', '--allow-plain-http': 'allowPlainHttp', '--debug': 'debug' };
 const REPEATED = { '--allow-host': 'allowHost', '--also-allow': 'alsoAllow' };
-// name: [key, integer bounds (BigInt) or null for a path]
+// name: [key, integer bounds (BigInt)], or [key, what it names] for a path
 const SINGLE = {
   '--timeout-secs': ['timeoutSecs', 1n, U64_MAX],
   '--max-response-bytes': ['maxResponseBytes', 0n, U64_MAX],
@@ -89,6 +98,8 @@ const SINGLE = {
   '--config': ['config'],
   '--catalog': ['catalog'],
   '--state': ['state'],
+  '--record': ['record', 'a directory'],
+  '--replay': ['replay', 'a directory'],
 };
 const DEFAULTS = { timeoutSecs: 30n, maxResponseBytes: 67108864n, maxMemoryMib: 256n, cpuDeadlineSecs: 300n, concurrency: 2n };
 // The commands each command-specific flag belongs to.
@@ -96,7 +107,7 @@ const COMMAND_FLAGS = { config: ['check', 'discover', 'read'], catalog: ['read']
 
 /** The command line as `{...flags, component, command}`, or a UsageError (or `{help: true}`). */
 export function parseArgs(argv) {
-  const args = { allowPrivateNetwork: false, allowPlainHttp: false, allowHost: [], alsoAllow: [] };
+  const args = { allowPrivateNetwork: false, allowPlainHttp: false, debug: false, allowHost: [], alsoAllow: [] };
   const given = {};
   const positional = [];
   for (let i = 0; i < argv.length; i++) {
@@ -132,8 +143,8 @@ export function parseArgs(argv) {
     const [key, min, max] = SINGLE[name];
     if (key in given) throw new UsageError(`${name} was given more than once`);
     given[key] = name;
-    if (min === undefined) {
-      if (value === '') throw new UsageError(`${name} needs a file name`);
+    if (typeof min !== 'bigint') {
+      if (value === '') throw new UsageError(`${name} needs ${min ?? 'a file name'}`);
       args[key] = value;
       continue;
     }
@@ -144,6 +155,8 @@ export function parseArgs(argv) {
     args[key] = BigInt(value);
   }
   for (const [key, value] of Object.entries(DEFAULTS)) if (args[key] === undefined) args[key] = value;
+  // A run answered from a recording records nothing.
+  if (args.record !== undefined && args.replay !== undefined) throw new UsageError('--record cannot be used with --replay');
   const [component, command, ...extra] = positional;
   if (!component || !command) throw new UsageError('a component path and a command are needed');
   const needs = { spec: [], check: ['config'], discover: ['config'], read: ['config', 'catalog'] }[command];
@@ -167,12 +180,6 @@ export function parseArgs(argv) {
 }
 
 // --- input files ----------------------------------------------------------
-
-const REASONS = {
-  ENOENT: 'No such file or directory', EACCES: 'Permission denied', EISDIR: 'Is a directory',
-  ENOTDIR: 'Not a directory', ELOOP: 'Too many levels of symbolic links', ENAMETOOLONG: 'File name too long',
-  EMFILE: 'Too many open files', EIO: 'Input/output error',
-};
 
 /**
  * The bytes of an input file, checked: at most 64 MiB (the size is checked
@@ -206,7 +213,7 @@ export function readInput(path, what) {
     if (size > MAX_INPUT_BYTES) throw refuse(tooLarge);
   } catch (error) {
     if (error instanceof InputError) throw error;
-    throw refuse(REASONS[error.code] ?? (error.code || error.message));
+    throw refuse(ioReason(error));
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

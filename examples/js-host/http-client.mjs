@@ -3,7 +3,9 @@
 // characters of every header) before anything is sent, then hands the
 // allowed ones to the thread that sends them (./http-send.mjs: the host's
 // main thread, or an HTTP worker of its own) and blocks in `Atomics.wait`
-// until it answers. Runs on the component worker
+// until it answers. What happens under the allow-list is its `exchange`
+// transport: that thread (the network), or the recorder, replayer or debug
+// LOG of ./recording.mjs over it. Runs on the component worker
 // (./component-worker.mjs); tests/ecosystem/js_http_probe.mjs runs it alone.
 
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
@@ -31,6 +33,8 @@ export class Http {
    */
   constructor({ policy, timeoutMs, maxBytes, concurrency, channel }) {
     this.allowed = new Set();
+    // The allowed requests of a batch to their exchanges, `{result, ms}` each (./recording.mjs).
+    this.exchange = (requests) => this.network(requests);
     this.concurrency = concurrency;
     this.maxBytes = BigInt(maxBytes); // u64, as `too-large` carries it
     if (channel) {
@@ -50,7 +54,7 @@ export class Http {
     this.requests.unref();
   }
 
-  /** The request as the worker takes it, or a WIT `error.denied`. */
+  /** The request as the worker takes it (its URL as the allow-list read it), or a WIT `error.denied`. */
   check(request) {
     try {
       const origin = originOf(request.url);
@@ -60,27 +64,27 @@ export class Http {
         if (refused) throw new Denied(refused);
         if (name.toLowerCase() === 'host') throw new Denied('a `host` header is not allowed');
       }
-      return { ...request, origin };
+      return { ...request, url: new URL(request.url).href, origin };
     } catch (error) {
       if (error instanceof Denied) return { tag: 'denied', val: error.message };
       throw error;
     }
   }
 
-  /** Sends the allowed ones of `requests` on the worker and waits: one result per request. */
+  /** The allowed ones of `requests` exchanged, the others denied: one result per request. */
   sendBatch(requests) {
     const checked = requests.map((request) => this.check(request));
     const outgoing = checked.filter((c) => !c.tag);
-    let answers = [];
-    if (outgoing.length) {
-      Atomics.store(this.flag, 0, 0);
-      this.requests.postMessage({ requests: outgoing, concurrency: this.concurrency });
-      Atomics.wait(this.flag, 0, 0);
-      answers = receiveMessageOnPort(this.replies).message;
-    }
-    return checked.map((c) => {
-      if (c.tag) return { tag: 'err', val: c };
-      const result = answers.shift();
+    const exchanges = outgoing.length ? this.exchange(outgoing) : [];
+    return checked.map((c) => (c.tag ? { tag: 'err', val: c } : exchanges.shift().result));
+  }
+
+  /** Sends the requests from the sending thread and waits: `{result, ms}` each, in order. */
+  network(requests) {
+    Atomics.store(this.flag, 0, 0);
+    this.requests.postMessage({ requests, concurrency: this.concurrency });
+    Atomics.wait(this.flag, 0, 0);
+    return receiveMessageOnPort(this.replies).message.map(({ ms = 0, ...result }) => {
       if (result.tag === 'err') {
         if (result.val.tag === 'too-large') result.val.val = this.maxBytes; // u64
       } else {
@@ -88,7 +92,7 @@ export class Http {
         const body = result.val.body;
         result.val.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
       }
-      return result;
+      return { result, ms };
     });
   }
 

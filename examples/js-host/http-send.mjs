@@ -18,6 +18,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { isUtf8 } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { Denied, firstInvalidUtf8, refusal } from './policy.mjs';
 
 // One sender per thread: its options, set by `serveRequests`.
@@ -186,14 +187,16 @@ function send({ method, url, headers, body, origin }) {
   });
 }
 
-/** The batch's requests with at most `concurrency` in flight; results in order. */
+/** The batch's requests with at most `concurrency` in flight; results in order, each with the `ms` it took. */
 async function sendAll(requests, concurrency) {
   const results = new Array(requests.length);
   let next = 0;
   const runner = async () => {
     while (next < requests.length) {
       const index = next++;
-      results[index] = await send(requests[index]);
+      const started = performance.now();
+      const result = await send(requests[index]);
+      results[index] = { ...result, ms: Math.floor(performance.now() - started) }; // for --debug
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, requests.length) }, runner));

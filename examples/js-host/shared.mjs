@@ -1,6 +1,7 @@
 // What the JS host's main thread (./host.mjs) and its component worker
 // (./component-worker.mjs) share: the layout of their control block (a
-// SharedArrayBuffer), the stdout lock, synchronous writes, TRACE messages.
+// SharedArrayBuffer), the stdout lock, synchronous writes, TRACE messages,
+// the words for a file error.
 
 import { writeSync } from 'node:fs';
 
@@ -19,6 +20,17 @@ export const IMPORT_START = 2;
 export const IMPORT_TOTAL = 3;
 
 export const MIB = 1024 * 1024;
+
+// How the Rust host says why a file cannot be used (its io::Error texts).
+const REASONS = {
+  ENOENT: 'No such file or directory', EACCES: 'Permission denied', EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory', ELOOP: 'Too many levels of symbolic links', ENAMETOOLONG: 'File name too long',
+  EMFILE: 'Too many open files', EIO: 'Input/output error', ENOSPC: 'No space left on device',
+  EROFS: 'Read-only file system', EEXIST: 'File exists',
+};
+
+/** Why a file operation failed, in words (never the file's contents). */
+export const ioReason = (error) => REASONS[error?.code] ?? (error?.code || error?.message || String(error));
 
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 

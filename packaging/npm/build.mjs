@@ -18,7 +18,7 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const HOST = join(HERE, '..', '..', 'examples', 'js-host');
 // The host's modules: everything it runs (not its install script or lock).
 const MODULES = ['host.mjs', 'component-worker.mjs', 'http-client.mjs', 'http-send.mjs', 'http-worker.mjs',
-  'memory-cap.mjs', 'policy.mjs', 'shared.mjs'];
+  'memory-cap.mjs', 'policy.mjs', 'recording.mjs', 'shared.mjs'];
 
 const { values } = parseArgs({ options: { version: { type: 'string' }, wasm: { type: 'string' },
   'docs-url': { type: 'string' }, out: { type: 'string' } } });

@@ -10,6 +10,7 @@ host as a program.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -347,6 +348,226 @@ class JsHostRuns(standin.MessageLines):
             self.assertIn("but this host runs airbyte:connector@0.5.x components", line)
 
 
+# --- reporting a problem: --record, --replay, --debug ---------------------------
+
+# A key with characters that have other forms (JSON `\"` and `\/`, percent-encoding, `+` in base64).
+RECORDED_KEY = 'js-host/rec"key+42~'
+THREE_STREAMS = (("customers", "incremental"), ("subscriptions", "full_refresh"), ("credit_grants", "full_refresh"))
+
+
+def forms_of(key: str) -> list[str]:
+    """Every form of `key` a text may hold it in (connector-io/src/secret.rs `forms_of`)."""
+    def json_escape(text: str, escape_non_ascii: bool, upper: bool) -> str:
+        short = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+        out = []
+        for c in text:
+            if c in short:
+                out.append(short[c])
+            elif ord(c) < 0x20 or (escape_non_ascii and ord(c) > 0x7F):
+                units = c.encode("utf-16-be")
+                for i in range(0, len(units), 2):
+                    hex_ = units[i:i + 2].hex()
+                    out.append("\\u" + (hex_.upper() if upper else hex_))
+            else:
+                out.append(c)
+        return "".join(out)
+
+    def json_escapes(text: str) -> list[str]:
+        forms = [json_escape(text, False, False), json_escape(text, True, False), json_escape(text, True, True)]
+        return forms + [f.replace("/", "\\/") for f in forms]
+
+    def percent(upper: bool, plus: bool) -> str:
+        unreserved = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+        return "".join(chr(b) if b in unreserved else "+" if b == 0x20 and plus
+                       else ("%%%02X" if upper else "%%%02x") % b for b in key.encode())
+
+    forms = [key]
+    for once in json_escapes(key):
+        forms += json_escapes(once) + [once]
+    forms += [percent(True, False), percent(False, False), percent(True, True), percent(False, True)]
+    raw = key.encode()
+    for skip in range(min(3, len(raw))):
+        whole = (len(raw) - skip) // 3 * 3
+        if whole:
+            core = base64.b64encode(raw[skip:skip + whole]).decode()
+            forms += [core.replace("+", "-").replace("/", "_"), core]
+    return forms
+
+
+# Where a message names its stream, as tests/e2e/tests/recording.rs looks for it.
+STREAM_PATHS = (("record", "stream"), ("state", "stream", "stream_descriptor", "name"),
+                ("trace", "stream_status", "stream_descriptor", "name"), ("trace", "estimate", "name"))
+
+
+def stream_of(message: dict) -> str:
+    for path in STREAM_PATHS:
+        value = message
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            return value
+    return "-"
+
+
+def by_stream(messages: list[dict]) -> dict[str, list[dict]]:
+    """Each stream's messages in order (streams read at once interleave), LOGs (which tell times),
+    `emitted_at` and a state's `deletes_from` (from the sync's own start) left out."""
+    streams: dict[str, list[dict]] = {}
+    for message in messages:
+        if message["type"] == "LOG":
+            continue
+        message = json.loads(json.dumps(message))
+        for key in ("record", "trace"):
+            message.get(key, {}).pop("emitted_at", None)
+        stream_state = message.get("state", {}).get("stream", {}).get("stream_state")
+        if isinstance(stream_state, dict):
+            stream_state.pop("deletes_from", None)
+        streams.setdefault(stream_of(message), []).append(message)
+    return streams
+
+
+class JsHostRecording(standin.MessageLines):
+    """Reporting a problem: a read recorded against the stand-in (`--record`) replays with the
+    stand-in stopped (`--replay`), giving the same messages, and the recording holds the key in
+    no form; a request that was not recorded fails naming it; `--debug` shows each request."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.work = tempfile.TemporaryDirectory(prefix="stigg-js-recording-")
+        cls.recording = Path(cls.work.name) / "recording"
+        # One recorded read, then the stand-in stops: the replay has no server to reach.
+        stand = standin.Standin(RECORDED_KEY, 30)
+        try:
+            config, catalog = cls.inputs(stand, THREE_STREAMS, "three")
+            cls.recorded = cls.host("read", "--config", config, "--catalog", catalog, "--record", str(cls.recording))
+            cls.requests_served = stand.admin("stats")["requests"]
+        finally:
+            stand.close()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.work.cleanup()
+
+    @classmethod
+    def inputs(cls, stand: standin.Standin, streams, name: str) -> tuple[str, str]:
+        """A config for `stand` (pacing off) and a catalog of `streams` (name, sync mode), as files."""
+        config = Path(cls.work.name) / f"{name}-config.json"
+        config.write_text(json.dumps({"api_key": RECORDED_KEY, "base_url": stand.url, "page_size": 50,
+                                      "rate_limits": {"*": 6_000_000}}))
+        catalog = Path(cls.work.name) / f"{name}-catalog.json"
+        catalog.write_text(json.dumps({"streams": [
+            {**stream(s), "sync_mode": mode, "destination_sync_mode": "append"} for s, mode in streams]}))
+        return str(config), str(catalog)
+
+    @staticmethod
+    def host(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([NODE, str(JS_HOST), "--allow-private-network", str(standin.STIGG_WASM), *args],
+                              capture_output=True, text=True, timeout=300)
+
+    def test_a_recorded_read_replays_without_the_network(self) -> None:
+        self.assertEqual(self.recorded.returncode, 0, self.recorded.stderr)
+        self.assertGreater(self.requests_served, 30, "a read of every customer's grants")
+        replayed = self.host("read", "--config", str(self.recording / "config.json"),
+                             "--catalog", str(self.recording / "catalog.json"), "--replay", str(self.recording))
+        self.assertEqual(replayed.returncode, 0, replayed.stderr)
+        recorded, again = by_stream(self.parse(self.recorded.stdout)), by_stream(self.parse(replayed.stdout))
+        self.assertEqual(sorted(again), sorted(recorded))
+        self.assertLessEqual({"customers", "subscriptions", "credit_grants"}, set(recorded))
+        for name, messages in recorded.items():
+            self.assertGreater(len(messages), 0, name)
+            self.assertEqual(again[name], messages, name)
+
+    def test_the_recording_holds_no_form_of_the_key(self) -> None:
+        self.assertEqual(self.recorded.returncode, 0, self.recorded.stderr)
+        files = sorted(p.name for p in self.recording.iterdir())
+        self.assertEqual(files, ["catalog.json", "config.json", "exchanges.jsonl"])
+        self.assertEqual(json.loads((self.recording / "config.json").read_text())["api_key"], "<secret>")
+        exchanges = (self.recording / "exchanges.jsonl").read_text().splitlines()
+        self.assertEqual(len(exchanges), self.requests_served)
+        self.assertIn(["x-api-key", "<secret>"], json.loads(exchanges[0])["request"]["headers"])
+        forms = forms_of(RECORDED_KEY)
+        self.assertIn("js-host\\/rec\\\\\\\"key+42~", forms)  # JSON-escaped twice, `/` as `\/`
+        # The host masks the same forms (its port of forms_of), for keys with every kind of character.
+        keys = [RECORDED_KEY, "k\u00e9y/\u2713\"\n\t\x01 \U0001F600+\\", "ab", ""]
+        script = ("import('%s').then(({formsOf}) => console.log(JSON.stringify(%s.map(formsOf))))"
+                  % ((JS_HOST.parent / "recording.mjs").as_uri(), json.dumps(keys)))
+        done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+        self.assertEqual(json.loads(done.stdout), [forms_of(key) for key in keys], done.stderr)
+        for path in self.recording.iterdir():
+            text = path.read_text()
+            for form in forms:
+                self.assertNotIn(form, text, f"{path.name} holds {form!r}")
+
+    def test_a_request_that_was_not_recorded_fails_naming_it(self) -> None:
+        stand = standin.Standin(RECORDED_KEY, 5)
+        self.addCleanup(stand.close)
+        recording = Path(self.work.name) / "customers-only"
+        config, catalog = self.inputs(stand, [("customers", "full_refresh")], "customers")
+        done = self.host("read", "--config", config, "--catalog", catalog, "--record", str(recording))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        # Another stream than the one recorded.
+        _, features = self.inputs(stand, [("features", "full_refresh")], "features")
+        done = self.host("read", "--config", config, "--catalog", features, "--replay", str(recording))
+        self.assertEqual(done.returncode, 1, done.stderr)
+        messages = self.parse(done.stdout)
+        self.assertEqual(messages[-1]["type"], "TRACE", messages[-1])
+        message = messages[-1]["trace"]["error"]["message"]
+        self.assertIn("was not recorded", message)
+        self.assertIn("the next recorded request is POST", message)
+
+    def test_debug_shows_each_request_and_no_key(self) -> None:
+        stand = standin.Standin(RECORDED_KEY, 12)
+        self.addCleanup(stand.close)
+        config, catalog = self.inputs(stand, [("customers", "full_refresh")], "debug")
+        debug_lines = lambda done: [m["log"]["message"] for m in self.parse(done.stdout)  # noqa: E731
+                                    if m["type"] == "LOG" and m["log"]["level"] == "DEBUG"]
+        quiet = self.host("read", "--config", config, "--catalog", catalog)
+        self.assertEqual((quiet.returncode, debug_lines(quiet)), (0, []), "off by default")
+        before = stand.admin("stats")["requests"]
+        done = self.host("read", "--config", config, "--catalog", catalog, "--debug")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        lines = debug_lines(done)
+        self.assertGreater(len(lines), 0)
+        self.assertEqual(len(lines), stand.admin("stats")["requests"] - before, lines)
+        for line in lines:
+            self.assertTrue(line.startswith(f"POST {stand.url}"), line)
+            for part in (" query ", " variables {", ": HTTP 200, "):
+                self.assertIn(part, line)
+            self.assertTrue(line.endswith(" ms"), line)
+        self.assertNotIn(RECORDED_KEY, done.stdout + done.stderr)
+
+    def test_a_recorded_error_replays_as_it_was(self) -> None:
+        # Recorded as the WIT variant holds it (its case and payload), replayed the same.
+        script = """
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { Secrets, recorder, replayer, startRecording } from '%s';
+const dir = mkdtempSync(join(%s, 'errors-'));
+const failing = (requests) => requests.map(({ body }) => ({ ms: 1, result: { tag: 'err', val: body === 'slow'
+  ? { tag: 'timeout', val: 'POST x: no complete answer within 30 s' } : { tag: 'too-large', val: 1024n } } }));
+const request = (body) => ({ method: 'post', url: 'https://api.example.com/graphql', headers: [], body });
+const none = new Secrets();
+const send = (transport) => transport([request('slow'), request('big')]).map(({ result }) => result);
+const shown = (value) => JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? `u64 ${v}` : v));
+console.log(shown(send(recorder(failing, none, startRecording(dir, none, {})))));
+console.log(shown(send(replayer(dir))));
+""" % ((JS_HOST.parent / "recording.mjs").as_uri(), json.dumps(self.work.name))
+        done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        recorded, replayed = map(json.loads, done.stdout.splitlines())
+        self.assertEqual(recorded, [{"tag": "err", "val": {"tag": "timeout", "val": "POST x: no complete answer within 30 s"}},
+                                    {"tag": "err", "val": {"tag": "too-large", "val": "u64 1024"}}])
+        self.assertEqual(replayed, recorded)
+
+    def test_the_flags_are_in_the_help_and_record_with_replay_is_a_usage_error(self) -> None:
+        done = subprocess.run([NODE, str(JS_HOST), "--help"], capture_output=True, text=True, timeout=60)
+        for flag in ("--record DIR", "--replay DIR", "--debug"):
+            self.assertIn(flag, done.stdout)
+        done = self.host("spec", "--record", str(Path(self.work.name) / "r"), "--replay", str(self.recording))
+        self.assertEqual((done.returncode, done.stdout), (2, ""))
+        self.assertIn("--record cannot be used with --replay", done.stderr)
+
+
 # --- hostile servers ---------------------------------------------------------
 
 PEAK_RSS = ("import resource, subprocess, sys; "
@@ -575,4 +796,4 @@ class JsHostLimits(standin.MessageLines):
 
 
 if __name__ == "__main__":
-    sys.exit(standin.run_tests("js-host", JsHttpRules, JsHostRuns, JsHostLimits))
+    sys.exit(standin.run_tests("js-host", JsHttpRules, JsHostRuns, JsHostRecording, JsHostLimits))
