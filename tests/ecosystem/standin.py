@@ -51,6 +51,36 @@ class MessageLines(unittest.TestCase):
         return messages
 
 
+
+# Where a message names its stream, as tests/e2e/tests/recording.rs looks for it.
+STREAM_PATHS = (("record", "stream"), ("state", "stream", "stream_descriptor", "name"),
+                ("trace", "stream_status", "stream_descriptor", "name"), ("trace", "estimate", "name"))
+
+
+def by_stream(messages: list[dict]) -> dict[str, list[dict]]:
+    """Each stream's messages in order (streams read at once interleave), to compare a recorded
+    run with its replay: LOGs (which tell times), `emitted_at` and a state's `deletes_from` (a
+    time from the sync's own start) left out."""
+    def at(value, path):
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+    streams: dict[str, list[dict]] = {}
+    for message in messages:
+        if message["type"] == "LOG":
+            continue
+        message = json.loads(json.dumps(message))
+        name = next((n for n in (at(message, p) for p in STREAM_PATHS) if isinstance(n, str)), "-")
+        for body in ("record", "trace"):
+            if isinstance(message.get(body), dict):
+                message[body].pop("emitted_at", None)
+        state = at(message, ("state", "stream", "stream_state"))
+        if isinstance(state, dict):
+            state.pop("deletes_from", None)
+        streams.setdefault(name, []).append(message)
+    return streams
+
+
 class Standin:
     """`stigg-standin --port 0` as a child process; stopped by `close`."""
 

@@ -394,38 +394,6 @@ def forms_of(key: str) -> list[str]:
     return forms
 
 
-# Where a message names its stream, as tests/e2e/tests/recording.rs looks for it.
-STREAM_PATHS = (("record", "stream"), ("state", "stream", "stream_descriptor", "name"),
-                ("trace", "stream_status", "stream_descriptor", "name"), ("trace", "estimate", "name"))
-
-
-def stream_of(message: dict) -> str:
-    for path in STREAM_PATHS:
-        value = message
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, str):
-            return value
-    return "-"
-
-
-def by_stream(messages: list[dict]) -> dict[str, list[dict]]:
-    """Each stream's messages in order (streams read at once interleave), LOGs (which tell times),
-    `emitted_at` and a state's `deletes_from` (from the sync's own start) left out."""
-    streams: dict[str, list[dict]] = {}
-    for message in messages:
-        if message["type"] == "LOG":
-            continue
-        message = json.loads(json.dumps(message))
-        for key in ("record", "trace"):
-            message.get(key, {}).pop("emitted_at", None)
-        stream_state = message.get("state", {}).get("stream", {}).get("stream_state")
-        if isinstance(stream_state, dict):
-            stream_state.pop("deletes_from", None)
-        streams.setdefault(stream_of(message), []).append(message)
-    return streams
-
-
 class JsHostRecording(standin.MessageLines):
     """Reporting a problem: a read recorded against the stand-in (`--record`) replays with the
     stand-in stopped (`--replay`), giving the same messages, and the recording holds the key in
@@ -470,7 +438,7 @@ class JsHostRecording(standin.MessageLines):
         replayed = self.host("read", "--config", str(self.recording / "config.json"),
                              "--catalog", str(self.recording / "catalog.json"), "--replay", str(self.recording))
         self.assertEqual(replayed.returncode, 0, replayed.stderr)
-        recorded, again = by_stream(self.parse(self.recorded.stdout)), by_stream(self.parse(replayed.stdout))
+        recorded, again = standin.by_stream(self.parse(self.recorded.stdout)), standin.by_stream(self.parse(replayed.stdout))
         self.assertEqual(sorted(again), sorted(recorded))
         self.assertLessEqual({"customers", "subscriptions", "credit_grants"}, set(recorded))
         for name, messages in recorded.items():

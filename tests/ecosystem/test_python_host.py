@@ -7,7 +7,6 @@ examples/python-host/requirements.txt): `python tests/ecosystem/test_python_host
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import os
 import re
@@ -680,33 +679,6 @@ def key_forms(key: str) -> set[str]:
     return forms
 
 
-def by_stream(messages: list[dict]) -> dict[str, list[dict]]:
-    """Each stream's messages in order (streams read at once interleave),
-    without LOGs (they tell times), ``emitted_at`` or a state's
-    ``deletes_from`` (a time from the sync's own start)."""
-    def at(value, *keys):
-        for key in keys:
-            value = value.get(key) if isinstance(value, dict) else None
-        return value
-    streams: dict[str, list[dict]] = {}
-    for message in messages:
-        if message["type"] == "LOG":
-            continue
-        message = copy.deepcopy(message)
-        names = (at(message, "record", "stream"), at(message, "state", "stream", "stream_descriptor", "name"),
-                 at(message, "trace", "stream_status", "stream_descriptor", "name"),
-                 at(message, "trace", "estimate", "name"))
-        name = next((n for n in names if isinstance(n, str)), "-")
-        for body in ("record", "trace"):
-            if isinstance(message.get(body), dict):
-                message[body].pop("emitted_at", None)
-        state = at(message, "state", "stream", "stream_state")
-        if isinstance(state, dict):
-            state.pop("deletes_from", None)
-        streams.setdefault(name, []).append(message)
-    return streams
-
-
 class Recording(standin.MessageLines):
     """--record, --replay and --debug, as tests/e2e/tests/recording.rs
     checks them on the Rust host: a recorded read replays with the stand-in
@@ -760,7 +732,7 @@ class Recording(standin.MessageLines):
         code, stdout, stderr = self.recorded
         self.assertEqual(code, 0, stderr)
         self.assertGreater(self.recorded_requests, 30, "a read of every customer's grants")
-        recorded = by_stream(self.parse(stdout))
+        recorded = standin.by_stream(self.parse(stdout))
         for stream, _ in RECORDED_STREAMS:
             self.assertTrue(any(m["type"] == "RECORD" for m in recorded.get(stream, [])), stream)
         # No --allow-private-network: nothing is connected to.
@@ -768,7 +740,7 @@ class Recording(standin.MessageLines):
             "read", "--config", str(self.recording / "config.json"),
             "--catalog", str(self.recording / "catalog.json"), "--replay", str(self.recording))
         self.assertEqual(code, 0, stderr + stdout[-2000:])
-        replayed = by_stream(self.parse(stdout))
+        replayed = standin.by_stream(self.parse(stdout))
         self.assertEqual(sorted(replayed), sorted(recorded))
         for stream, messages in recorded.items():
             first_difference = next((i for i, (a, b) in enumerate(zip(replayed[stream], messages)) if a != b), None)
