@@ -282,11 +282,7 @@ impl RunArgs {
             cache: self.cache.policy(),
             verbose: self.verbose,
             concurrency: self.command.concurrency(),
-            exchanges: match (&self.record, &self.replay) {
-                (Some(dir), _) => Exchanges::Record(dir.clone()),
-                (None, Some(dir)) => Exchanges::Replay(dir.clone()),
-                (None, None) => Exchanges::Network,
-            },
+            exchanges: Exchanges::from_flags(self.record.as_ref(), self.replay.as_ref()),
             debug: self.debug,
         }
     }

@@ -67,6 +67,18 @@ pub enum Exchanges {
     Replay(PathBuf),
 }
 
+impl Exchanges {
+    /// From a command line's `--record DIR` and `--replay DIR` (which it
+    /// should not take together: `--record` wins).
+    pub fn from_flags(record: Option<&PathBuf>, replay: Option<&PathBuf>) -> Self {
+        match (record, replay) {
+            (Some(dir), _) => Exchanges::Record(dir.clone()),
+            (None, Some(dir)) => Exchanges::Replay(dir.clone()),
+            (None, None) => Exchanges::Network,
+        }
+    }
+}
+
 /// Everything about a run except the component and the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {

@@ -16,7 +16,7 @@ use airbyte_cli::AirbyteCommand;
 use clap::Parser;
 use host::messages::{self, FailureType};
 use host::signals::Stop;
-use host::{ComponentSource, MessageWriter, NetworkPolicy, RunOptions};
+use host::{ComponentSource, Exchanges, MessageWriter, NetworkPolicy, RunOptions};
 
 /// Overrides every other place.
 const WASM_ENV: &str = "STIGG_WASM";
@@ -63,6 +63,19 @@ default; to change the allow-list or the limits, run `host run stigg.wasm [OPTIO
     after_help = format!("{LOCATION_RULE}\n\n{DETAILS}"),
 )]
 struct Cli {
+    /// Record every HTTP exchange, and the config, catalog and state, into DIR, with the
+    /// config's secrets masked, to hand over or replay
+    #[arg(long, value_name = "DIR", global = true, conflicts_with = "replay")]
+    record: Option<PathBuf>,
+
+    /// Answer every HTTP request from the recording in DIR: no network at all
+    #[arg(long, value_name = "DIR", global = true)]
+    replay: Option<PathBuf>,
+
+    /// A DEBUG LOG for each HTTP exchange
+    #[arg(long, global = true)]
+    debug: bool,
+
     #[command(subcommand)]
     command: AirbyteCommand,
 }
@@ -148,11 +161,13 @@ fn main() -> ExitCode {
             return ExitCode::from(stop.exit_code(1));
         }
     };
-    let mut options = RunOptions {
+    let options = RunOptions {
         network,
+        concurrency: cli.command.concurrency(),
+        exchanges: Exchanges::from_flags(cli.record.as_ref(), cli.replay.as_ref()),
+        debug: cli.debug,
         ..RunOptions::default()
     };
-    options.concurrency = cli.command.concurrency();
     let outcome = host::run(
         ComponentSource::File(&wasm),
         &cli.command.command(),
@@ -211,6 +226,24 @@ mod tests {
         );
         assert!(parse(&["read", "--config", "c.json"]).is_err());
         assert!(parse(&[]).is_err());
+    }
+
+    #[test]
+    fn reporting_a_problem_takes_host_run_s_flags() {
+        let read = ["read", "--config", "c.json", "--catalog", "k.json"];
+        let cli = parse(&[&read[..], &["--record", "dir", "--debug"]].concat()).expect("record");
+        assert_eq!(
+            Exchanges::from_flags(cli.record.as_ref(), cli.replay.as_ref()),
+            Exchanges::Record("dir".into())
+        );
+        assert!(cli.debug);
+        let cli = parse(&[&["--replay", "dir"][..], &read].concat()).expect("replay");
+        assert_eq!(
+            Exchanges::from_flags(cli.record.as_ref(), cli.replay.as_ref()),
+            Exchanges::Replay("dir".into())
+        );
+        let both = parse(&[&read[..], &["--record", "a", "--replay", "b"]].concat());
+        assert!(both.is_err(), "--record and --replay together");
     }
 
     #[test]
