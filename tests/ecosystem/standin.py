@@ -5,10 +5,13 @@ Standard library only, so every venv of these tests can import it.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 import unittest
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -51,6 +54,28 @@ class MessageLines(unittest.TestCase):
         return messages
 
 
+
+
+def key_forms(key: str) -> set[str]:
+    """The forms of ``key`` a recording must not hold (connector-io's
+    secret.rs), computed here with the standard library's encoders rather
+    than the host's port."""
+    def json_forms(text: str) -> set[str]:
+        lower = json.dumps(text)[1:-1]
+        upper = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), lower)
+        forms = {json.dumps(text, ensure_ascii=False)[1:-1], lower, upper}
+        return forms | {form.replace("/", "\\/") for form in forms}
+    forms = {key}
+    for once in json_forms(key):
+        forms |= {once} | json_forms(once)
+    for percent in (urllib.parse.quote(key, safe=""), urllib.parse.quote_plus(key, safe="")):
+        forms |= {percent, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), percent)}
+    raw = key.encode()
+    for skip in range(3):
+        core = raw[skip:][:len(raw[skip:]) // 3 * 3]
+        if core:
+            forms |= {base64.b64encode(core).decode(), base64.urlsafe_b64encode(core).decode()}
+    return forms
 
 # Where a message names its stream, as tests/e2e/tests/recording.rs looks for it.
 STREAM_PATHS = (("record", "stream"), ("state", "stream", "stream_descriptor", "name"),

@@ -10,7 +10,6 @@ host as a program.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -355,45 +354,6 @@ RECORDED_KEY = 'js-host/rec"key+42~'
 THREE_STREAMS = (("customers", "incremental"), ("subscriptions", "full_refresh"), ("credit_grants", "full_refresh"))
 
 
-def forms_of(key: str) -> list[str]:
-    """Every form of `key` a text may hold it in (connector-io/src/secret.rs `forms_of`)."""
-    def json_escape(text: str, escape_non_ascii: bool, upper: bool) -> str:
-        short = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-        out = []
-        for c in text:
-            if c in short:
-                out.append(short[c])
-            elif ord(c) < 0x20 or (escape_non_ascii and ord(c) > 0x7F):
-                units = c.encode("utf-16-be")
-                for i in range(0, len(units), 2):
-                    hex_ = units[i:i + 2].hex()
-                    out.append("\\u" + (hex_.upper() if upper else hex_))
-            else:
-                out.append(c)
-        return "".join(out)
-
-    def json_escapes(text: str) -> list[str]:
-        forms = [json_escape(text, False, False), json_escape(text, True, False), json_escape(text, True, True)]
-        return forms + [f.replace("/", "\\/") for f in forms]
-
-    def percent(upper: bool, plus: bool) -> str:
-        unreserved = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-        return "".join(chr(b) if b in unreserved else "+" if b == 0x20 and plus
-                       else ("%%%02X" if upper else "%%%02x") % b for b in key.encode())
-
-    forms = [key]
-    for once in json_escapes(key):
-        forms += json_escapes(once) + [once]
-    forms += [percent(True, False), percent(False, False), percent(True, True), percent(False, True)]
-    raw = key.encode()
-    for skip in range(min(3, len(raw))):
-        whole = (len(raw) - skip) // 3 * 3
-        if whole:
-            core = base64.b64encode(raw[skip:skip + whole]).decode()
-            forms += [core.replace("+", "-").replace("/", "_"), core]
-    return forms
-
-
 class JsHostRecording(standin.MessageLines):
     """Reporting a problem: a read recorded against the stand-in (`--record`) replays with the
     stand-in stopped (`--replay`), giving the same messages, and the recording holds the key in
@@ -453,14 +413,15 @@ class JsHostRecording(standin.MessageLines):
         exchanges = (self.recording / "exchanges.jsonl").read_text().splitlines()
         self.assertEqual(len(exchanges), self.requests_served)
         self.assertIn(["x-api-key", "<secret>"], json.loads(exchanges[0])["request"]["headers"])
-        forms = forms_of(RECORDED_KEY)
+        forms = standin.key_forms(RECORDED_KEY)
         self.assertIn("js-host\\/rec\\\\\\\"key+42~", forms)  # JSON-escaped twice, `/` as `\/`
         # The host masks the same forms (its port of forms_of), for keys with every kind of character.
         keys = [RECORDED_KEY, "k\u00e9y/\u2713\"\n\t\x01 \U0001F600+\\", "ab", ""]
         script = ("import('%s').then(({formsOf}) => console.log(JSON.stringify(%s.map(formsOf))))"
                   % ((JS_HOST.parent / "recording.mjs").as_uri(), json.dumps(keys)))
         done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
-        self.assertEqual(json.loads(done.stdout), [forms_of(key) for key in keys], done.stderr)
+        self.assertEqual([set(forms) for forms in json.loads(done.stdout)], [standin.key_forms(key) for key in keys],
+                         done.stderr)
         for path in self.recording.iterdir():
             text = path.read_text()
             for form in forms:

@@ -6,10 +6,8 @@ examples/python-host/requirements.txt): `python tests/ecosystem/test_python_host
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import re
 import signal
 import socket
 import socketserver
@@ -19,7 +17,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.parse
 from pathlib import Path
 from typing import Optional
 
@@ -657,28 +654,6 @@ RECORDED_STREAMS = (("customers", "incremental"), ("subscriptions", "full_refres
                     ("credit_grants", "full_refresh"))
 
 
-def key_forms(key: str) -> set[str]:
-    """The forms of ``key`` a recording must not hold (connector-io's
-    secret.rs), computed here with the standard library's encoders rather
-    than the host's port."""
-    def json_forms(text: str) -> set[str]:
-        lower = json.dumps(text)[1:-1]
-        upper = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), lower)
-        forms = {json.dumps(text, ensure_ascii=False)[1:-1], lower, upper}
-        return forms | {form.replace("/", "\\/") for form in forms}
-    forms = {key}
-    for once in json_forms(key):
-        forms |= {once} | json_forms(once)
-    for percent in (urllib.parse.quote(key, safe=""), urllib.parse.quote_plus(key, safe="")):
-        forms |= {percent, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), percent)}
-    raw = key.encode()
-    for skip in range(3):
-        core = raw[skip:][:len(raw[skip:]) // 3 * 3]
-        if core:
-            forms |= {base64.b64encode(core).decode(), base64.urlsafe_b64encode(core).decode()}
-    return forms
-
-
 class Recording(standin.MessageLines):
     """--record, --replay and --debug, as tests/e2e/tests/recording.rs
     checks them on the Rust host: a recorded read replays with the stand-in
@@ -752,7 +727,7 @@ class Recording(standin.MessageLines):
         self.assertEqual(self.recorded[0], 0, self.recorded[2])
         files = sorted(self.recording.iterdir())
         self.assertEqual([f.name for f in files], ["catalog.json", "config.json", "exchanges.jsonl"])
-        forms = key_forms(RECORDING_KEY)
+        forms = standin.key_forms(RECORDING_KEY)
         self.assertGreater(len(forms), 10)
         for path in files:
             text = path.read_text(encoding="utf-8")
