@@ -30,6 +30,7 @@ pub static STIGG: Api = Api {
     streams: streams::ALL,
     children: streams::CHILDREN,
     per_parent: streams::PER_PARENT,
+    introspection: true,
     activity: streams::ACTIVITY,
     rate_limits: RateLimits {
         // "Most reads": Stigg's in-app read operations; the listed ones are lower.

@@ -31,4 +31,7 @@ pub struct Api {
     pub activity: &'static [Activity],
     /// Streams answered one parent at a time, discovered last.
     pub per_parent: &'static [&'static PerParentDef],
+    /// Whether reads and `check` ask the server's schema (GraphQL
+    /// introspection, one request) for fields it no longer has.
+    pub introspection: bool,
 }

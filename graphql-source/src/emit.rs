@@ -66,15 +66,29 @@ pub struct Emitter<'g> {
     row: String,
     /// Records since the last checkpoint: the parent's, then each child's.
     counts: Vec<u64>,
+    /// Kept columns the server's schema no longer has: written as null.
+    nulls: Vec<&'static str>,
 }
 
 impl<'g> Emitter<'g> {
-    pub fn new(group: &'g Group) -> Self {
+    /// `absent`: the paths the group's query leaves out.
+    pub fn new(group: &'g Group, absent: &[String]) -> Self {
+        let kept = |name: &str| match &group.parent {
+            Some(ParentOut {
+                strip: Some(keep), ..
+            }) => keep.contains(&name),
+            Some(ParentOut { strip: None, .. }) => true,
+            None => false,
+        };
+        let nulls = group.stream.fields.iter().map(|f| f.name);
         Emitter {
             group,
             line: String::new(),
             row: String::new(),
             counts: vec![0; 1 + group.children.len()],
+            nulls: nulls
+                .filter(|name| kept(name) && absent.iter().any(|a| a == name))
+                .collect(),
         }
     }
 
@@ -89,7 +103,8 @@ impl<'g> Emitter<'g> {
         let rewrite = group
             .parent
             .as_ref()
-            .is_some_and(|p| p.strip.is_some() || !p.copies.is_empty());
+            .is_some_and(|p| p.strip.is_some() || !p.copies.is_empty())
+            || !self.nulls.is_empty();
         let parsed = match (group.children.is_empty(), rewrite) {
             (true, false) if group.parent.is_some() => None,
             _ => Some(members(node).map_err(|e| {
@@ -102,7 +117,7 @@ impl<'g> Emitter<'g> {
         if let Some(parent) = &group.parent {
             let record = match &parsed {
                 Some(parsed) if rewrite => {
-                    rewritten(parent, parsed, &mut self.row);
+                    rewritten(parent, parsed, &self.nulls, &mut self.row);
                     self.row.as_str()
                 }
                 _ => node,
@@ -155,8 +170,8 @@ impl<'g> Emitter<'g> {
 }
 
 /// A node's members as the parent stream emits them: the columns it keeps,
-/// then the copies of nested values, written into `row`.
-fn rewritten(parent: &ParentOut, parsed: &child::Parent<'_>, row: &mut String) {
+/// then the copies of nested values, then `nulls`, written into `row`.
+fn rewritten(parent: &ParentOut, parsed: &child::Parent<'_>, nulls: &[&str], row: &mut String) {
     let copies: Vec<(&str, String)> = parent
         .copies
         .iter()
@@ -173,7 +188,8 @@ fn rewritten(parent: &ParentOut, parsed: &child::Parent<'_>, row: &mut String) {
         })
         .map(|(k, v)| (k.as_ref(), v.get()));
     let copies = copies.iter().map(|(k, v)| (*k, v.as_str()));
-    write_object(kept.chain(copies), row);
+    let nulls = nulls.iter().map(|k| (*k, "null"));
+    write_object(kept.chain(copies).chain(nulls), row);
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::cell::{Cell, RefCell};
 
 use serde_json::Value;
 
+use crate::drift::Absent;
 use crate::error::{Error, Result, Retry};
 use crate::graphql;
 use crate::io::{Http, Sink};
@@ -42,6 +43,8 @@ pub struct Reader<'a> {
     pub sink: &'a mut dyn Sink,
     pub settings: &'a Settings,
     pub redactor: &'a Redactor,
+    /// The fields the server's schema no longer has, left out of queries.
+    pub absent: &'a Absent,
 }
 
 impl Reader<'_> {
@@ -98,6 +101,29 @@ impl Requester<'_> {
         }
     }
 
+    /// Sends one query that is not a page (no variables), paced as
+    /// `operation` and retried like a page, and parses its body.
+    pub fn single<T>(
+        &mut self,
+        operation: &str,
+        query: &str,
+        parse: impl Fn(&str) -> Result<T>,
+    ) -> Result<T> {
+        let policy = RetryPolicy::with_budget(self.settings.max_retry_seconds);
+        let (http, settings, pacer) = (&mut *self.http, self.settings, &mut *self.pacer);
+        let no_variables = Value::Object(Default::default());
+        let result = retry::run(
+            &policy,
+            || {
+                sleep_ms(pacer.reserve(operation, 1, now_ms()));
+                parse(&graphql::fetch_body(http, settings, query, &no_variables)?)
+            },
+            |wait| sleep_ms(wait.delay_ms),
+        );
+        self.pacer.finished(operation, now_ms());
+        result
+    }
+
     /// Sends a round's requests at once, when the operation's pace allows,
     /// then retries each that failed until it succeeds or its retries are
     /// spent. A round that met a 429 slows the operation down (once).
@@ -112,10 +138,7 @@ impl Requester<'_> {
         let (http, settings) = (&mut *self.http, self.settings);
         let pacer = RefCell::new(&mut *self.pacer);
         let pace = |n: usize| {
-            let delay = pacer.borrow_mut().reserve(root.field, n, now_ms());
-            if delay > 0 {
-                std::thread::sleep(std::time::Duration::from_millis(delay));
-            }
+            sleep_ms(pacer.borrow_mut().reserve(root.field, n, now_ms()));
         };
         pace(requests.len());
         let limited = Cell::new(false);
@@ -134,7 +157,7 @@ impl Requester<'_> {
                     |wait| {
                         limited.set(limited.get() || wait.rate_limited);
                         notice(Notice::Waiting(wait));
-                        std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms));
+                        sleep_ms(wait.delay_ms);
                     },
                 )
             })
@@ -184,6 +207,12 @@ impl Requester<'_> {
                 Ok(())
             }
         }
+    }
+}
+
+fn sleep_ms(ms: u64) {
+    if ms > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }
 

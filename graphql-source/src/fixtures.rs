@@ -281,6 +281,8 @@ pub static API: Api = Api {
     streams: ALL,
     children: CHILDREN,
     per_parent: PER_PARENT,
+    // The engine's fakes answer no introspection.
+    introspection: false,
     activity: ACTIVITY,
     // High enough that the engine's tests never wait on pacing.
     rate_limits: RateLimits {

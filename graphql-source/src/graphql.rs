@@ -90,8 +90,18 @@ pub fn fetch_page(
     variables: &Value,
     root: Root,
 ) -> Result<Page> {
+    Page::parse_root(fetch_body(http, settings, query, variables)?, root)
+}
+
+/// Sends the query: one attempt; the body of a 2xx answer.
+pub fn fetch_body(
+    http: &mut dyn Http,
+    settings: &Settings,
+    query: &str,
+    variables: &Value,
+) -> Result<String> {
     let response = http.send(&request(settings, query, variables));
-    Page::parse_root(checked(response, settings)?.body, root)
+    Ok(checked(response, settings)?.body)
 }
 
 /// Sends one query per `variables` at once (as the host allows) and parses each

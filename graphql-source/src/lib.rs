@@ -12,6 +12,7 @@
 pub mod api;
 pub mod catalog;
 pub mod child;
+pub mod drift;
 pub mod emit;
 pub mod error;
 pub mod fetch;

@@ -25,9 +25,11 @@ pub fn spec(connection_specification: Value, documentation_url: &str) -> Message
     }))
 }
 
-pub fn connection_status(result: Result<(), &str>) -> Message {
+/// SUCCEEDED, with a note if given, or FAILED and why.
+pub fn connection_status(result: Result<Option<&str>, &str>) -> Message {
     let status = match result {
-        Ok(()) => json!({ "status": "SUCCEEDED" }),
+        Ok(None) => json!({ "status": "SUCCEEDED" }),
+        Ok(Some(note)) => json!({ "status": "SUCCEEDED", "message": note }),
         Err(message) => json!({ "status": "FAILED", "message": message }),
     };
     other(json!({ "type": "CONNECTION_STATUS", "connectionStatus": status }))
@@ -111,6 +113,20 @@ pub fn estimate(stream: &str, rows: u64) -> Message {
     }))
 }
 
+/// A TRACE ERROR of one stream alone: the read goes on with the others, so
+/// the host is told nothing to act on (a config error would stop them).
+pub fn stream_error(error: &Error, stream: &str) -> Message {
+    Message {
+        kind: Kind::Other,
+        ..self::error(error, Some(stream))
+    }
+}
+
+/// A TRACE ANALYTICS event: what happened (`kind`) and to what.
+pub fn analytics(kind: &str, value: &str) -> Message {
+    trace(json!({ "type": "ANALYTICS", "analytics": { "type": kind, "value": value } }))
+}
+
 pub fn error(error: &Error, stream: Option<&str>) -> Message {
     let mut body = json!({
         "message": error.message,
@@ -157,6 +173,7 @@ mod tests {
             log("INFO", "x"),
             stream_status("s", Status::Running),
             estimate("s", 3),
+            analytics("schema-drift", "s.f"),
             catalog(Vec::new()),
             connection_status(Err("no")),
         ] {

@@ -109,7 +109,7 @@ struct Extensions {
 
 /// The value of `data.<root_field>` in `body`: GraphQL errors, a missing
 /// `data` and a malformed shape are errors, never an empty answer.
-fn root_value<'a, T: Deserialize<'a>>(body: &'a str, root_field: &str) -> Result<T> {
+pub(crate) fn root_value<'a, T: Deserialize<'a>>(body: &'a str, root_field: &str) -> Result<T> {
     let envelope: Envelope<'a, T> = serde_json::from_str(body).map_err(|e| {
         Error::system(format!(
             "the response to the {root_field} query is not the JSON expected ({e})"

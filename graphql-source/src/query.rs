@@ -18,15 +18,17 @@ impl Pick {
     }
 }
 
+/// The fields a query leaves out (dotted from the node: the server's
+/// schema no longer has them, see [`crate::drift`]).
+pub type Absent<'a> = &'a [String];
+
 /// The document of one page of `stream`, selecting `picks` in each node.
-pub fn document(stream: &StreamDef, picks: &[Pick], total: TotalCount) -> String {
+pub fn document(stream: &StreamDef, picks: &[Pick], total: TotalCount, absent: Absent) -> String {
     let mut selection = String::new();
     let selected = picks.iter().filter(|p| !matches!(p.field.ty, Ty::From(_)));
-    for (i, pick) in selected.enumerate() {
-        if i > 0 {
-            selection.push(' ');
-        }
-        select_field(pick.field, pick.only.as_deref(), &mut selection);
+    for pick in selected {
+        let only = pick.only.as_deref();
+        select_field(pick.field, only, &Path::root(absent), &mut selection);
     }
     let Read::Connection(connection) = &stream.read else {
         return list_document(stream, &selection);
@@ -34,7 +36,7 @@ pub fn document(stream: &StreamDef, picks: &[Pick], total: TotalCount) -> String
     format!(
         "query {name}Page($paging: CursorPaging!, $sorting: [{sort}!], $filter: {filter}) \
          {{ {root}(paging: $paging, sorting: $sorting, filter: $filter) \
-         {{ edges {{ node {{ {selection} }} }} pageInfo {{ hasNextPage endCursor }}{total} }} }}",
+         {{ edges {{ node {{{selection} }} }} pageInfo {{ hasNextPage endCursor }}{total} }} }}",
         name = upper_camel(stream.name),
         sort = connection.sort_type,
         filter = connection.filter_type,
@@ -48,17 +50,14 @@ pub fn document(stream: &StreamDef, picks: &[Pick], total: TotalCount) -> String
 
 /// The document of one page of a per-parent stream: the parent and the
 /// paging travel in `$input`.
-pub fn per_parent_document(stream: &PerParentDef) -> String {
+pub fn per_parent_document(stream: &PerParentDef, absent: Absent) -> String {
     let mut selection = String::new();
-    for (i, field) in stream.fields.iter().enumerate() {
-        if i > 0 {
-            selection.push(' ');
-        }
-        select_field(field, None, &mut selection);
+    for field in stream.fields {
+        select_field(field, None, &Path::root(absent), &mut selection);
     }
     format!(
         "query {name}Page($input: {input}!) {{ {root}(input: $input) \
-         {{ edges {{ node {{ {selection} }} }} pageInfo {{ hasNextPage endCursor }} }} }}",
+         {{ edges {{ node {{{selection} }} }} pageInfo {{ hasNextPage endCursor }} }} }}",
         name = upper_camel(stream.name),
         input = stream.input_type,
         root = stream.root_field,
@@ -72,7 +71,7 @@ fn list_document(stream: &StreamDef, selection: &str) -> String {
         Read::Connection(_) => "",
     };
     format!(
-        "query {name}List {{ {root}{args} {{ {selection} }} }}",
+        "query {name}List {{ {root}{args} {{{selection} }} }}",
         name = upper_camel(stream.name),
         root = stream.root_field,
     )
@@ -83,23 +82,58 @@ pub fn all_fields(stream: &'static StreamDef) -> Vec<Pick> {
     stream.fields.iter().map(Pick::whole).collect()
 }
 
-fn select_field(field: &Field, only: Option<&[&str]>, out: &mut String) {
+/// Where a selection is, from the node, and what is left out.
+struct Path<'a> {
+    at: String,
+    absent: Absent<'a>,
+}
+
+impl<'a> Path<'a> {
+    fn root(absent: Absent<'a>) -> Path<'a> {
+        Path {
+            at: String::new(),
+            absent,
+        }
+    }
+
+    fn then(&self, name: &str) -> Path<'a> {
+        let at = match self.at.as_str() {
+            "" => name.to_owned(),
+            at => format!("{at}.{name}"),
+        };
+        Path {
+            at,
+            absent: self.absent,
+        }
+    }
+
+    fn left_out(&self) -> bool {
+        self.absent.contains(&self.at)
+    }
+}
+
+/// ` name(args) { ... }`, unless the field is left out.
+fn select_field(field: &Field, only: Option<&[&str]>, parent: &Path, out: &mut String) {
+    let path = parent.then(field.name);
+    if path.left_out() {
+        return;
+    }
+    out.push(' ');
     out.push_str(field.name);
     out.push_str(field.args);
-    select_ty(&field.ty, only, out);
+    select_ty(&field.ty, only, &path, out);
 }
 
 /// The sub-selection of a type (nothing for a scalar).
-fn select_ty(ty: &Ty, only: Option<&[&str]>, out: &mut String) {
+fn select_ty(ty: &Ty, only: Option<&[&str]>, path: &Path, out: &mut String) {
     let wanted = |f: &&Field| only.is_none_or(|names| names.contains(&f.name));
+    let selectable = |f: &&Field| !matches!(f.ty, Ty::From(_));
     match ty {
-        Ty::List(item) => select_ty(item, only, out),
+        Ty::List(item) => select_ty(item, only, path, out),
         Ty::Object(fields) => {
             out.push_str(" {");
-            let selected = fields.iter().filter(|f| !matches!(f.ty, Ty::From(_)));
-            for field in selected.filter(wanted) {
-                out.push(' ');
-                select_field(field, None, out);
+            for field in fields.iter().filter(selectable).filter(wanted) {
+                select_field(field, None, path, out);
             }
             out.push_str(" }");
         }
@@ -107,15 +141,14 @@ fn select_ty(ty: &Ty, only: Option<&[&str]>, out: &mut String) {
             out.push_str(" { __typename");
             for member in members.iter() {
                 let fields: Vec<&Field> = member.fields.iter().filter(wanted).collect();
-                if fields.is_empty() {
+                if fields.is_empty() || path.then(member.type_name).left_out() {
                     continue;
                 }
                 out.push_str(" ... on ");
                 out.push_str(member.type_name);
                 out.push_str(" {");
                 for field in fields {
-                    out.push(' ');
-                    select_field(field, None, out);
+                    select_field(field, None, path, out);
                 }
                 out.push_str(" }");
             }
@@ -144,12 +177,12 @@ mod tests {
 
     #[test]
     fn query_selects_every_field_and_the_page_info() {
-        let q = document(&CUSTOMERS, &all_fields(&CUSTOMERS), TotalCount::Ask);
+        let q = document(&CUSTOMERS, &all_fields(&CUSTOMERS), TotalCount::Ask, &[]);
         assert!(q.starts_with("query CustomersPage($paging: CursorPaging!, $sorting: [CustomerSort!], $filter: CustomerFilter)"));
         assert!(q.contains("customers(paging: $paging, sorting: $sorting, filter: $filter)"));
         assert!(q.contains("node { id customerId "));
         assert!(q.contains("pageInfo { hasNextPage endCursor } totalCount } }"));
-        let next = document(&CUSTOMERS, &all_fields(&CUSTOMERS), TotalCount::Skip);
+        let next = document(&CUSTOMERS, &all_fields(&CUSTOMERS), TotalCount::Skip, &[]);
         assert!(
             next.ends_with("pageInfo { hasNextPage endCursor } } }"),
             "{next}"
@@ -158,13 +191,14 @@ mod tests {
             &SUBSCRIPTIONS,
             &all_fields(&SUBSCRIPTIONS),
             TotalCount::Skip,
+            &[],
         );
         assert!(subs.contains(" plan { id refId } "), "{subs}");
     }
 
     #[test]
     fn lists_unions_and_arguments_are_selected() {
-        let q = document(&PLANS, &all_fields(&PLANS), TotalCount::Skip);
+        let q = document(&PLANS, &all_fields(&PLANS), TotalCount::Skip, &[]);
         assert!(
             q.contains(" prices(filter: {}) { id amount { amount currency } }"),
             "{q}"
@@ -177,13 +211,13 @@ mod tests {
 
     #[test]
     fn a_connection_without_a_total_is_never_asked_for_one() {
-        let q = document(&EVENTS, &all_fields(&EVENTS), TotalCount::Ask);
+        let q = document(&EVENTS, &all_fields(&EVENTS), TotalCount::Ask, &[]);
         assert!(q.ends_with("pageInfo { hasNextPage endCursor } } }"), "{q}");
     }
 
     #[test]
     fn a_plain_list_is_one_query_with_its_arguments() {
-        let q = document(&CURRENCIES, &all_fields(&CURRENCIES), TotalCount::Ask);
+        let q = document(&CURRENCIES, &all_fields(&CURRENCIES), TotalCount::Ask, &[]);
         assert_eq!(
             q,
             "query CurrenciesList { currencies(input: {status: [ACTIVE, ARCHIVED]}) { id symbol } }"
@@ -200,7 +234,23 @@ mod tests {
                 only: Some(vec!["id"]),
             },
         ];
-        let q = document(&PLANS, &picks, TotalCount::Skip);
+        let q = document(&PLANS, &picks, TotalCount::Skip, &[]);
         assert!(q.contains("node { id prices(filter: {}) { id } }"), "{q}");
+    }
+
+    #[test]
+    fn absent_fields_leave_the_query_at_any_depth() {
+        let absent = [
+            "name".to_owned(),
+            "prices.amount".to_owned(),
+            "grants.CreditGrant".to_owned(),
+        ];
+        let q = document(&PLANS, &all_fields(&PLANS), TotalCount::Skip, &absent);
+        assert!(
+            q.contains("node { id createdAt prices(filter: {}) { id } "),
+            "{q}"
+        );
+        assert!(!q.contains("CreditGrant"), "{q}");
+        assert!(q.contains("... on UnitGrant { id units }"), "{q}");
     }
 }

@@ -181,9 +181,10 @@ impl Reader<'_> {
         let started_ms = now_ms();
         let saved = self.saved(group, progress).cloned();
         let (mut position, wrap) = self.position(group, saved.as_ref(), started_ms)?;
+        let absent = self.absent.paths(stream.root_field);
         let (first, next) = (
-            query::document(stream, &group.picks, TotalCount::Ask),
-            query::document(stream, &group.picks, TotalCount::Skip),
+            query::document(stream, &group.picks, TotalCount::Ask, absent),
+            query::document(stream, &group.picks, TotalCount::Skip, absent),
         );
         let queries = Queries {
             label: name,
@@ -195,7 +196,7 @@ impl Reader<'_> {
             first: &first,
             next: &next,
         };
-        let mut emitter = Emitter::new(group);
+        let mut emitter = Emitter::new(group, absent);
         // Child streams are estimated from their parent's count, once rows came.
         let (mut parents, mut children_estimated) = (None, group.children.is_empty());
         let read = self.retrieve(&queries, &mut position, &mut |client, round| {

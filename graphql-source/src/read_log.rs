@@ -76,7 +76,12 @@ impl Reader<'_> {
             })
             .map(Pick::whole)
             .collect();
-        let document = query::document(log, &picks, TotalCount::Skip);
+        let document = query::document(
+            log,
+            &picks,
+            TotalCount::Skip,
+            self.absent.paths(log.root_field),
+        );
         let queries = Queries {
             label,
             stream: None,

@@ -44,7 +44,7 @@ impl Reader<'_> {
         );
         self.sink
             .emit(&messages::stream_status(name, Status::Running));
-        let query = query::per_parent_document(stream);
+        let query = query::per_parent_document(stream, self.absent.paths(stream.root_field));
         let queries = Queries {
             label: name,
             stream: Some(name),
@@ -192,8 +192,9 @@ impl Reader<'_> {
             Some(ids) => Position::ByIds(ids),
             None => Position::full_refresh(parent, None, self.rows()).0,
         };
-        let first = query::document(parent, &picks, TotalCount::Ask);
-        let next = query::document(parent, &picks, TotalCount::Skip);
+        let absent = self.absent.paths(parent.root_field);
+        let first = query::document(parent, &picks, TotalCount::Ask, absent);
+        let next = query::document(parent, &picks, TotalCount::Skip, absent);
         let label = format!("{} (listing {})", stream.name, parent.name);
         let queries = Queries {
             label: &label,

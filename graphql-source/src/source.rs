@@ -3,12 +3,13 @@
 use serde_json::{json, Value};
 
 use crate::api::Api;
-use crate::catalog;
+use crate::catalog::{self, Selected};
+use crate::drift::{self, Absent, Finding};
 use crate::error::{Error, FailureType};
 use crate::fetch::{Reader, Requester};
 use crate::graphql;
 use crate::io::{Http, Sink};
-use crate::messages;
+use crate::messages::{self, Status};
 use crate::pace::Pacer;
 use crate::redact::Redactor;
 use crate::retry::{self, RetryPolicy};
@@ -182,11 +183,14 @@ impl Api {
             .map_err(|e| e.message)
     }
 
-    /// Emits CONNECTION_STATUS: SUCCEEDED when the check query works.
+    /// Emits CONNECTION_STATUS: SUCCEEDED when the check query works, with
+    /// what the server's schema no longer has of the declared queries.
     pub fn check(&'static self, http: &mut dyn Http, sink: &mut dyn Sink, config: &str) -> Outcome {
         let result = Settings::parse(config, self).and_then(|settings| {
             let redactor = Redactor::new(&settings);
-            self.probe(http, &settings).map_err(|e| redactor.error(&e))
+            self.probe(http, &settings)
+                .map_err(|e| redactor.error(&e))?;
+            Ok(self.drift_note(http, sink, &settings, &redactor))
         });
         let message = result.as_ref().err().map(|e| match e.failure_type {
             FailureType::Config => e.message.clone(),
@@ -196,10 +200,70 @@ impl Api {
                 e.internal.as_deref().unwrap_or("no detail")
             ),
         });
-        sink.emit(&messages::connection_status(
-            message.as_deref().map_or(Ok(()), Err),
-        ));
+        let note = result.ok().flatten();
+        sink.emit(&messages::connection_status(match &message {
+            Some(message) => Err(message),
+            None => Ok(note.as_deref()),
+        }));
         Ok(())
+    }
+
+    /// What `check` says of the schema's drift: `None` when there is none
+    /// (or the server's schema cannot be read, which a LOG says).
+    fn drift_note(
+        &self,
+        http: &mut dyn Http,
+        sink: &mut dyn Sink,
+        settings: &Settings,
+        redactor: &Redactor,
+    ) -> Option<String> {
+        if !self.introspection {
+            return None;
+        }
+        let fetch = || {
+            graphql::fetch_body(http, settings, drift::QUERY, &json!({}))
+                .and_then(|body| drift::Served::parse(&body))
+        };
+        let pause = |wait: &retry::Wait<'_>| {
+            std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms))
+        };
+        let policy = RetryPolicy::checking(settings.max_retry_seconds);
+        let served = match retry::run(&policy, fetch, pause) {
+            Ok(served) => served,
+            Err(e) => {
+                sink.emit(&messages::log(
+                    "WARN",
+                    &self.unread_schema(&redactor.error(&e)),
+                ));
+                return None;
+            }
+        };
+        let found: Vec<String> = drift::findings(self, &served)
+            .iter()
+            .map(|f| match f.needed {
+                true => format!("{} (its streams cannot be read)", f.describe()),
+                false => format!("{} (left out: its column will be null)", f.describe()),
+            })
+            .collect();
+        (!found.is_empty()).then(|| {
+            format!(
+                "{}'s schema has changed since this connector was released: {}; update the connector",
+                self.name,
+                found.join("; ")
+            )
+        })
+    }
+
+    fn unread_schema(&self, error: &Error) -> String {
+        let detail = error
+            .internal
+            .as_deref()
+            .map_or(String::new(), |i| format!(" ({i})"));
+        format!(
+            "{} did not answer the schema query: {}{detail}; reading without checking for \
+             fields it no longer has",
+            self.name, error.message
+        )
     }
 
     fn probe(&self, http: &mut dyn Http, settings: &Settings) -> Result<(), Error> {
@@ -267,20 +331,114 @@ impl Api {
             settings.rate_limits.clone(),
             settings.rate_limit_window_seconds,
         );
+        let mut requester = Requester {
+            http,
+            settings: &settings,
+            pacer: &mut pacer,
+            page_size: settings.page_size,
+        };
+        let findings = self.drift(&mut requester, sink, &redactor, &selected);
+        let (selected, unreadable) = self.unreadable(selected, &findings, sink);
+        let absent = Absent::of(&findings);
         let mut reader = Reader {
-            requester: Requester {
-                http,
-                settings: &settings,
-                pacer: &mut pacer,
-                page_size: settings.page_size,
-            },
+            requester,
             sink,
             settings: &settings,
             redactor: &redactor,
+            absent: &absent,
         };
-        reader
-            .read_all(&selected, &states)
-            .map_err(|e| redactor.error(&e).message)
+        let read = reader.read_all(&selected, &states);
+        let read = read.and_then(|()| match unreadable.as_slice() {
+            [] => Ok(()),
+            names => Err(Error::config(format!(
+                "streams cannot be read: {}",
+                names.join(", ")
+            ))),
+        });
+        read.map_err(|e| redactor.error(&e).message)
+    }
+
+    /// What the server's schema no longer has of the selected streams'
+    /// queries; each reported once (WARN, TRACE ANALYTICS) when a read can
+    /// do without it. Nothing when introspection is off or refused (a LOG).
+    fn drift(
+        &self,
+        requester: &mut Requester,
+        sink: &mut dyn Sink,
+        redactor: &Redactor,
+        selected: &[Selected],
+    ) -> Vec<Finding> {
+        if !self.introspection {
+            return Vec::new();
+        }
+        let served = match requester.single(drift::ROOT, drift::QUERY, drift::Served::parse) {
+            Ok(served) => served,
+            // A rejected key: the first stream reports it, as without this query.
+            Err(e) if e.failure_type == FailureType::Config => return Vec::new(),
+            Err(e) => {
+                sink.emit(&messages::log(
+                    "WARN",
+                    &self.unread_schema(&redactor.error(&e)),
+                ));
+                return Vec::new();
+            }
+        };
+        let roots: Vec<&str> = selected
+            .iter()
+            .flat_map(|s| drift::roots(self, s))
+            .collect();
+        let findings: Vec<Finding> = drift::findings(self, &served)
+            .into_iter()
+            .filter(|f| roots.contains(&f.root))
+            .collect();
+        for finding in findings.iter().filter(|f| !f.needed) {
+            let what = finding.describe();
+            sink.emit(&messages::log(
+                "WARN",
+                &format!(
+                    "{what} in {}'s schema: left out of the query, so its column is null in \
+                     this sync; update the connector to a release that follows the change",
+                    self.name
+                ),
+            ));
+            sink.emit(&messages::analytics("schema-drift", &what));
+        }
+        findings
+    }
+
+    /// The selected streams that can be read, and the names of those that
+    /// cannot (reported: STARTED, INCOMPLETE, TRACE ERROR): the server's
+    /// schema lost a field they are identified, ordered or resumed by.
+    fn unreadable(
+        &self,
+        selected: Vec<Selected>,
+        findings: &[Finding],
+        sink: &mut dyn Sink,
+    ) -> (Vec<Selected>, Vec<&'static str>) {
+        let (mut readable, mut unreadable) = (Vec::new(), Vec::new());
+        for selection in selected {
+            let roots = drift::roots(self, &selection);
+            let needed = findings
+                .iter()
+                .find(|f| f.needed && roots.contains(&f.root));
+            let Some(finding) = needed else {
+                readable.push(selection);
+                continue;
+            };
+            let name = selection.stream.name();
+            let error = Error::config(format!(
+                "{} in {}'s schema, and {name} needs it to identify, order or resume its \
+                 rows: deselect {name}, or update the connector to a release that follows \
+                 the change",
+                finding.describe(),
+                self.name
+            ));
+            sink.emit(&messages::stream_status(name, Status::Started));
+            sink.emit(&messages::stream_status(name, Status::Incomplete));
+            sink.emit(&messages::stream_error(&error, name));
+            unreadable.push(name);
+        }
+        (readable, unreadable)
     }
 }
 

@@ -226,8 +226,8 @@ fn a_bad_key_is_a_config_error_and_is_not_retried() {
     assert_says(error, "message", "rejected the API key (HTTP 401)");
     assert_eq!(
         server.request_count(),
-        1,
-        "one request, then stop: every stream would fail alike"
+        2,
+        "the schema query and one request, then stop: every stream would fail alike"
     );
 }
 

@@ -51,9 +51,9 @@ fn an_unset_page_size_is_lowered_to_what_the_server_accepts() {
         said,
         ["customers: Stigg refused pages of 1000 rows; asking for 100"]
     );
-    // One refused request, then pages of 100: 3 pages.
+    // The schema query, one refused request, then pages of 100: 3 pages.
     assert_eq!(server.invalid_queries().len(), 1);
-    assert_eq!(server.request_count(), 1 + 3);
+    assert_eq!(server.request_count(), 1 + 1 + 3);
 }
 
 #[test]
@@ -67,7 +67,11 @@ fn a_chosen_page_size_the_server_refuses_is_a_config_error_naming_it() {
     assert!(message.contains("`page_size`"), "{message}");
     assert!(message.contains("at most 100"), "{message}");
     assert_eq!(out.records("customers").count(), 0);
-    assert_eq!(server.request_count(), 1, "not retried");
+    assert_eq!(
+        server.request_count(),
+        1 + 1,
+        "the schema query; the page not retried"
+    );
 
     let accepted = read(&server, Some(100));
     assert_eq!(accepted.code, 0, "{}", accepted.stdout);

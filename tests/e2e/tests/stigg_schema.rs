@@ -10,6 +10,7 @@ use apollo_compiler::response::JsonMap;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 use graphql_source::catalog::parse_configured;
+use graphql_source::drift;
 use graphql_source::group;
 use graphql_source::page::Page;
 use graphql_source::position::{Pager, Position};
@@ -56,8 +57,8 @@ fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
     for stream in ALL {
         // The first round asks for totalCount; later rounds do not.
         let queries = [
-            document(stream, &all_fields(stream), TotalCount::Ask),
-            document(stream, &all_fields(stream), TotalCount::Skip),
+            document(stream, &all_fields(stream), TotalCount::Ask, &[]),
+            document(stream, &all_fields(stream), TotalCount::Skip, &[]),
         ];
         if stream.connection().is_none() {
             // A plain list: one query, no variables.
@@ -128,17 +129,17 @@ fn every_query_and_variable_shape_is_valid_against_stiggs_full_schema() {
 fn every_query() -> Vec<String> {
     let mut queries: Vec<String> = ALL
         .iter()
-        .map(|s| document(s, &all_fields(s), TotalCount::Ask))
+        .map(|s| document(s, &all_fields(s), TotalCount::Ask, &[]))
         .collect();
     for child in CHILDREN {
         let catalog =
             json!({"streams": [{"stream": {"name": child.name}, "sync_mode": "full_refresh"}]});
         let selected = parse_configured(&catalog.to_string(), &stigg::STIGG).expect("a catalog");
         for group in group::groups(&selected) {
-            queries.push(document(group.stream, &group.picks, TotalCount::Ask));
+            queries.push(document(group.stream, &group.picks, TotalCount::Ask, &[]));
         }
     }
-    queries.extend(PER_PARENT.iter().map(|s| per_parent_document(s)));
+    queries.extend(PER_PARENT.iter().map(|s| per_parent_document(s, &[])));
     queries.push(stigg::CHECK_QUERY.to_owned());
     queries
 }
@@ -237,7 +238,7 @@ fn activity_log_queries_are_valid_against_stiggs_full_schema() {
     );
     let log = deletes.log;
     let picks: Vec<Pick> = log.fields.iter().map(Pick::whole).collect();
-    let query = document(log, &picks, TotalCount::Skip);
+    let query = document(log, &picks, TotalCount::Skip, &[]);
     for extra in filters {
         let Value::Object(extra) = serde_json::from_str::<Value>(extra).expect("JSON") else {
             panic!("a filter object");
@@ -254,7 +255,76 @@ fn activity_log_queries_are_valid_against_stiggs_full_schema() {
         let order = stream.order().expect("a connection");
         let ids = vec!["6c0f3ea3-2f63-4a4b-9b0e-111111111111".to_owned()];
         let variables = &ByIds::new(activity.filter_path, order, ids).request(50)[0];
-        let query = document(stream, &all_fields(stream), TotalCount::Skip);
+        let query = document(stream, &all_fields(stream), TotalCount::Skip, &[]);
         assert_valid(&schema, &query, variables);
     }
+}
+
+/// What introspection with the connector's schema query answers on `schema`.
+fn introspected(schema: &Valid<Schema>) -> String {
+    use apollo_compiler::introspection::partial_execute;
+    let document = ExecutableDocument::parse_and_validate(schema, drift::QUERY, "drift.graphql")
+        .unwrap_or_else(|e| panic!("the schema query is invalid: {}", e.errors));
+    let operation = document.operations.get(None).expect("one operation");
+    let variables =
+        coerce_variable_values(schema, operation, &JsonMap::new()).expect("no variables");
+    let implementers = schema.implementers_map();
+    let response = partial_execute(schema, &implementers, &document, operation, &variables)
+        .unwrap_or_else(|e| panic!("introspection failed: {}", e.message()));
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    serde_json::to_string(&response).expect("JSON")
+}
+
+#[test]
+fn stiggs_full_schema_and_the_standins_have_every_field_the_connector_reads() {
+    let standin = Schema::parse_and_validate(stigg_standin::SUBSET_SDL, "subset.graphql")
+        .expect("the stand-in's schema");
+    let schemas =
+        std::iter::once(("the stand-in's", standin)).chain(full_schema().map(|s| ("Stigg's", s)));
+    for (whose, schema) in schemas {
+        let served = drift::Served::parse(&introspected(&schema)).expect("an introspection answer");
+        let findings = drift::findings(&stigg::STIGG, &served);
+        assert!(findings.is_empty(), "{whose} schema lacks: {findings:#?}");
+    }
+}
+
+#[test]
+fn a_field_gone_from_stiggs_schema_is_found_and_told_apart_from_a_key() {
+    let Some(schema) = full_schema() else { return };
+    let mut schema = schema.into_inner();
+    for (ty, field) in [
+        ("Customer", "email"),
+        ("Customer", "updatedAt"),
+        ("Price", "billingModel"),
+    ] {
+        let Some(apollo_compiler::schema::ExtendedType::Object(object)) = schema.types.get_mut(ty)
+        else {
+            panic!("no type {ty}");
+        };
+        object
+            .make_mut()
+            .fields
+            .shift_remove(field)
+            .expect("the field");
+    }
+    let schema = schema.validate().expect("still valid");
+    let served = drift::Served::parse(&introspected(&schema)).expect("an introspection answer");
+    let found: Vec<(String, bool)> = drift::findings(&stigg::STIGG, &served)
+        .iter()
+        .map(|f| (format!("{}.{}", f.stream, f.path), f.needed))
+        .collect();
+    assert!(
+        found.contains(&("customers.email".into(), false)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("customers.updatedAt".into(), true)),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(path, needed)| path.ends_with(".billingModel") && !needed),
+        "{found:?}"
+    );
 }

@@ -11,6 +11,8 @@
 //! - `POST /_admin/consume-credits` `{"customerId": "customer-…", "amount": 5}` — `{"eventId": … | null}`
 //! - `GET|PUT|POST|DELETE /_admin/faults` — list, replace (a list), add one, clear
 //! - `GET /_admin/ids/{rootField}` — every id of a list query, in stored order
+//! - `PUT /_admin/schema` `{"removeFields": ["Customer.email"], "introspection": false}`
+//!   — the schema served from now on: the subset with those changes
 //! - `POST /_admin/spend` `{"rootField": "subscriptions", "n": 10}` — another
 //!   client's calls in the rate-limit window now: `{"spent": how many fit}`
 
@@ -27,6 +29,7 @@ use crate::data::Kind;
 use crate::faults::FaultRule;
 use crate::fields::{scalar, Val};
 use crate::rng::format_uuid;
+use crate::schema::{SchemaChange, Served};
 use crate::state::Shared;
 use crate::store::Store;
 
@@ -143,6 +146,20 @@ pub fn routes() -> Router<Arc<Shared>> {
         )
         .route("/_admin/ids/{root_field}", get(list_ids))
         .route("/_admin/spend", post(spend))
+        .route("/_admin/schema", axum::routing::put(change_schema))
+}
+
+async fn change_schema(
+    State(shared): State<Arc<Shared>>,
+    Json(change): Json<SchemaChange>,
+) -> Response {
+    match Served::changed(&change) {
+        Ok(served) => {
+            shared.serve(served);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(why) => (StatusCode::BAD_REQUEST, why).into_response(),
+    }
 }
 
 #[derive(Deserialize)]

@@ -9,14 +9,13 @@ use apollo_compiler::executable::Operation;
 use apollo_compiler::resolvers::{Execution, FieldError, ObjectValue, ResolveInfo, ResolvedValue};
 use apollo_compiler::response::{ExecutionResponse, JsonMap, JsonValue};
 use apollo_compiler::validation::Valid;
-use apollo_compiler::ExecutableDocument;
+use apollo_compiler::{ExecutableDocument, Schema};
 
 use crate::data::Kind;
 use crate::execute_input::{custom_currencies, per_customer};
 use crate::fields::{nested, object, scalar, Memo, Obj, Tree, Val};
 use crate::nested_args;
 use crate::paging::{encode_cursor, window, PageRequest, Window};
-use crate::schema::subset;
 use crate::store::Store;
 
 /// Faults that change what a query answers.
@@ -60,12 +59,14 @@ impl<'a> Context<'a> {
 /// `extensions.code` as Apollo Server gives them.
 pub fn execute(
     ctx: &Context,
+    schema: &Valid<Schema>,
     document: &Valid<ExecutableDocument>,
     operation: &Operation,
     variables: &Valid<JsonMap>,
 ) -> ExecutionResponse {
     let root = QueryRoot { ctx };
-    let result = Execution::new(subset(), document)
+    let result = Execution::new(schema, document)
+        .enable_schema_introspection(true)
         .operation(operation)
         .coerced_variable_values(variables)
         .execute_sync(&root);

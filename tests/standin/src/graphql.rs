@@ -18,7 +18,7 @@ use crate::faults::Fault;
 use crate::input_check::check_filters;
 use crate::json_text::to_js_json;
 use crate::limits::RATE_LIMITED_BODY;
-use crate::schema::subset;
+use crate::schema::Served;
 use crate::state::Shared;
 use crate::stats::InvalidQuery;
 
@@ -42,6 +42,8 @@ struct Prepared {
     operation_name: Option<String>,
     variables: Valid<JsonMap>,
     root_fields: Vec<String>,
+    /// The schema it was validated against.
+    served: Arc<Served>,
 }
 
 pub async fn handle(
@@ -54,11 +56,14 @@ pub async fn handle(
     if !authorized(&shared, &headers) {
         return unauthorized(shared.bad_key_mode);
     }
-    let prepared = match prepare(&headers, &body) {
+    let prepared = match prepare(shared.served(), &headers, &body) {
         Ok(prepared) => prepared,
         Err(rejection) => {
             let response = rejection.response();
-            shared.stats().invalid.push(rejection.record);
+            // Introspection turned off is the server's choice, not a fault of the query.
+            if rejection.record.message != NO_INTROSPECTION {
+                shared.stats().invalid.push(rejection.record);
+            }
             return response;
         }
     };
@@ -163,7 +168,12 @@ fn plain_error(message: String) -> GraphQLError {
     }
 }
 
-fn prepare(headers: &HeaderMap, body: &[u8]) -> Result<Prepared, Rejection> {
+/// Apollo Server's answer to introspection when it is off.
+const NO_INTROSPECTION: &str = "GraphQL introspection is not allowed by Apollo Server, but the \
+     query contained __schema or __type. To enable introspection, pass introspection: true to \
+     ApolloServer in production";
+
+fn prepare(served: Arc<Served>, headers: &HeaderMap, body: &[u8]) -> Result<Prepared, Rejection> {
     let text = String::from_utf8_lossy(body);
     if !is_json(headers) {
         let message = "POST requests must have Content-Type: application/json".to_string();
@@ -177,22 +187,24 @@ fn prepare(headers: &HeaderMap, body: &[u8]) -> Result<Prepared, Rejection> {
         )
     })?;
     let query = request.query.as_str();
-    let document = ExecutableDocument::parse_and_validate(subset(), query, "query.graphql")
-        .map_err(|invalid| {
+    let schema = &served.schema;
+    let document = ExecutableDocument::parse_and_validate(schema, query, "query.graphql").map_err(
+        |invalid| {
             let errors = invalid
                 .errors
                 .iter()
                 .map(|d| d.unstable_to_json_compat())
                 .collect();
             Rejection::new(query, "GRAPHQL_VALIDATION_FAILED", errors)
-        })?;
+        },
+    )?;
     let operation = document
         .operations
         .get(request.operation_name.as_deref())
         .map_err(|e| Rejection::simple(query, "BAD_REQUEST", e.message().to_string()))?;
     let raw_variables = request.variables.unwrap_or_default();
     let variables =
-        apollo_compiler::request::coerce_variable_values(subset(), operation, &raw_variables)
+        apollo_compiler::request::coerce_variable_values(schema, operation, &raw_variables)
             .map_err(|e| Rejection::simple(query, "BAD_USER_INPUT", e.message().to_string()))?;
     if let Err(bad) = check_filters(&document, operation, &variables) {
         let code = if bad.from_variable {
@@ -201,6 +213,17 @@ fn prepare(headers: &HeaderMap, body: &[u8]) -> Result<Prepared, Rejection> {
             "GRAPHQL_VALIDATION_FAILED"
         };
         return Err(Rejection::simple(query, code, bad.message));
+    }
+    let introspects = operation
+        .root_fields(&document)
+        .any(|f| matches!(f.name.as_str(), "__schema" | "__type"));
+    if introspects && !served.introspection {
+        let message = NO_INTROSPECTION.to_string();
+        return Err(Rejection::simple(
+            query,
+            "GRAPHQL_VALIDATION_FAILED",
+            message,
+        ));
     }
     let root_fields = operation
         .root_fields(&document)
@@ -213,6 +236,7 @@ fn prepare(headers: &HeaderMap, body: &[u8]) -> Result<Prepared, Rejection> {
         operation_name: request.operation_name,
         variables,
         root_fields,
+        served,
     })
 }
 
@@ -300,7 +324,14 @@ fn run(shared: &Shared, prepared: &Prepared, quirk: Option<Quirk>) -> String {
             None,
         ));
     };
-    let response = execute(&ctx, &prepared.document, operation, &prepared.variables);
+    let schema = &prepared.served.schema;
+    let response = execute(
+        &ctx,
+        schema,
+        &prepared.document,
+        operation,
+        &prepared.variables,
+    );
     record_user_errors(shared, prepared, &response.errors);
     let errors = response.errors.iter().map(error_to_value).collect();
     to_js_json(&body(

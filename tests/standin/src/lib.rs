@@ -43,7 +43,7 @@ pub use config::{BadKeyMode, StandinConfig};
 pub use faults::{Fault, FaultRule, Trigger};
 pub use limits::{RateLimitConfig, DEFAULT_LIMIT, RATE_LIMITED_BODY, STIGG_LIMITS};
 pub use paging::{decode_cursor, encode_cursor};
-pub use schema::SUBSET_SDL;
+pub use schema::{SchemaChange, SUBSET_SDL};
 pub use spender::Spender;
 pub use standin::Standin;
 pub use stats::InvalidQuery;

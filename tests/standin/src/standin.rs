@@ -14,6 +14,7 @@ use crate::config::StandinConfig;
 use crate::faults::FaultRule;
 use crate::generate::{generate, Sizes};
 use crate::limits::RateLimitConfig;
+use crate::schema::{SchemaChange, Served};
 use crate::server::{router, serve};
 use crate::spender::Spender;
 use crate::state::Shared;
@@ -267,6 +268,13 @@ impl Standin {
 
     pub fn faults(&self) -> Vec<FaultRule> {
         self.shared.faults().rules()
+    }
+
+    /// Serves the subset with `change` made from now on (see
+    /// [`SchemaChange`]); panics on a change that cannot be made.
+    pub fn change_schema(&self, change: SchemaChange) {
+        let served = Served::changed(&change).unwrap_or_else(|why| panic!("{why}"));
+        self.shared.serve(served);
     }
 }
 

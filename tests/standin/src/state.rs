@@ -1,10 +1,11 @@
 //! State shared by the server's tasks and the `Standin` handle.
 
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::config::{BadKeyMode, StandinConfig};
 use crate::faults::FaultPlan;
 use crate::limits::RateLimiter;
+use crate::schema::Served;
 use crate::stats::Stats;
 use crate::store::Store;
 
@@ -17,6 +18,7 @@ pub struct Shared {
     stats: Mutex<Stats>,
     faults: Mutex<FaultPlan>,
     limiter: Option<Mutex<RateLimiter>>,
+    served: RwLock<Arc<Served>>,
 }
 
 impl Shared {
@@ -35,6 +37,7 @@ impl Shared {
                 .rate_limits
                 .clone()
                 .map(|c| Mutex::new(RateLimiter::new(c))),
+            served: RwLock::new(Arc::new(Served::default())),
         }
     }
 
@@ -55,6 +58,18 @@ impl Shared {
 
     pub fn faults(&self) -> MutexGuard<'_, FaultPlan> {
         self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The schema served now.
+    pub fn served(&self) -> Arc<Served> {
+        self.served
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn serve(&self, served: Served) {
+        *self.served.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(served);
     }
 
     /// The rate limiter, when limits are enforced.
