@@ -417,3 +417,136 @@ pub fn roots(api: &Api, selected: &Selected) -> Vec<&'static str> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::API;
+    use serde_json::{json, Value};
+
+    /// `name: Type` as introspection types it: `[T!]` for a list.
+    fn field(name: &str, ty: &str) -> Value {
+        let named = |t: &str| {
+            let kind = match t {
+                "String" | "Float" | "DateTime" => "SCALAR",
+                "Currency" => "ENUM",
+                "Grant" => "UNION",
+                _ => "OBJECT",
+            };
+            json!({"kind": kind, "name": t})
+        };
+        let ty = match ty.strip_prefix('[').and_then(|t| t.strip_suffix("!]")) {
+            Some(item) => {
+                json!({"kind": "LIST", "ofType": {"kind": "NON_NULL", "ofType": named(item)}})
+            }
+            None => named(ty),
+        };
+        json!({"name": name, "type": ty})
+    }
+
+    fn object(name: &str, fields: &[(&str, &str)]) -> Value {
+        let fields: Vec<Value> = fields.iter().map(|(n, t)| field(n, t)).collect();
+        json!({"name": name, "kind": "OBJECT", "fields": fields})
+    }
+
+    /// The fixtures' `plans` as a server serves it, `changed` by the test.
+    fn plans(plan: &[(&str, &str)], grants: &[&str]) -> Served {
+        let possible: Vec<Value> = grants.iter().map(|g| json!({"name": g})).collect();
+        let scalar = |n: &str| json!({"name": n, "kind": "SCALAR"});
+        let body = json!({"data": {"__schema": {"queryType": {"name": "Query"}, "types": [
+            object("Query", &[("plans", "PlanConnection")]),
+            object("PlanConnection", &[("edges", "[PlanEdge!]")]),
+            object("PlanEdge", &[("node", "Plan")]),
+            object("Plan", plan),
+            object("Price", &[("id", "String"), ("amount", "Money")]),
+            object("Money", &[("amount", "Float"), ("currency", "Currency")]),
+            object("UnitGrant", &[("id", "String"), ("units", "Float")]),
+            object("CreditGrant", &[("id", "String"), ("credits", "Float")]),
+            {"name": "Grant", "kind": "UNION", "possibleTypes": possible},
+            {"name": "Currency", "kind": "ENUM"},
+            scalar("String"), scalar("Float"), scalar("DateTime"),
+        ]}}});
+        Served::parse(&body.to_string()).expect("an introspection answer")
+    }
+
+    const PLAN: &[(&str, &str)] = &[
+        ("id", "String"),
+        ("createdAt", "DateTime"),
+        ("name", "String"),
+        ("prices", "[Price!]"),
+        ("overagePrices", "[Price!]"),
+        ("grants", "[Grant!]"),
+    ];
+
+    fn found(served: &Served) -> Vec<(String, bool)> {
+        findings(&API, served)
+            .into_iter()
+            .filter(|f| f.root == "plans")
+            .map(|f| (f.path, f.needed))
+            .collect()
+    }
+
+    #[test]
+    fn a_schema_as_declared_has_no_drift() {
+        assert_eq!(found(&plans(PLAN, &["UnitGrant", "CreditGrant"])), []);
+    }
+
+    #[test]
+    fn lost_and_retyped_fields_are_found_and_keys_told_apart() {
+        let mut plan: Vec<(&str, &str)> =
+            PLAN.iter().copied().filter(|(n, _)| *n != "name").collect();
+        plan.retain(|(n, _)| *n != "createdAt");
+        plan.push(("createdAt", "String"));
+        plan.retain(|(n, _)| *n != "overagePrices");
+        plan.push(("overagePrices", "Price"));
+        let served = plans(&plan, &["UnitGrant"]);
+        assert_eq!(
+            found(&served),
+            [
+                ("createdAt".to_owned(), true),
+                ("name".to_owned(), false),
+                // It holds the `plan_prices` child stream's key.
+                ("overagePrices".to_owned(), true),
+                ("grants.CreditGrant".to_owned(), false),
+            ]
+        );
+        let absent = Absent::of(&findings(&API, &served));
+        assert_eq!(absent.paths("plans"), ["name", "grants.CreditGrant"]);
+        let retyped = findings(&API, &served)
+            .into_iter()
+            .find(|f| f.path == "overagePrices");
+        assert_eq!(
+            retyped.map(|f| f.describe()),
+            Some("`plans.overagePrices` is now of type Price".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_child_streams_key_inside_a_list_is_needed() {
+        // The `prices` list's `id` keys the `plan_prices` child stream.
+        let served = plans(PLAN, &["UnitGrant", "CreditGrant"]);
+        let mut types = served.types;
+        let price = types.get_mut("Price").expect("Price");
+        price
+            .fields
+            .as_mut()
+            .expect("fields")
+            .retain(|f| f.name != "id");
+        let served = Served { types, ..served };
+        assert_eq!(
+            found(&served),
+            [
+                ("prices.id".to_owned(), true),
+                ("overagePrices.id".to_owned(), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_root_field_gone_fails_its_stream() {
+        let mut served = plans(PLAN, &["UnitGrant", "CreditGrant"]);
+        served.types.remove("Query");
+        let found = found(&served);
+        assert_eq!(found, [(String::new(), true)]);
+    }
+}
