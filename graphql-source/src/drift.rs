@@ -11,7 +11,7 @@ use crate::api::Api;
 use crate::catalog::{Selected, Stream, SyncMode};
 use crate::error::Result;
 use crate::page::root_value;
-use crate::stream::{Field, PerParentDef, Read, StreamDef, Ty};
+use crate::stream::{Answer, Field, PerParentDef, Read, StreamDef, Ty};
 
 /// One request for every type's fields (about 0.5 MB for a schema of 1,200
 /// types).
@@ -149,7 +149,7 @@ pub fn findings(api: &Api, served: &Served) -> Vec<Finding> {
         );
     }
     for stream in api.per_parent {
-        let node = served.node(stream.root_field, false);
+        let node = served.node(stream.root_field, stream.answer == Answer::List);
         let keys = per_parent_keys(stream);
         compare(
             served,

@@ -25,39 +25,53 @@ fn copy_at(members_: &child::Parent<'_>, path: &str) -> String {
     }
 }
 
-/// Writes the RECORD of a per-parent stream's node: as sent, or led by its
-/// key column when it has one.
+/// Writes the RECORD of a per-parent stream's node for the parent named
+/// `parent`: as sent, or led by its key column and its parent column when
+/// it has them.
 pub fn keyed_record(
     out: &mut String,
     stream: &PerParentDef,
     node: &str,
+    parent: &str,
     emitted_at: u64,
 ) -> Result<()> {
-    let Some(key) = &stream.key_column else {
+    if stream.key_column.is_none() && stream.parent_column.is_none() {
         messages::record(out, stream.name, node, emitted_at);
         return Ok(());
-    };
+    }
     let fields = members(node)
         .map_err(|e| Error::system(format!("a {} record is not an object ({e})", stream.name)))?;
-    let parts: Vec<String> = key
-        .from
-        .iter()
-        .map(|name| {
-            let raw = fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.get());
-            match raw {
-                None | Some("null") => String::new(),
-                Some(raw) => serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_owned()),
-            }
-        })
-        .collect();
-    let mut value = String::new();
-    push_string(&parts.join("|"), &mut value);
+    let mut parent_value = String::new();
+    push_string(parent, &mut parent_value);
+    let parent_column = stream
+        .parent_column
+        .map(|name| (name, parent_value.as_str()));
+    let mut key_value = String::new();
+    let key = stream.key_column.as_ref().map(|key| {
+        let parts: Vec<String> = key
+            .from
+            .iter()
+            .map(|path| match parent_column {
+                Some((name, _)) if name == *path => parent.to_owned(),
+                _ => key_part(&copy_at(&fields, path)),
+            })
+            .collect();
+        push_string(&parts.join("|"), &mut key_value);
+        (key.name, key_value.as_str())
+    });
     let mut row = String::new();
-    let head = std::iter::once((key.name, value.as_str()));
     let rest = fields.iter().map(|(k, v)| (k.as_ref(), v.get()));
-    write_object(head.chain(rest), &mut row);
+    write_object(key.into_iter().chain(parent_column).chain(rest), &mut row);
     messages::record(out, stream.name, &row, emitted_at);
     Ok(())
+}
+
+/// A value as a key part: a string as itself, null as empty, else its JSON.
+fn key_part(raw: &str) -> String {
+    match raw {
+        "null" => String::new(),
+        raw => serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_owned()),
+    }
 }
 
 pub struct Emitter<'g> {
@@ -201,7 +215,7 @@ mod tests {
     fn a_key_column_joins_its_fields_and_leads_the_record() {
         let mut out = String::new();
         let node = r#"{"grantId":"g1","at":"2024-01-01T00:00:00Z","eventId":null,"amount":-2.5}"#;
-        keyed_record(&mut out, &LEDGER, node, 7).unwrap();
+        keyed_record(&mut out, &LEDGER, node, "c1", 7).unwrap();
         let message: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             message["record"]["data"],
@@ -209,8 +223,30 @@ mod tests {
                 "at": "2024-01-01T00:00:00Z", "eventId": null, "amount": -2.5})
         );
         out.clear();
-        keyed_record(&mut out, &GRANTS, r#"{"id":"a"}"#, 7).unwrap();
+        keyed_record(&mut out, &GRANTS, r#"{"id":"a"}"#, "c1", 7).unwrap();
         assert!(out.contains(r#""data":{"id":"a"}"#), "{out}");
-        assert!(keyed_record(&mut out, &LEDGER, "[1]", 7).is_err());
+        assert!(keyed_record(&mut out, &LEDGER, "[1]", "c1", 7).is_err());
+    }
+
+    #[test]
+    fn a_parent_column_names_the_parent_and_a_key_may_take_nested_values() {
+        use crate::stream::{KeyColumn, PerParentDef};
+        const ENTITLED: PerParentDef = PerParentDef {
+            parent_column: Some("customerId"),
+            key_column: Some(KeyColumn {
+                name: "key",
+                from: &["customerId", "resourceId", "feature.id"],
+            }),
+            ..GRANTS
+        };
+        let mut out = String::new();
+        let node = r#"{"resourceId":null,"feature":{"id":"f1"},"usageLimit":5}"#;
+        keyed_record(&mut out, &ENTITLED, node, "c\"1", 7).unwrap();
+        let message: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            message["record"]["data"],
+            serde_json::json!({"key": "c\"1||f1", "customerId": "c\"1", "resourceId": null,
+                "feature": {"id": "f1"}, "usageLimit": 5})
+        );
     }
 }

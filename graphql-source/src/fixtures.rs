@@ -4,9 +4,9 @@
 use crate::api::Api;
 use crate::pace::RateLimits;
 use crate::stream::{
-    opt, req, Activity, ChildDef, ChildSource, Connection, Field, Incremental, IncrementalPaging,
-    KeyColumn, KeyForm, LogEntries, Member, Order, ParentActivity, PerParentDef, Read, StreamDef,
-    Ty::*,
+    opt, req, Activity, Answer, ChildDef, ChildSource, Connection, Field, Incremental,
+    IncrementalPaging, KeyColumn, KeyForm, LogEntries, Member, Order, ParentActivity, PerParentDef,
+    Read, StreamDef, Ty::*,
 };
 
 /// Incremental on `updatedAt`; `createdAt` may be null.
@@ -205,12 +205,15 @@ pub const CHILDREN: &[&ChildDef] = &[&PRICES];
 pub const GRANTS: PerParentDef = PerParentDef {
     name: "grants",
     root_field: "grants",
+    argument: "input",
+    answer: Answer::Connection,
     input_type: "GrantsInput",
     parent: &CUSTOMERS,
     parent_field: "customerId",
     input_key: "customerId",
     primary_key: &["id"],
     key_column: None,
+    parent_column: None,
     incremental: Some(ParentActivity {
         cursor: "updatedAt",
         entries: LogEntries {
@@ -233,6 +236,8 @@ pub const GRANTS: PerParentDef = PerParentDef {
 pub const LEDGER: PerParentDef = PerParentDef {
     name: "ledger",
     root_field: "ledger",
+    argument: "input",
+    answer: Answer::Connection,
     input_type: "LedgerInput",
     parent: &CUSTOMERS,
     parent_field: "customerId",
@@ -242,6 +247,7 @@ pub const LEDGER: PerParentDef = PerParentDef {
         name: "entry_key",
         from: &["grantId", "at", "eventId"],
     }),
+    parent_column: None,
     incremental: None,
     fields: &[
         req("grantId", String),

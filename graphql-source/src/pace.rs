@@ -139,6 +139,13 @@ impl Pacer {
         bucket.slowed = Some((factor, now));
     }
 
+    /// How long `calls` of `operation` take at its pace now, in ms; `None`
+    /// when it is not paced.
+    pub fn time_for(&self, operation: &str, calls: u64, now_ms: u64) -> Option<u64> {
+        let pace = self.pace(operation, now_ms);
+        (pace > 0.0).then(|| (calls as f64 / pace * self.window_ms) as u64)
+    }
+
     /// The pace of `operation` at `now_ms`, calls per window (0: not paced).
     pub fn pace(&self, operation: &str, now_ms: u64) -> f64 {
         let factor = self

@@ -1,7 +1,7 @@
 //! The GraphQL document a read sends: the connection with paging, order and
 //! filter as variables, and the selection set of the columns it needs.
 
-use crate::stream::{Field, PerParentDef, Read, StreamDef, TotalCount, Ty};
+use crate::stream::{Answer, Field, PerParentDef, Read, StreamDef, TotalCount, Ty};
 
 /// A top-level field to select, whole or with only some of its element's
 /// fields (a list read for a child stream whose columns were narrowed).
@@ -55,10 +55,16 @@ pub fn per_parent_document(stream: &PerParentDef, absent: Absent) -> String {
     for field in stream.fields {
         select_field(field, None, &Path::root(absent), &mut selection);
     }
+    let answer = match stream.answer {
+        Answer::Connection => {
+            format!("{{ edges {{ node {{{selection} }} }} pageInfo {{ hasNextPage endCursor }} }}")
+        }
+        Answer::List => format!("{{{selection} }}"),
+    };
     format!(
-        "query {name}Page($input: {input}!) {{ {root}(input: $input) \
-         {{ edges {{ node {{{selection} }} }} pageInfo {{ hasNextPage endCursor }} }} }}",
+        "query {name}Page(${arg}: {input}!) {{ {root}({arg}: ${arg}) {answer} }}",
         name = upper_camel(stream.name),
+        arg = stream.argument,
         input = stream.input_type,
         root = stream.root_field,
     )

@@ -14,13 +14,37 @@ use crate::query::{self, Pick};
 use crate::read_log::{LogQuery, LOG_MARGIN_MS};
 use crate::retrieve::Queries;
 use crate::state::StreamState;
-use crate::stream::{ParentActivity, PerParentDef, TotalCount};
+use crate::stream::{Answer, ParentActivity, PerParentDef, TotalCount};
 use crate::time::{format_rfc3339_ms, now_ms};
 
 /// Parents read at once: one request each per round, sent together.
 const PARENTS_AT_ONCE: usize = 8;
 
 impl Reader<'_> {
+    /// What reading `parents` costs: requests, and time at this read's pace.
+    fn cost(&self, stream: &PerParentDef, parents: u64) -> String {
+        let each = match stream.answer {
+            Answer::Connection => "a request per page of each",
+            Answer::List => "one request each",
+        };
+        let pacer = &self.requester.pacer;
+        let time = pacer.time_for(stream.root_field, parents, now_ms()).map_or(
+            String::new(),
+            |ms| match ms {
+                0..1000 => ", under a second at this read's pace".into(),
+                1000..60_000 => format!(", {} s or more at this read's pace", ms / 1000),
+                _ => format!(
+                    ", {:.1} min or more at this read's pace",
+                    ms as f64 / 60_000.0
+                ),
+            },
+        );
+        format!(
+            "{}: {parents} {} to read, {each}: at least {parents} requests{time}",
+            stream.name, stream.parent.name
+        )
+    }
+
     pub(crate) fn read_per_parent(
         &mut self,
         stream: &'static PerParentDef,
@@ -33,15 +57,8 @@ impl Reader<'_> {
         if let Some(note) = note {
             self.log("INFO", &format!("{name}: {note}"));
         }
-        self.log(
-            "INFO",
-            &format!(
-                "{name}: {} {} to read, one request or more each (at least {} requests)",
-                parents.left(),
-                stream.parent.name,
-                parents.left()
-            ),
-        );
+        let cost = self.cost(stream, parents.left() as u64);
+        self.log("INFO", &cost);
         self.sink
             .emit(&messages::stream_status(name, Status::Running));
         let query = query::per_parent_document(stream, self.absent.paths(stream.root_field));
@@ -50,7 +67,7 @@ impl Reader<'_> {
             stream: Some(name),
             root: Root {
                 field: stream.root_field,
-                list: false,
+                list: stream.answer == Answer::List,
             },
             first: &query,
             next: &query,
@@ -58,10 +75,15 @@ impl Reader<'_> {
         let mut line = String::new();
         let read = self.retrieve(&queries, &mut parents, &mut |client, round| {
             let emitted_at = now_ms();
-            for node in round.pages.iter().flat_map(Page::nodes) {
-                line.clear();
-                emit::keyed_record(&mut line, stream, node, emitted_at)?;
-                client.sink.record(&line);
+            for (page, request) in round.pages.iter().zip(round.requests) {
+                let parent = request[stream.argument][stream.input_key]
+                    .as_str()
+                    .unwrap_or_default();
+                for node in page.nodes() {
+                    line.clear();
+                    emit::keyed_record(&mut line, stream, node, parent, emitted_at)?;
+                    client.sink.record(&line);
+                }
             }
             let state = plan.state(round.pager.state()).to_value();
             client

@@ -3,6 +3,8 @@
 //! kind of read (a stream, its parents, an activity log) pages through it, so
 //! the guard against a server paging without end holds for all of them.
 
+use serde_json::Value;
+
 use crate::error::{Error, Result};
 use crate::fetch::Reader;
 use crate::messages;
@@ -28,6 +30,8 @@ pub struct Queries<'q> {
 pub struct Round<'r> {
     /// The pages whose rows are to be emitted (a planning round has none).
     pub pages: &'r [Page],
+    /// The variables each page was asked with, in the same order.
+    pub requests: &'r [Value],
     /// The pager, moved past the round.
     pub pager: &'r dyn Pager,
     /// Whether this is the read's first round.
@@ -66,8 +70,12 @@ impl Reader<'_> {
             } else {
                 queries.next
             };
+            let mut sent = Vec::new();
             let fetched = self
-                .round(label, queries.root, query, &mut |rows| pager.requests(rows))
+                .round(label, queries.root, query, &mut |rows| {
+                    sent = pager.requests(rows);
+                    sent.clone()
+                })
                 .map_err(|e| e.context(format_args!("{label}, after {} records", done.rows)))?;
             let counted = (done.rounds == 0)
                 .then(|| fetched.iter().map(|p| p.total_count).sum::<Option<u64>>())
@@ -89,6 +97,7 @@ impl Reader<'_> {
             }
             let round = Round {
                 pages,
+                requests: &sent[..with_rows.min(sent.len())],
                 pager: &*pager,
                 first: done.rounds == 1,
                 counted,

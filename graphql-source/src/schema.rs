@@ -57,15 +57,17 @@ pub fn of_child(child: &ChildDef) -> Value {
     document(schema)
 }
 
-/// The JSON Schema of a per-parent stream's records, with its key column.
+/// The JSON Schema of a per-parent stream's records, with its key column
+/// and its parent column (required strings).
 pub fn of_per_parent(stream: &PerParentDef) -> Value {
     let mut schema = object_schema(stream.fields, false);
-    if let (Some(key), Value::Object(map)) = (&stream.key_column, &mut schema) {
-        if let Some(Value::Object(props)) = map.get_mut("properties") {
-            props.insert(key.name.into(), json!({ "type": "string" }));
+    let key = stream.key_column.as_ref().map(|k| k.name);
+    for column in key.into_iter().chain(stream.parent_column).rev() {
+        if let Some(Value::Object(props)) = schema.get_mut("properties") {
+            props.insert(column.into(), json!({ "type": "string" }));
         }
-        if let Some(Value::Array(required)) = map.get_mut("required") {
-            required.insert(0, json!(key.name));
+        if let Some(Value::Array(required)) = schema.get_mut("required") {
+            required.insert(0, json!(column));
         }
     }
     document(schema)

@@ -60,26 +60,42 @@ impl Order {
 }
 
 /// A stream the API answers for one parent at a time:
-/// `root(input: {<input_key>: <parent's value>, paging})`, a connection
-/// per parent. Its requests are made for each record of the parent stream.
+/// `root(<argument>: {<input_key>: <parent's value>})`, a connection paged
+/// in the argument's `paging` or a plain list. Its requests are made for
+/// each record of the parent stream.
 #[derive(Debug)]
 pub struct PerParentDef {
     pub name: &'static str,
     pub root_field: &'static str,
-    /// The GraphQL input type of the `input` argument.
+    /// The argument that names the parent (`input`) and its GraphQL input type.
+    pub argument: &'static str,
     pub input_type: &'static str,
+    pub answer: Answer,
     pub parent: &'static StreamDef,
     /// The parent records' field whose value names the parent...
     pub parent_field: &'static str,
     /// ...in this field of `input`.
     pub input_key: &'static str,
     pub primary_key: &'static [&'static str],
-    /// A column made from other fields, for rows with no id of their own.
+    /// A column made from other fields (dotted paths, or the parent
+    /// column), for rows with no id of their own.
     pub key_column: Option<KeyColumn>,
+    /// A column, led by the key, holding the parent's value: for answers
+    /// that do not name their parent.
+    pub parent_column: Option<&'static str>,
     /// Set when an incremental sync may read only the parents an activity
     /// log names since the last sync.
     pub incremental: Option<ParentActivity>,
     pub fields: &'static [Field],
+}
+
+/// What the API answers for one parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// A connection, paged by the argument's `paging`.
+    Connection,
+    /// A plain list (`[T!]!`), every row in one response.
+    List,
 }
 
 /// Which parents an incremental sync of a per-parent stream reads: those

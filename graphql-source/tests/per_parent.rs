@@ -154,7 +154,8 @@ fn every_parent_s_rows_once_with_the_cost_logged_first() {
         .expect("a cost LOG");
     assert_eq!(
         log["log"]["message"],
-        "grants: 10 customers to read, one request or more each (at least 10 requests)"
+        "grants: 10 customers to read, a request per page of each: at least 10 requests, under a \
+         second at this read's pace"
     );
     assert_eq!(
         messages.statuses("grants"),

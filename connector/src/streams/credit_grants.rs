@@ -5,7 +5,7 @@
 
 use super::event_logs::EVENT_LOGS;
 use super::shapes::MONEY;
-use super::{opt, req, KeyForm, LogEntries, ParentActivity, PerParentDef, Ty::*};
+use super::{opt, req, Answer, KeyForm, LogEntries, ParentActivity, PerParentDef, Ty::*};
 use crate::streams::customers::CUSTOMERS;
 
 /// Incremental: only the customers with credit activity since the last sync
@@ -26,12 +26,15 @@ pub const CREDIT_ACTIVITY: ParentActivity = ParentActivity {
 pub const CREDIT_GRANTS: PerParentDef = PerParentDef {
     name: "credit_grants",
     root_field: "creditGrants",
+    argument: "input",
+    answer: Answer::Connection,
     input_type: "GetCreditGrantsInput",
     parent: &CUSTOMERS,
     parent_field: "customerId",
     input_key: "customerId",
     primary_key: &["id"],
     key_column: None,
+    parent_column: None,
     incremental: Some(CREDIT_ACTIVITY),
     fields: &[
         req("id", String),

@@ -10,12 +10,14 @@
 //! and instant).
 
 use super::credit_grants::CREDIT_ACTIVITY;
-use super::{opt, req, KeyColumn, ParentActivity, PerParentDef, Ty::*};
+use super::{opt, req, Answer, KeyColumn, ParentActivity, PerParentDef, Ty::*};
 use crate::streams::customers::CUSTOMERS;
 
 pub const CREDIT_LEDGER: PerParentDef = PerParentDef {
     name: "credit_ledger",
     root_field: "creditsLedger",
+    argument: "input",
+    answer: Answer::Connection,
     input_type: "CreditLedgerInput",
     parent: &CUSTOMERS,
     parent_field: "customerId",
@@ -25,6 +27,7 @@ pub const CREDIT_LEDGER: PerParentDef = PerParentDef {
         name: "entry_key",
         from: &["creditGrantId", "eventType", "timestamp", "eventId"],
     }),
+    parent_column: None,
     incremental: Some(ParentActivity {
         cursor: "timestamp",
         ..CREDIT_ACTIVITY

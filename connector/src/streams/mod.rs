@@ -7,6 +7,7 @@ mod coupons;
 mod credit_grants;
 mod credit_ledger;
 mod custom_currencies;
+mod customer_entitlements;
 mod customer_resources;
 mod customers;
 mod event_logs;
@@ -28,9 +29,9 @@ mod subscriptions;
 mod usage_measurements;
 
 pub use graphql_source::stream::{
-    opt, req, Activity, ChildDef, ChildSource, Connection, Field, Incremental, IncrementalPaging,
-    KeyColumn, KeyForm, LogEntries, Member, Order, ParentActivity, PerParentDef, Read, StreamDef,
-    Ty,
+    opt, req, Activity, Answer, ChildDef, ChildSource, Connection, Field, Incremental,
+    IncrementalPaging, KeyColumn, KeyForm, LogEntries, Member, Order, ParentActivity, PerParentDef,
+    Read, StreamDef, Ty,
 };
 
 /// Every stream, in discover order.
@@ -69,8 +70,11 @@ pub const ACTIVITY: &[Activity] = &[subscriptions::BY_ACTIVITY];
 
 /// Streams Stigg answers one customer at a time (a request or more per
 /// customer), discovered last.
-pub const PER_PARENT: &[&PerParentDef] =
-    &[&credit_grants::CREDIT_GRANTS, &credit_ledger::CREDIT_LEDGER];
+pub const PER_PARENT: &[&PerParentDef] = &[
+    &credit_grants::CREDIT_GRANTS,
+    &credit_ledger::CREDIT_LEDGER,
+    &customer_entitlements::CUSTOMER_ENTITLEMENTS,
+];
 
 pub fn find(name: &str) -> Option<&'static StreamDef> {
     ALL.iter().copied().find(|s| s.name == name)

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::members;
 use crate::state::StreamState;
-use crate::stream::{Order, PerParentDef};
+use crate::stream::{Answer, Order, PerParentDef};
 use crate::time::parse_rfc3339_ms;
 
 /// A parent: where it sorts, and the value that names it in requests.
@@ -169,12 +169,16 @@ impl super::Pager for Parents {
                 offset: Offset::default(),
             });
         }
+        let stream = self.stream;
         self.active
             .iter()
             .map(|a| {
-                let mut input = json!({ "paging": a.offset.paging(page_size) });
-                input[self.stream.input_key] = json!(a.parent.value);
-                json!({ "input": input })
+                let mut input = match stream.answer {
+                    Answer::Connection => json!({ "paging": a.offset.paging(page_size) }),
+                    Answer::List => json!({}),
+                };
+                input[stream.input_key] = json!(a.parent.value);
+                json!({ stream.argument: input })
             })
             .collect()
     }
@@ -302,5 +306,20 @@ mod tests {
             .unwrap();
         assert!(resumed.done());
         assert_eq!(resumed.state(), StreamState::FullRefreshComplete);
+    }
+
+    #[test]
+    fn a_list_per_parent_is_one_request_each_without_paging() {
+        const LISTED: PerParentDef = PerParentDef {
+            argument: "query",
+            answer: Answer::List,
+            ..GRANTS
+        };
+        let parents = vec![parent(Some("2024-01-01T00:00:00Z"), "a")];
+        let (mut pos, _) = Parents::new(&LISTED, parents, None, 8);
+        assert_eq!(pos.requests(10), [json!({"query": {"customerId": "c-a"}})]);
+        let list = Page::from_nodes(&[r#"{"id":"g"}"#], false, None);
+        pos.advance(&[list]).unwrap();
+        assert!(pos.done());
     }
 }
