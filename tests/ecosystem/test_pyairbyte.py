@@ -61,6 +61,22 @@ group by 1
 order by 1
 """
 
+# Customers at or over 80% of a metered limit, with the plans they are on
+# (the README shows this query).
+LIMITS_SQL = """
+select e.customerid as customer, e.feature->>'refId' as feature,
+       e.currentusage as usage, e.usagelimit as usage_limit,
+       round(e.currentusage / e.usagelimit, 2) as share,
+       string_agg(distinct s.plan->>'refId', ', ') as plans
+from main.customer_entitlements e
+left join main.subscriptions s
+  on s.customer->>'customerId' = e.customerid and s.status in ('ACTIVE', 'IN_TRIAL')
+where not e.hasunlimitedusage and e.usagelimit > 0
+  and e.currentusage >= 0.8 * e.usagelimit
+group by 1, 2, 3, 4, 5
+order by share desc, customer, feature
+"""
+
 CUSTOMERS = 150
 SUBSCRIPTIONS = 2 * CUSTOMERS
 API_KEY = "pyairbyte-test-key"
@@ -147,7 +163,29 @@ class PyAirbyteSync(unittest.TestCase):
             # The query rounds to cents; the sum here is exact.
             self.assertLessEqual(abs(mrr[currency] - amount), Decimal("0.01"), currency)
 
-    def test_7_deleted_customers_leave_the_live_rows(self) -> None:
+    def test_7_the_limits_query_finds_the_customers_over_80_percent(self) -> None:
+        # Runs after test_6 synced every stream.
+        readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+        self.assertIn(LIMITS_SQL.strip() + ";", readme, "the README shows this query")
+        rows = self.query(LIMITS_SQL)
+        found = {(customer, feature) for customer, feature, *_ in rows}
+        want = set()
+        for node in self.stand.nodes("customers", "customerId"):
+            customer = node["customerId"]
+            answer = self.stand.graphql(
+                f'{{ entitlements(query: {{customerId: "{customer}"}}) '
+                "{ currentUsage usageLimit hasUnlimitedUsage feature { refId } } }")
+            for e in answer["entitlements"]:
+                limit, usage = e["usageLimit"], e["currentUsage"]
+                if not e["hasUnlimitedUsage"] and limit and usage is not None and usage >= 0.8 * limit:
+                    want.add((customer, e["feature"]["refId"]))
+        self.assertGreater(len(want), 0, "the stand-in has customers over 80%")
+        self.assertEqual(found, want)
+        shares = [float(share) for *_, share, _plans in rows]
+        self.assertEqual(shares, sorted(shares, reverse=True))
+        self.assertTrue(all(share >= 0.8 for share in shares))
+
+    def test_8_deleted_customers_leave_the_live_rows(self) -> None:
         # PyAirbyte merges on the key but does not apply Airbyte's CDC deletes:
         # a deleted customer's row becomes the deletion record (its key, its
         # `_ab_cdc_deleted_at`), so live customers are the rows without it.

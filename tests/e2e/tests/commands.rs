@@ -246,6 +246,7 @@ fn discover_lists_every_stream_with_keys_and_modes() {
             "package_entitlements",
             "credit_grants",
             "credit_ledger",
+            "customer_entitlements",
         ]
     );
     let keys = |name: &str| match name {
@@ -253,6 +254,7 @@ fn discover_lists_every_stream_with_keys_and_modes() {
         "package_groups" => json!([["packageGroupId"], ["versionNumber"]]),
         "subscription_coupons" => json!([["subscription_id"], ["id"]]),
         "credit_ledger" => json!([["entry_key"]]),
+        "customer_entitlements" => json!([["entitlement_key"]]),
         _ => json!([["id"]]),
     };
     for stream in streams.as_array().unwrap() {

@@ -152,6 +152,8 @@ fn child_and_per_parent_queries_are_valid_against_stiggs_full_schema() {
             json!({"paging": {"first": 10}})
         } else if query.contains("$input") {
             json!({"input": {"customerId": "c-1", "paging": {"first": 10, "after": "YQ=="}}})
+        } else if query.contains("$query") {
+            json!({"query": {"customerId": "c-1"}})
         } else {
             json!({})
         };

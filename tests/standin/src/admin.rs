@@ -9,6 +9,9 @@
 //!   `delete-customers`, `create-customers` and `report-usage` (measurement ids)
 //! - `POST /_admin/grant-credits` `{"customerId": "customer-…", "amount": 100}` — `{"id": grant id | null}`
 //! - `POST /_admin/consume-credits` `{"customerId": "customer-…", "amount": 5}` — `{"eventId": … | null}`
+//! - `POST /_admin/entitlements` `{"customerId": "customer-…", "resourceId": null}` — what
+//!   `entitlements` answers for them, every field
+//! - `POST /_admin/customers-over` `{"share": 0.8}` — `{"customerIds": [...]}`
 //! - `GET|PUT|POST|DELETE /_admin/faults` — list, replace (a list), add one, clear
 //! - `GET /_admin/ids/{rootField}` — every id of a list query, in stored order
 //! - `PUT /_admin/schema` `{"removeFields": ["Customer.email"], "introspection": false}`
@@ -27,7 +30,7 @@ use serde::Deserialize;
 
 use crate::data::Kind;
 use crate::faults::FaultRule;
-use crate::fields::{scalar, Val};
+use crate::fields::{customer_entitlements, scalar, Tree, Val};
 use crate::rng::format_uuid;
 use crate::schema::{SchemaChange, Served};
 use crate::state::Shared;
@@ -107,6 +110,41 @@ pub fn credit_customers(shared: &Shared) -> Vec<String> {
         .collect()
 }
 
+/// What `entitlements(query: {customerId, resourceId})` answers, every
+/// field selected, as parsed from the response text; empty for an unknown
+/// or deleted customer.
+pub fn entitlements(
+    shared: &Shared,
+    customer_id: &str,
+    resource_id: Option<&str>,
+) -> Vec<serde_json::Value> {
+    let store = shared.store();
+    let ds = &store.data;
+    let Some(customer) = ds.customer_by_external_id(customer_id) else {
+        return Vec::new();
+    };
+    match Tree::from(customer_entitlements(ds, customer, resource_id)).to_json(ds) {
+        serde_json::Value::Array(rows) => rows,
+        _ => Vec::new(),
+    }
+}
+
+/// The `customerId`s (sorted) of the live customers with a metered
+/// entitlement (no resource) whose usage is at least `share` of its limit.
+pub fn customers_over(shared: &Shared, share: f64) -> Vec<String> {
+    let store = shared.store();
+    let ds = &store.data;
+    let mut ids: Vec<String> = crate::fields::customers_over(ds, share)
+        .into_iter()
+        .filter_map(|c| match scalar(ds, Kind::Customer, c, "customerId") {
+            Some(Val::Str(id)) => Some(id),
+            _ => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// Every id a list query can return, in stored order; `None` for an
 /// unknown root field. Records without an `id` (customer resources,
 /// package groups) give their internal ids.
@@ -137,6 +175,8 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_admin/report-usage", post(report))
         .route("/_admin/grant-credits", post(grant))
         .route("/_admin/consume-credits", post(consume))
+        .route("/_admin/entitlements", post(list_entitlements))
+        .route("/_admin/customers-over", post(over))
         .route(
             "/_admin/faults",
             get(list_faults)
@@ -233,6 +273,35 @@ async fn grant(State(shared): State<Arc<Shared>>, Json(r): Json<CreditRequest>) 
 async fn consume(State(shared): State<Arc<Shared>>, Json(r): Json<CreditRequest>) -> Response {
     let id = consume_credits(&shared, &r.customer_id, r.amount);
     Json(serde_json::json!({ "eventId": id })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EntitlementsRequest {
+    customer_id: String,
+    #[serde(default)]
+    resource_id: Option<String>,
+}
+
+async fn list_entitlements(
+    State(shared): State<Arc<Shared>>,
+    Json(r): Json<EntitlementsRequest>,
+) -> Response {
+    Json(entitlements(
+        &shared,
+        &r.customer_id,
+        r.resource_id.as_deref(),
+    ))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct OverRequest {
+    share: f64,
+}
+
+async fn over(State(shared): State<Arc<Shared>>, Json(r): Json<OverRequest>) -> Response {
+    Json(serde_json::json!({ "customerIds": customers_over(&shared, r.share) })).into_response()
 }
 
 async fn list_faults(State(shared): State<Arc<Shared>>) -> Response {

@@ -12,7 +12,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 
 use crate::data::Kind;
-use crate::execute_input::{custom_currencies, per_customer};
+use crate::execute_input::{custom_currencies, entitlements, per_customer};
 use crate::fields::{nested, object, scalar, Memo, Obj, Tree, Val};
 use crate::nested_args;
 use crate::paging::{encode_cursor, window, PageRequest, Window};
@@ -122,6 +122,7 @@ impl ObjectValue for QueryRoot<'_> {
         let ctx = self.ctx;
         match info.field_name() {
             "customCurrencies" => return Ok(custom_currencies(ctx, info.arguments())),
+            "entitlements" => return Ok(entitlements(ctx, info.arguments())),
             "creditGrants" | "creditsLedger" => {
                 return per_customer(ctx, info.field_name(), info.arguments())
             }

@@ -1,18 +1,23 @@
-//! The queries that take an `input` instead of filter/paging/sorting:
-//! `customCurrencies` (a plain list) and the per-customer credit
-//! connections `creditGrants` and `creditsLedger`.
+//! The queries that take an `input` (or `query`) instead of
+//! filter/paging/sorting: `customCurrencies` (a plain list), the
+//! per-customer credit connections `creditGrants` and `creditsLedger`,
+//! and the per-customer list `entitlements`.
 
 use apollo_compiler::resolvers::{FieldError, ObjectValue, ResolveInfo, ResolvedValue};
 use apollo_compiler::response::{JsonMap, JsonValue};
 
 use crate::data::{Dataset, Kind};
 use crate::execute::{resolve_tree, Context, Node, PageInfo};
-use crate::fields::{currency_is_archived, ledger, scalar, Tree, Val};
+use crate::fields::{currency_is_archived, customer_entitlements, ledger, scalar, Tree, Val};
 use crate::paging::{encode_cursor, window, PageRequest, Window};
 use crate::rng::parse_uuid;
 
 fn input(args: &JsonMap) -> JsonMap {
-    args.get("input")
+    object_arg(args, "input")
+}
+
+fn object_arg(args: &JsonMap, name: &str) -> JsonMap {
+    args.get(name)
         .and_then(JsonValue::as_object)
         .cloned()
         .unwrap_or_default()
@@ -58,6 +63,26 @@ pub fn custom_currencies<'a>(ctx: &'a Context<'a>, args: &JsonMap) -> ResolvedVa
             index,
         })
     }))
+}
+
+/// `entitlements(query: {customerId, environmentId, resourceId})`: the
+/// entitlements of the customer with that `customerId`, on that resource
+/// (or on none); an unknown or deleted customer has none (the real API may
+/// answer an error instead).
+pub fn entitlements<'a>(ctx: &'a Context<'a>, args: &JsonMap) -> ResolvedValue<'a> {
+    let query = object_arg(args, "query");
+    let ds = &ctx.store.data;
+    let customer = query
+        .get("customerId")
+        .and_then(JsonValue::as_str)
+        .and_then(|id| ds.customer_by_external_id(id))
+        .filter(|_| !other_environment(ds, &query));
+    let resource = query.get("resourceId").and_then(JsonValue::as_str);
+    let rows = customer.map_or_else(Vec::new, |c| customer_entitlements(ds, c, resource));
+    ResolvedValue::list(
+        rows.into_iter()
+            .map(move |row| resolve_tree(ctx, Tree::Obj(row))),
+    )
 }
 
 /// One customer's grants or ledger, named by its `customerId`; an unknown

@@ -190,18 +190,19 @@ impl Standin {
         admin::touch_customers(&self.shared, n)
     }
 
-    /// Deletes `n` customers (chosen deterministically among the live ones):
-    /// `customers` no longer lists them, nor `customerResources` their
-    /// resources, and `creditGrants`/`creditsLedger` answer nothing for
-    /// them; their subscriptions, measurements and promotional entitlements
-    /// stay listed. Logs CUSTOMER_DELETED (entityId: the customer's `id`)
-    /// for each, in distinct later milliseconds. Returns their `id`s.
     /// Draws `n` subscriptions' fields again, logging SUBSCRIPTION_UPDATED
     /// each; their ids.
     pub fn update_subscriptions(&self, n: usize) -> Vec<String> {
         admin::update_subscriptions(&self.shared, n)
     }
 
+    /// Deletes `n` customers (chosen deterministically among the live ones):
+    /// `customers` no longer lists them, nor `customerResources` their
+    /// resources, and `creditGrants`/`creditsLedger`/`entitlements` answer
+    /// nothing for them; their subscriptions, measurements and promotional
+    /// entitlements stay listed. Logs CUSTOMER_DELETED (entityId: the
+    /// customer's `id`) for each, in distinct later milliseconds. Returns
+    /// their `id`s.
     pub fn delete_customers(&self, n: usize) -> Vec<String> {
         admin::delete_customers(&self.shared, n)
     }
@@ -235,6 +236,32 @@ impl Standin {
     /// The `customerId`s of the (live) customers with credit grants.
     pub fn credit_customers(&self) -> Vec<String> {
         admin::credit_customers(&self.shared)
+    }
+
+    /// What `entitlements(query: {customerId: customer_id})` answers, every
+    /// field selected (`feature` with all its fields), as parsed from the
+    /// response text: one row per feature, in feature order. `customer_id`
+    /// is the customer's `customerId` (not its `id`), as for the credit
+    /// queries; an unknown or deleted customer has none.
+    pub fn entitlements(&self, customer_id: &str) -> Vec<serde_json::Value> {
+        admin::entitlements(&self.shared, customer_id, None)
+    }
+
+    /// Like `entitlements`, with `resourceId: resource_id`: only the
+    /// subscriptions on that resource count, and no promotional entitlement.
+    pub fn resource_entitlements(
+        &self,
+        customer_id: &str,
+        resource_id: &str,
+    ) -> Vec<serde_json::Value> {
+        admin::entitlements(&self.shared, customer_id, Some(resource_id))
+    }
+
+    /// The `customerId`s, sorted, of the live customers having at least one
+    /// metered entitlement (without a resource) with a finite `usageLimit`
+    /// and `currentUsage >= share * usageLimit`.
+    pub fn customers_over(&self, share: f64) -> Vec<String> {
+        admin::customers_over(&self.shared, share)
     }
 
     /// Every id a list query (by root field, e.g. "customers") can return,

@@ -112,11 +112,20 @@ fn entitled_features(n: &Node, kind: Kind) -> Vec<u32> {
     features
 }
 
-fn entitlements(n: &Node, kind: Kind) -> Vec<Tree> {
-    let mut out: Vec<Tree> = entitled_features(n, kind)
+/// A package's feature entitlements (`PackageFeatureEntitlement`s), each
+/// with its feature row, as `packageEntitlements` lists them.
+pub(super) fn feature_entitlements(n: &Node, kind: Kind) -> Vec<(u32, Obj)> {
+    entitled_features(n, kind)
         .into_iter()
         .enumerate()
-        .map(|(j, f)| Tree::Obj(feature_entitlement(n, kind, j as u64, f)))
+        .map(|(j, f)| (f, feature_entitlement(n, kind, j as u64, f)))
+        .collect()
+}
+
+fn entitlements(n: &Node, kind: Kind) -> Vec<Tree> {
+    let mut out: Vec<Tree> = feature_entitlements(n, kind)
+        .into_iter()
+        .map(|(_, e)| Tree::Obj(e))
         .collect();
     let credits = match kind {
         Kind::Plan => matches!(rank(n, kind), 2..=5) && n.chance(630, 30),

@@ -11,6 +11,7 @@ mod catalog;
 mod commerce;
 mod credits;
 mod customer;
+mod customer_entitlements;
 mod entitlements;
 mod groups;
 mod money;
@@ -34,6 +35,7 @@ pub use credits::{
     Consumption, GrantEnd, CURRENCIES,
 };
 pub use customer::customer_index;
+pub use customer_entitlements::{customer_entitlements, customers_over};
 pub use groups::{EXPERIMENTS, FEATURE_GROUPS, OFFERS, PACKAGE_GROUPS};
 pub use subscription::counts_as_active;
 pub use tree::{Obj, Tree};

@@ -1,0 +1,84 @@
+//! `customer_entitlements` end to end: each customer's entitlements, value by
+//! value as the stand-in computes them, one request per customer, keyed so a
+//! destination deduplicating on the key keeps every row.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{json, Value};
+use stigg_e2e::{check_records, config, read_standin, record_validators, standin};
+
+#[test]
+fn every_customers_entitlements_value_by_value() {
+    let server = standin(40);
+    let streams = [
+        ("customers", "full_refresh"),
+        ("customer_entitlements", "full_refresh"),
+    ];
+    let out = read_standin(&server, &streams, json!({}), None);
+    out.assert_succeeded();
+    check_records(&out, &record_validators(&config(&server.url())));
+
+    let mut by_customer: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for row in out.records("customer_entitlements") {
+        let customer = row["customerId"].as_str().expect("a customerId");
+        by_customer
+            .entry(customer.to_owned())
+            .or_default()
+            .push(row);
+    }
+    let customers: Vec<String> = out
+        .records("customers")
+        .filter_map(|c| c["customerId"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(customers.len(), 40);
+    let mut rows = 0;
+    for customer in &customers {
+        let held = server.entitlements(customer);
+        let read = by_customer.get(customer).cloned().unwrap_or_default();
+        assert_eq!(read.len(), held.len(), "{customer}: one row per feature");
+        for (row, held) in read.iter().zip(&held) {
+            for (field, value) in held.as_object().expect("an object") {
+                let expected = match field.as_str() {
+                    // The row names the customer it was asked for.
+                    "customerId" => json!(customer),
+                    // The feature as the stream selects it.
+                    "feature" => json!(value.as_object().map(|f| f
+                        .iter()
+                        .filter(|(k, _)| *k != "additionalMetaData")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect::<serde_json::Map<_, _>>())),
+                    "hiddenFromWidgets" | "requestedValues" => continue,
+                    _ => value.clone(),
+                };
+                assert_eq!(row[field], expected, "{customer}: {field}");
+            }
+            let key = format!(
+                "{customer}|{}|{}",
+                row["resourceId"].as_str().unwrap_or_default(),
+                row["feature"]["id"].as_str().expect("a feature id")
+            );
+            assert_eq!(row["entitlement_key"], json!(key));
+        }
+        rows += held.len();
+    }
+    assert!(rows > customers.len(), "several features per customer");
+    let keys: HashSet<&str> = out
+        .records("customer_entitlements")
+        .filter_map(|r| r["entitlement_key"].as_str())
+        .collect();
+    assert_eq!(keys.len(), rows, "every key once");
+    assert_eq!(
+        server.root_field_count("entitlements"),
+        customers.len() as u64
+    );
+    let cost: Vec<&str> = out.logs().filter(|l| l.contains("to read")).collect();
+    assert_eq!(
+        cost,
+        [format!(
+            "customer_entitlements: {} customers to read, one request each: at least {} \
+             requests, under a second at this read's pace",
+            customers.len(),
+            customers.len()
+        )]
+    );
+}
