@@ -60,119 +60,135 @@ impl Api {
     }
 
     fn base_specification(&self) -> Value {
+        let mut properties = self.source_properties();
+        if let (Value::Object(all), Value::Object(more)) = (&mut properties, self.read_properties())
+        {
+            all.extend(more);
+        }
         json!({
             "$schema": "http://json-schema.org/draft-07/schema#",
             "title": format!("{} Source Spec", self.name),
             "type": "object",
             "required": ["api_key"],
             "additionalProperties": true,
-            "properties": {
-                "api_key": {
-                    "type": "string",
-                    "title": "API Key",
-                    "description": self.key_description,
-                    "airbyte_secret": true,
-                    "order": 0,
-                },
-                "start_date": {
-                    "type": "string",
-                    "title": "Start date",
-                    "description": "Incremental streams read rows updated at or after this time (UTC unless it says otherwise) on their first sync. Empty: all rows. A date alone (2024-01-31) means its midnight UTC.",
-                    "format": "date-time",
-                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$",
-                    "pattern_descriptor": "YYYY-MM-DDTHH:mm:ssZ",
-                    "examples": ["2024-01-31T00:00:00Z", "2024-01-31"],
-                    "order": 1,
-                },
-                "page_size": {
-                    "type": "integer",
-                    "title": "Page size",
-                    "description": format!("Rows per GraphQL request. Empty: as many as {} accepts, from {MAX_PAGE_SIZE} down (the connector lowers it when a page is refused as too large). A value set here that {} refuses fails the sync.", self.name, self.name),
-                    "minimum": 1,
-                    "maximum": MAX_PAGE_SIZE,
-                    "order": 2,
-                },
-                "max_retry_seconds": {
-                    "type": "integer",
-                    "title": "Retry budget (seconds)",
-                    "description": "How long one request may be retried in all (rate limits, server errors), the retried attempts counted, before the sync fails. 0 turns retries off; check stops at 60 s.",
-                    "default": DEFAULT_MAX_RETRY_SECONDS,
-                    "minimum": 0,
-                    "maximum": MAX_RETRY_SECONDS,
-                    "order": 3,
-                },
-                "rate_limit_share": {
-                    "type": "number",
-                    "title": "Share of the rate limits",
-                    "description": format!("The share of each of {}'s per-minute limits (per operation, per API key) a sync may use, so the key's other users keep the rest. The sync paces its requests to stay within it.", self.name),
-                    "default": DEFAULT_RATE_LIMIT_SHARE,
-                    "exclusiveMinimum": 0,
-                    "maximum": 1,
-                    "order": 6,
-                },
-                "rate_limits": {
-                    "type": "array",
-                    "title": "Rate limits",
-                    "description": format!("Override {}'s published limits, for accounts whose limits were raised: calls per window (a minute, unless `rate_limit_window_seconds` says otherwise) for an operation. (The object form of 0.4, operation to calls, is still read.)", self.name),
-                    "items": {
-                        "type": "object",
-                        "title": "Rate limit",
-                        "required": ["operation", "calls_per_minute"],
-                        "additionalProperties": false,
-                        "properties": {
-                            "operation": {
-                                "type": "string",
-                                "title": "Operation",
-                                "description": "A GraphQL root field (e.g. `subscriptions`), or `*` for every operation.",
-                                "examples": ["subscriptions", "*"],
-                                "order": 0,
-                            },
-                            "calls_per_minute": {
-                                "type": "integer",
-                                "title": "Calls per minute",
-                                "description": "Calls the API key may make in a window.",
-                                "minimum": 1,
-                                "examples": [3000],
-                                "order": 1,
-                            },
+            "properties": properties,
+        })
+    }
+
+    /// The key, where reads start, the page size.
+    fn source_properties(&self) -> Value {
+        json!({
+            "api_key": {
+                "type": "string",
+                "title": "API Key",
+                "description": self.key_description,
+                "airbyte_secret": true,
+                "order": 0,
+            },
+            "start_date": {
+                "type": "string",
+                "title": "Start date",
+                "description": "Incremental streams read rows updated at or after this time (UTC unless it says otherwise) on their first sync. Empty: all rows. A date alone (2024-01-31) means its midnight UTC.",
+                "format": "date-time",
+                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$",
+                "pattern_descriptor": "YYYY-MM-DDTHH:mm:ssZ",
+                "examples": ["2024-01-31T00:00:00Z", "2024-01-31"],
+                "order": 1,
+            },
+            "page_size": {
+                "type": "integer",
+                "title": "Page size",
+                "description": format!("Rows per GraphQL request. Empty: as many as {} accepts, from {MAX_PAGE_SIZE} down (the connector lowers it when a page is refused as too large). A value set here that {} refuses fails the sync.", self.name, self.name),
+                "minimum": 1,
+                "maximum": MAX_PAGE_SIZE,
+                "order": 2,
+            },
+        })
+    }
+
+    /// Retries, pacing, progress, deletions and the endpoint.
+    fn read_properties(&self) -> Value {
+        json!({
+            "max_retry_seconds": {
+                "type": "integer",
+                "title": "Retry budget (seconds)",
+                "description": "How long one request may be retried in all (rate limits, server errors), the retried attempts counted, before the sync fails. 0 turns retries off; check stops at 60 s.",
+                "default": DEFAULT_MAX_RETRY_SECONDS,
+                "minimum": 0,
+                "maximum": MAX_RETRY_SECONDS,
+                "order": 3,
+            },
+            "rate_limit_share": {
+                "type": "number",
+                "title": "Share of the rate limits",
+                "description": format!("The share of each of {}'s per-minute limits (per operation, per API key) a sync may use, so the key's other users keep the rest. The sync paces its requests to stay within it.", self.name),
+                "default": DEFAULT_RATE_LIMIT_SHARE,
+                "exclusiveMinimum": 0,
+                "maximum": 1,
+                "order": 6,
+            },
+            "rate_limits": {
+                "type": "array",
+                "title": "Rate limits",
+                "description": format!("Override {}'s published limits, for accounts whose limits were raised: calls per window (a minute, unless `rate_limit_window_seconds` says otherwise) for an operation. (The object form of 0.4, operation to calls, is still read.)", self.name),
+                "items": {
+                    "type": "object",
+                    "title": "Rate limit",
+                    "required": ["operation", "calls_per_minute"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "operation": {
+                            "type": "string",
+                            "title": "Operation",
+                            "description": "A GraphQL root field (e.g. `subscriptions`), or `*` for every operation.",
+                            "examples": ["subscriptions", "*"],
+                            "order": 0,
+                        },
+                        "calls_per_minute": {
+                            "type": "integer",
+                            "title": "Calls per minute",
+                            "description": "Calls the API key may make in a window.",
+                            "minimum": 1,
+                            "examples": [3000],
+                            "order": 1,
                         },
                     },
-                    "order": 7,
                 },
-                "rate_limit_window_seconds": {
-                    "type": "integer",
-                    "title": "Rate-limit window (seconds)",
-                    "description": format!("The length of the window {}'s limits count calls in. Change it only for a proxy or a test server that limits differently.", self.name),
-                    "default": self.rate_limits.window_seconds,
-                    "minimum": 1,
-                    "maximum": 3600,
-                    "order": 8,
-                },
-                "progress_log_seconds": {
-                    "type": "integer",
-                    "title": "Progress every (seconds)",
-                    "description": "How often a long stream says how far it is: a LOG with the records and requests so far, the rate and the time left where it can be told, and an updated ESTIMATE.",
-                    "default": DEFAULT_PROGRESS_LOG_SECONDS,
-                    "minimum": 1,
-                    "maximum": 3600,
-                    "order": 9,
-                },
-                "track_deletes": {
-                    "type": "boolean",
-                    "title": "Emit deletions",
-                    "description": "Incremental streams whose deletions the API logs emit, for each row deleted since the last sync, a record with its key and `_ab_cdc_deleted_at` (append + dedup destinations then delete the row).",
-                    "default": true,
-                    "order": 5,
-                },
-                "base_url": {
-                    "type": "string",
-                    "title": "API URL",
-                    "description": format!("{}'s GraphQL endpoint. Change it only for a proxy or a test server.", self.name),
-                    "default": self.default_base_url,
-                    "format": "uri",
-                    "order": 4,
-                },
+                "order": 7,
             },
+            "rate_limit_window_seconds": {
+                "type": "integer",
+                "title": "Rate-limit window (seconds)",
+                "description": format!("The length of the window {}'s limits count calls in. Change it only for a proxy or a test server that limits differently.", self.name),
+                "default": self.rate_limits.window_seconds,
+                "minimum": 1,
+                "maximum": 3600,
+                "order": 8,
+            },
+            "progress_log_seconds": {
+                "type": "integer",
+                "title": "Progress every (seconds)",
+                "description": "How often a long stream says how far it is: a LOG with the records and requests so far, the rate and the time left where it can be told, and an updated ESTIMATE.",
+                "default": DEFAULT_PROGRESS_LOG_SECONDS,
+                "minimum": 1,
+                "maximum": 3600,
+                "order": 9,
+            },
+            "track_deletes": {
+                "type": "boolean",
+                "title": "Emit deletions",
+                "description": "Incremental streams whose deletions the API logs emit, for each row deleted since the last sync, a record with its key and `_ab_cdc_deleted_at` (append + dedup destinations then delete the row).",
+                "default": true,
+                "order": 5,
+            },
+            "base_url": {
+                "type": "string",
+                "title": "API URL",
+                "description": format!("{}'s GraphQL endpoint. Change it only for a proxy or a test server.", self.name),
+                "default": self.default_base_url,
+                "format": "uri",
+                "order": 4,
+            }
         })
     }
 

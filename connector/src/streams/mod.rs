@@ -24,6 +24,7 @@ mod promotional_entitlements;
 mod shapes;
 mod subscription_addons;
 mod subscription_coupons;
+mod subscription_entitlements;
 mod subscription_prices;
 mod subscriptions;
 mod usage_measurements;
@@ -44,6 +45,7 @@ pub const ALL: &[&StreamDef] = &[
     &products::PRODUCTS,
     &coupons::COUPONS,
     &promotional_entitlements::PROMOTIONAL_ENTITLEMENTS,
+    &subscription_entitlements::SUBSCRIPTION_ENTITLEMENTS,
     &customer_resources::CUSTOMER_RESOURCES,
     &experiments::EXPERIMENTS,
     &feature_groups::FEATURE_GROUPS,

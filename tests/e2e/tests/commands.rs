@@ -231,6 +231,7 @@ fn discover_lists_every_stream_with_keys_and_modes() {
             "products",
             "coupons",
             "promotional_entitlements",
+            "subscription_entitlements",
             "customer_resources",
             "experiments",
             "feature_groups",

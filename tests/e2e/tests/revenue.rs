@@ -195,3 +195,30 @@ fn a_fixed_coupon_carries_its_amount_off_and_a_percentage_none() {
         assert_eq!(coupon["amountsOff"], expected, "{coupon}");
     }
 }
+
+/// `plans` holds every version of a plan (`isLatest`, `versionNumber`), so a
+/// subscription sold on an older version joins to that version's prices.
+#[test]
+fn a_subscription_on_an_older_plan_version_joins_to_that_version() {
+    let server = standin();
+    let streams = [("subscriptions", "full_refresh"), ("plans", "full_refresh")];
+    let out = read_standin(&server, &streams, json!({ "page_size": 25 }), None);
+    out.assert_succeeded();
+    let plans: std::collections::HashMap<&str, &Value> = out
+        .records("plans")
+        .map(|p| (p["id"].as_str().expect("a plan id"), p))
+        .collect();
+    let mut older = 0;
+    for subscription in out.records("subscriptions") {
+        let id = subscription["plan"]["id"].as_str().expect("a plan id");
+        let plan = plans
+            .get(id)
+            .unwrap_or_else(|| panic!("plan {id} not in plans"));
+        assert_eq!(plan["refId"], subscription["plan"]["refId"]);
+        if plan["isLatest"] == json!(false) {
+            older += 1;
+            assert!(plan["versionNumber"].as_i64().is_some(), "{plan}");
+        }
+    }
+    assert!(older > 0, "some subscriptions are on an older version");
+}
