@@ -82,3 +82,35 @@ fn every_customers_entitlements_value_by_value() {
         )]
     );
 }
+
+#[test]
+fn every_subscription_override_value_by_value() {
+    let server = standin(60);
+    let streams = [
+        ("subscription_entitlements", "full_refresh"),
+        ("subscriptions", "full_refresh"),
+    ];
+    let out = read_standin(&server, &streams, json!({ "page_size": 7 }), None);
+    out.assert_succeeded();
+    check_records(&out, &record_validators(&config(&server.url())));
+    let read: Vec<&Value> = out.records("subscription_entitlements").collect();
+    let held = server.subscription_entitlements();
+    assert!(held.len() > 10, "the stand-in has overrides");
+    let by_id = |rows: Vec<&Value>| -> BTreeMap<String, Value> {
+        rows.into_iter()
+            .map(|r| (r["id"].as_str().expect("an id").to_owned(), r.clone()))
+            .collect()
+    };
+    assert_eq!(by_id(read), by_id(held.iter().collect()));
+    // Each names its subscription by `subscription.id`, a `subscriptions` key.
+    let subscriptions: HashSet<&str> = out
+        .records("subscriptions")
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    for row in out.records("subscription_entitlements") {
+        let id = row["subscription"]["id"]
+            .as_str()
+            .expect("a subscription id");
+        assert!(subscriptions.contains(id), "{row}");
+    }
+}

@@ -26,6 +26,7 @@ pub enum Kind {
     Offer,
     CustomCurrency,
     CreditGrant,
+    SubscriptionEntitlement,
     EventLog,
 }
 
@@ -93,6 +94,12 @@ const NAMES: [(&str, &str, &str, &str); KINDS] = [
         "CreditGrantEdge",
     ),
     (
+        "subscriptionEntitlements",
+        "SubscriptionEntitlement",
+        "SubscriptionEntitlementConnection",
+        "SubscriptionEntitlementEdge",
+    ),
+    (
         "eventLogs",
         "EventLog",
         "EventLogConnection",
@@ -100,7 +107,7 @@ const NAMES: [(&str, &str, &str, &str); KINDS] = [
     ),
 ];
 
-const KINDS: usize = 17;
+const KINDS: usize = 18;
 
 impl Kind {
     pub const ALL: [Kind; KINDS] = [
@@ -120,6 +127,7 @@ impl Kind {
         Kind::Offer,
         Kind::CustomCurrency,
         Kind::CreditGrant,
+        Kind::SubscriptionEntitlement,
         Kind::EventLog,
     ];
 
@@ -164,6 +172,7 @@ impl Kind {
 /// - CustomerResource: [customer, subscription]
 /// - FeatureGroup, PackageGroup, Offer: [group number, version number]
 /// - CreditGrant: [customer, custom currency]
+/// - SubscriptionEntitlement: [subscription, feature]
 /// - others: unused
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Row {

@@ -3,9 +3,10 @@
 //! miss — several comparisons on one field are ORed together
 //! (`{updatedAt: {gte: a, lt: b}}` means `>= a OR < b`).
 //!
-//! `id`, `createdAt` and `updatedAt` are read straight from rows; any other
-//! field (`status`, `isLatest`, `eventLogType`, ...) is compared with the
-//! value the API would answer for it.
+//! `id`, `createdAt` and `updatedAt` are read straight from rows (except
+//! the activity log's text ids and subscription entitlements' nullable
+//! updatedAt); any other field (`status`, `isLatest`, `eventLogType`, ...)
+//! is compared with the value the API would answer for it.
 
 use std::cmp::Ordering;
 
@@ -97,6 +98,12 @@ fn parse_object(kind: Option<Kind>, map: &JsonMap) -> Result<Filter, String> {
             "and" => parts.push(Filter::All(parse_list(kind, value)?)),
             "or" => parts.push(Filter::Any(parse_list(kind, value)?)),
             "id" if kind == Some(Kind::EventLog) => parts.push(parse_other("id", value)),
+            // A subscription entitlement's updatedAt may be null: compare the
+            // value answered (after checking the operands as for any date).
+            "updatedAt" if kind == Some(Kind::SubscriptionEntitlement) => {
+                parse_field(Column::UpdatedAt, value)?;
+                parts.push(parse_other("updatedAt", value));
+            }
             field => match Column::named(field) {
                 Some(column) => parts.push(parse_field(column, value)?),
                 None => parts.push(parse_other(field, value)),

@@ -1,16 +1,23 @@
 //! Generation of the records added after the first nine list queries:
 //! customer resources, experiments, feature and package groups, offers,
-//! custom currencies and credit grants. They draw from their own random
-//! stream, so the older records stay what they were for a seed.
+//! custom currencies, credit grants and subscription entitlements. They
+//! draw from their own random streams, so the older records stay what they
+//! were for a seed.
 
 use crate::data::{Dataset, Kind, Row};
-use crate::fields::{scalar, Val, CURRENCIES, EXPERIMENTS, FEATURE_GROUPS, OFFERS, PACKAGE_GROUPS};
+use crate::fields::{
+    override_candidates, scalar, Val, CURRENCIES, EXPERIMENTS, FEATURE_GROUPS, OFFERS,
+    PACKAGE_GROUPS,
+};
 use crate::generate::{push_rows, timeline, CATALOG_START, CUSTOMERS_START, DATA_END, DAY};
 use crate::rng::Rng;
 use crate::time::Millis;
 
 /// Percent of customers with credits.
 const CREDIT_CUSTOMERS: u64 = 20;
+
+/// Percent of subscriptions with entitlement overrides.
+const OVERRIDE_SUBSCRIPTIONS: u64 = 25;
 
 pub fn generate_more(ds: &mut Dataset) {
     let mut rng = Rng::new(ds.seed ^ 0x6d6f_7265_6461_7461);
@@ -30,6 +37,8 @@ pub fn generate_more(ds: &mut Dataset) {
         ([0, 0], rng.next_u64())
     });
     generate_grants(ds, &mut rng);
+    let mut override_rng = Rng::new(ds.seed ^ 0x6f76_6572_7269_6465);
+    generate_overrides(ds, &mut override_rng);
 }
 
 /// One resource per subscription with a resourceId, created with it.
@@ -124,4 +133,52 @@ fn generate_grants(ds: &mut Dataset, rng: &mut Rng) {
         }
     }
     *ds.rows_mut(Kind::CreditGrant) = rows;
+}
+
+/// Some subscriptions override 1 to 3 of their plan's NUMBER feature
+/// entitlements (metered features first), in subscription order. Overrides
+/// come at least 31 days after the subscription was created (so after its
+/// start, whatever its status), often several in one millisecond.
+fn generate_overrides(ds: &mut Dataset, rng: &mut Rng) {
+    let candidates: Vec<Vec<(u32, bool)>> = (0..ds.rows(Kind::Plan).len() as u32)
+        .map(|plan| override_candidates(ds, plan))
+        .collect();
+    let mut rows = Vec::new();
+    for (i, sub) in ds.rows(Kind::Subscription).iter().enumerate() {
+        if !rng.chance(OVERRIDE_SUBSCRIPTIONS) {
+            continue;
+        }
+        let earliest = sub.created_at + 31 * DAY;
+        let Some(features) = candidates.get(sub.refs[1] as usize) else {
+            continue;
+        };
+        if features.is_empty() || earliest >= DATA_END {
+            continue;
+        }
+        // Metered features first, each group in a random order.
+        let mut order: Vec<(bool, u64, u32)> = features
+            .iter()
+            .map(|&(f, metered)| (!metered, rng.next_u64(), f))
+            .collect();
+        order.sort_unstable();
+        let count = (1 + rng.below(3) as usize).min(order.len());
+        let mut at = (earliest + rng.below(150 * DAY as u64) as i64).min(DATA_END);
+        for (j, &(_, _, feature)) in order.iter().take(count).enumerate() {
+            if j > 0 && rng.chance(50) {
+                at = (at + rng.below(60 * DAY as u64) as i64).min(DATA_END);
+            }
+            let updated_at = match rng.below(10) {
+                0..=3 => at,
+                _ => at + rng.below((DATA_END - at).max(1) as u64) as i64,
+            };
+            rows.push(Row {
+                id: rng.uuid(),
+                created_at: at,
+                updated_at,
+                bits: rng.next_u64(),
+                refs: [i as u32, feature],
+            });
+        }
+    }
+    *ds.rows_mut(Kind::SubscriptionEntitlement) = rows;
 }

@@ -91,7 +91,7 @@ mod tests {
         assert!(schema.get_object("Customer").is_some());
         assert!(schema
             .get_object("Query")
-            .is_some_and(|q| q.fields.len() == 19));
+            .is_some_and(|q| q.fields.len() == 20));
     }
 
     #[test]

@@ -77,8 +77,13 @@ fn key_value(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Val {
     }
 }
 
+/// Whether the row's updatedAt is the field's value: not for kinds without
+/// one, nor for subscription entitlements, whose updatedAt may be null.
 fn kind_has_updated_at(kind: Kind) -> bool {
-    !matches!(kind, Kind::Subscription | Kind::UsageMeasurement)
+    !matches!(
+        kind,
+        Kind::Subscription | Kind::UsageMeasurement | Kind::SubscriptionEntitlement
+    )
 }
 
 fn compare_positions(columns: &[Vec<Val>], keys: &[SortKey], a: usize, b: usize) -> Ordering {

@@ -280,6 +280,17 @@ impl Standin {
         crate::fields::subscription_money(&self.shared.store().data, id)
     }
 
+    /// Every subscription entitlement (a subscription's override of one of
+    /// its plan's entitlements), in stored order (subscription order), as
+    /// `subscriptionEntitlements` answers it with `id subscriptionId
+    /// featureId feature { id refId } subscription { id subscriptionId }
+    /// description usageLimit hasUnlimitedUsage hasSoftLimit resetPeriod
+    /// resetPeriodConfiguration { __typename <its one field> } environmentId
+    /// createdAt updatedAt`, as parsed from the response text.
+    pub fn subscription_entitlements(&self) -> Vec<serde_json::Value> {
+        crate::fields::subscription_entitlements_json(&self.shared.store().data)
+    }
+
     /// Replaces the fault rules (their counters start again).
     pub fn set_faults(&self, rules: Vec<FaultRule>) {
         self.shared.faults().set(rules);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use common::pages::{ascending, read_all};
 use common::{data, gql, start};
@@ -317,5 +317,107 @@ fn a_resource_selects_its_subscriptions_and_no_promotions() {
             .resource_entitlements(customer, "site-none")
             .is_empty());
     }
+    assert!(standin.invalid_queries().is_empty());
+}
+
+#[test]
+fn subscription_overrides_set_the_subscription_s_limits() {
+    let standin = start(300);
+    // The subscriptions `entitlements` counts without a resource.
+    let subscriptions = read_all(
+        &standin,
+        "subscriptions",
+        "SubscriptionQuery",
+        "id status resourceId startDate customer { customerId }",
+        ascending(&["createdAt"]),
+        None,
+        1000,
+    );
+    let counted: HashMap<String, (String, String)> = subscriptions
+        .iter()
+        .filter(|s| matches!(s["status"].as_str(), Some("ACTIVE" | "IN_TRIAL")))
+        .filter(|s| s["resourceId"].is_null())
+        .map(|s| {
+            let customer = s["customer"]["customerId"].as_str().expect("customerId");
+            let start = s["startDate"].as_str().expect("startDate");
+            (
+                s["id"].as_str().expect("id").to_string(),
+                (customer.to_string(), start.to_string()),
+            )
+        })
+        .collect();
+    let mut per_customer: HashMap<&str, usize> = HashMap::new();
+    for (customer, _) in counted.values() {
+        *per_customer.entry(customer).or_default() += 1;
+    }
+    let promoted: HashSet<(String, String)> = read_all(
+        &standin,
+        "promotionalEntitlements",
+        "PromotionalEntitlement",
+        "status customer { customerId } feature { id }",
+        ascending(&["createdAt"]),
+        None,
+        1000,
+    )
+    .iter()
+    .filter(|p| p["status"] == "Active")
+    .map(|p| {
+        (
+            p["customer"]["customerId"].to_string(),
+            p["feature"]["id"].to_string(),
+        )
+    })
+    .collect();
+    let (mut exact, mut configured) = (0, 0);
+    for o in standin.subscription_entitlements() {
+        let Some((customer, start)) = counted.get(o["subscription"]["id"].as_str().expect("id"))
+        else {
+            continue;
+        };
+        let rows = standin.entitlements(customer);
+        let row = rows
+            .iter()
+            .find(|r| r["feature"]["id"] == o["featureId"])
+            .unwrap_or_else(|| panic!("{customer} is entitled to what {o} overrides"));
+        // The larger grant wins: at least the override.
+        let unlimited = |v: &Value| v["hasUnlimitedUsage"] == json!(true);
+        assert!(
+            unlimited(row)
+                || (!unlimited(&o) && number(row, "usageLimit") >= number(&o, "usageLimit")),
+            "{row} grants less than {o}"
+        );
+        let only_source = per_customer[customer.as_str()] == 1
+            && !promoted.contains(&(json!(customer).to_string(), o["featureId"].to_string()));
+        if !only_source {
+            continue;
+        }
+        exact += 1;
+        for field in [
+            "usageLimit",
+            "hasUnlimitedUsage",
+            "hasSoftLimit",
+            "resetPeriod",
+        ] {
+            assert_eq!(row[field], o[field], "{field}: {row} from {o}");
+        }
+        let period_start = row["usagePeriodStart"].as_str().unwrap_or_default();
+        let configuration = &o["resetPeriodConfiguration"];
+        if configuration["monthlyAccordingTo"] == "StartOfTheMonth" {
+            assert!(
+                period_start.ends_with("-01T00:00:00.000Z"),
+                "{row} from {o}"
+            );
+            configured += 1;
+        } else if configuration["weeklyAccordingTo"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Every"))
+        {
+            assert!(period_start.ends_with("T00:00:00.000Z"), "{row} from {o}");
+            configured += 1;
+        } else if o["resetPeriod"].is_string() {
+            assert_eq!(row["usagePeriodAnchor"], json!(start), "{row} from {o}");
+        }
+    }
+    assert!(exact > 10 && configured > 0, "{exact} {configured}");
     assert!(standin.invalid_queries().is_empty());
 }

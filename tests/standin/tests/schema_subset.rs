@@ -243,6 +243,7 @@ fn every_node_type_has_all_real_scalar_fields() {
         "EventActorInfo",
         "EntitlementWithSummary",
         "EntitlementFeature",
+        "SubscriptionEntitlement",
     ] {
         let (Some(ExtendedType::Object(real)), Some(ExtendedType::Object(ours))) =
             (full.types.get(node), subset.types.get(node))

@@ -8,6 +8,9 @@
 //! units bought are the limit); plus, without a resource, the customer's
 //! Active promotional entitlements. When several sources grant a feature,
 //! one row: the larger limit, unlimited winning (ENUM values add up).
+//! A subscription's entitlement overrides (`subscriptionEntitlements`)
+//! replace what it grants of their features (plan, units and add-ons
+//! alike), and their `resetPeriodConfiguration` sets the usage periods.
 //!
 //! Metered features (meter Incremental or Fluctuating) have a usage derived
 //! from the customer's bits (and the resource): `limit × (0..130)%`, so some
@@ -24,6 +27,7 @@ use super::billing::Billing;
 use super::catalog::{feature_is_metered, feature_type};
 use super::commerce::promotion_status;
 use super::entitlements::feature_entitlements;
+use super::overrides::{override_anchor, overrides_of};
 use super::subscription::{counts_as_active, start_date, WORLD_NOW};
 use super::tree::{Obj, Tree};
 use super::{scalar, Node, Val, DAY};
@@ -167,6 +171,27 @@ fn subscription_grants(ds: &Dataset, index: u32) -> Vec<Grant> {
                 Some(g) => g.add(&more),
                 None => grants.push(more),
             }
+        }
+    }
+    for o in overrides_of(ds, index) {
+        let Some(row) = ds.row(Kind::SubscriptionEntitlement, o) else {
+            continue;
+        };
+        let field =
+            |name: &str| scalar(ds, Kind::SubscriptionEntitlement, o, name).unwrap_or(Val::Null);
+        let updated = match field("updatedAt") {
+            Val::Time(t) => t,
+            _ => row.created_at,
+        };
+        let anchor = override_anchor(ds, o, anchor);
+        let mut grant = Grant::of(row.refs[1], field, anchor, since(updated));
+        match grants.iter_mut().find(|g| g.feature == grant.feature) {
+            Some(g) => {
+                grant.enum_values = g.enum_values.take();
+                grant.display_name_override = g.display_name_override.clone();
+                *g = grant;
+            }
+            None => grants.push(grant),
         }
     }
     grants

@@ -15,6 +15,7 @@ mod customer_entitlements;
 mod entitlements;
 mod groups;
 mod money;
+mod overrides;
 mod schedule;
 mod subscription;
 mod tree;
@@ -37,6 +38,7 @@ pub use credits::{
 pub use customer::customer_index;
 pub use customer_entitlements::{customer_entitlements, customers_over};
 pub use groups::{EXPERIMENTS, FEATURE_GROUPS, OFFERS, PACKAGE_GROUPS};
+pub use overrides::{override_candidates, subscription_entitlements_json};
 pub use subscription::counts_as_active;
 pub use tree::{Obj, Tree};
 
@@ -123,6 +125,7 @@ pub fn scalar(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Val> 
         Kind::Offer => groups::offer(&node, field),
         Kind::CustomCurrency => credits::currency(&node, field),
         Kind::CreditGrant => credits::grant(&node, field),
+        Kind::SubscriptionEntitlement => overrides::subscription_entitlement(&node, field),
         Kind::EventLog => None,
     }
 }
@@ -149,6 +152,7 @@ pub fn object(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Optio
         (Kind::PromotionalEntitlement, "customer") => Some(Some((Kind::Customer, row.refs[0]))),
         (Kind::PromotionalEntitlement, "feature") => Some(Some((Kind::Feature, row.refs[1]))),
         (Kind::CustomerResource, "customer") => Some(Some((Kind::Customer, row.refs[0]))),
+        (Kind::SubscriptionEntitlement, "feature") => Some(Some((Kind::Feature, row.refs[1]))),
         (Kind::Experiment, "product") => Some(
             ds.row(Kind::Product, row.refs[1])
                 .map(|_| (Kind::Product, row.refs[1])),
@@ -177,6 +181,7 @@ pub fn nested(ds: &Dataset, kind: Kind, index: u32, field: &str, memo: &Memo) ->
         (Kind::CreditGrant, "cost") => Some(credits::cost(&node).into()),
         (Kind::CustomCurrency, "units") => Some(credits::units(&node).into()),
         (Kind::Coupon, "amountsOff") => Some(commerce::amounts_off(&node)),
+        (Kind::SubscriptionEntitlement, _) => overrides::nested(&node, field),
         _ => None,
     }
 }

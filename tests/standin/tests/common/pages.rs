@@ -36,7 +36,8 @@ pub fn read_all(
     filter: Option<Value>,
     page_size: u64,
 ) -> Vec<Value> {
-    let total = root != "eventLogs";
+    // These connections have no totalCount.
+    let total = !matches!(root, "eventLogs" | "subscriptionEntitlements");
     let query = document(root, node, selection, total);
     let mut nodes = Vec::new();
     let mut after: Option<String> = None;
