@@ -134,59 +134,57 @@ impl Absent {
 
 /// Every declared query's drift from `served`, in declaration order.
 pub fn findings(api: &Api, served: &Served) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for stream in api.streams {
-        let node = served.node(stream.root_field, matches!(stream.read, Read::List { .. }));
-        let keys = stream_keys(api, stream);
-        compare(
-            served,
-            stream.root_field,
-            stream.name,
-            node,
-            stream.fields,
-            &keys,
-            &mut out,
-        );
-    }
-    for stream in api.per_parent {
-        let node = served.node(stream.root_field, stream.answer == Answer::List);
-        let keys = per_parent_keys(stream);
-        compare(
-            served,
-            stream.root_field,
-            stream.name,
-            node,
-            stream.fields,
-            &keys,
-            &mut out,
-        );
-    }
-    out
+    let roots = api.streams.iter().map(|s| Declared {
+        root: s.root_field,
+        stream: s.name,
+        list: matches!(s.read, Read::List { .. }),
+        fields: s.fields,
+        keys: stream_keys(api, s),
+    });
+    let per_parent = api.per_parent.iter().map(|s| Declared {
+        root: s.root_field,
+        stream: s.name,
+        list: s.answer == Answer::List,
+        fields: s.fields,
+        keys: per_parent_keys(s),
+    });
+    roots
+        .chain(per_parent)
+        .flat_map(|declared| declared.drift(served))
+        .collect()
 }
 
-fn compare(
-    served: &Served,
+/// A query as declared: its root field, what it selects, what it needs.
+struct Declared {
     root: &'static str,
     stream: &'static str,
-    node: Result<&TypeDef, Change>,
+    /// A plain list rather than a connection.
+    list: bool,
     fields: &'static [Field],
-    keys: &[String],
-    out: &mut Vec<Finding>,
-) {
-    let mut found = Vec::new();
-    match node {
-        Ok(node) => fields
-            .iter()
-            .for_each(|f| served.field(node, f, "", &mut found)),
-        Err(change) => found.push((String::new(), change)),
+    keys: Vec<String>,
+}
+
+impl Declared {
+    fn drift(&self, served: &Served) -> Vec<Finding> {
+        let mut found = Vec::new();
+        match served.node(self.root, self.list) {
+            Ok(node) => self
+                .fields
+                .iter()
+                .for_each(|f| served.field(node, f, "", &mut found)),
+            Err(change) => found.push((String::new(), change)),
+        }
+        found
+            .into_iter()
+            .map(|(path, change)| Finding {
+                root: self.root,
+                stream: self.stream,
+                needed: path.is_empty() || self.keys.iter().any(|k| within(k, &path)),
+                path,
+                change,
+            })
+            .collect()
     }
-    out.extend(found.into_iter().map(|(path, change)| Finding {
-        root,
-        stream,
-        needed: path.is_empty() || keys.iter().any(|k| within(k, &path)),
-        path,
-        change,
-    }));
 }
 
 /// Whether `key` is `path` or lies inside it.

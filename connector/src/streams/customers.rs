@@ -8,6 +8,7 @@
 //! deletion for the wrong row (`track_deletes: false` turns deletions off).
 
 use super::event_logs::EVENT_LOGS;
+use super::shapes::{EXPERIMENT_INFO, REF};
 use super::{
     opt, req, Connection, Incremental, IncrementalPaging, KeyForm, LogEntries, Order, Read,
     StreamDef, Ty::*,
@@ -67,5 +68,7 @@ pub const CUSTOMERS: StreamDef = StreamDef {
         req("hasActiveResource", Boolean),
         req("totalActiveSubscription", Float),
         req("totalActivePromotionalEntitlements", Float),
+        opt("coupon", Object(REF)),
+        opt("experimentInfo", Object(EXPERIMENT_INFO)),
     ],
 };

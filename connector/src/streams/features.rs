@@ -1,5 +1,6 @@
 //! Stigg features (`Query.features`, type `Feature`).
 
+use super::shapes::METER;
 use super::{opt, req, Connection, Incremental, IncrementalPaging, Order, Read, StreamDef, Ty::*};
 
 pub const FEATURES: StreamDef = StreamDef {
@@ -37,5 +38,15 @@ pub const FEATURES: StreamDef = StreamDef {
         opt("createdAt", DateTime),
         req("updatedAt", DateTime),
         opt("additionalMetaData", Json),
+        opt("meter", Object(METER)),
+        opt(
+            "unitTransformation",
+            Object(&[
+                req("divide", Float),
+                req("round", Enum),
+                opt("featureUnits", String),
+                opt("featureUnitsPlural", String),
+            ]),
+        ),
     ],
 };

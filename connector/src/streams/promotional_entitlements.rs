@@ -3,6 +3,7 @@
 //!
 //! Full refresh only: `updatedAt` is nullable in Stigg's schema.
 
+use super::shapes::RESET_PERIOD_CONFIGURATION;
 use super::{opt, req, Connection, Order, Read, StreamDef, Ty::*};
 
 pub const PROMOTIONAL_ENTITLEMENTS: StreamDef = StreamDef {
@@ -32,6 +33,10 @@ pub const PROMOTIONAL_ENTITLEMENTS: StreamDef = StreamDef {
         opt("hasUnlimitedUsage", Boolean),
         opt("hasSoftLimit", Boolean),
         opt("resetPeriod", Enum),
+        opt(
+            "resetPeriodConfiguration",
+            Union(RESET_PERIOD_CONFIGURATION),
+        ),
         opt("enumValues", List(&String)),
         opt("featureGroupIds", List(&String)),
         req("isVisible", Boolean),

@@ -12,6 +12,38 @@ pub const REF: &[Field] = &[req("id", String), req("refId", String)];
 /// A link to a `Customer`.
 pub const CUSTOMER_REF: &[Field] = &[req("id", String), req("customerId", String)];
 
+/// `Meter`: how a metered feature's usage events are counted.
+pub const METER: &[Field] = &[
+    req("id", String),
+    req(
+        "aggregation",
+        Object(&[req("function", Enum), opt("field", String)]),
+    ),
+    req(
+        "filters",
+        List(&Object(&[req(
+            "conditions",
+            List(&Object(&[
+                req("field", String),
+                req("operation", Enum),
+                opt("value", String),
+                opt("values", List(&String)),
+            ])),
+        )])),
+    ),
+    req("createdAt", DateTime),
+    req("updatedAt", DateTime),
+];
+
+/// `experimentInfo`: the experiment and group a customer or subscription is in.
+pub const EXPERIMENT_INFO: &[Field] = &[
+    req("id", String),
+    req("name", String),
+    req("groupName", String),
+    req("groupType", Enum),
+    req("status", Enum),
+];
+
 /// `BudgetConfiguration`.
 pub const BUDGET: &[Field] = &[req("hasSoftLimit", Boolean), req("limit", Float)];
 
@@ -96,5 +128,21 @@ pub const PACKAGE_ENTITLEMENT: &[Member] = &[
             req("cadence", Enum),
             req("customCurrencyId", String),
         ],
+    },
+];
+
+/// `ResetPeriodConfiguration`: which day a period resets on.
+pub const RESET_PERIOD_CONFIGURATION: &[Member] = &[
+    Member {
+        type_name: "MonthlyResetPeriodConfig",
+        fields: &[opt("monthlyAccordingTo", Enum)],
+    },
+    Member {
+        type_name: "WeeklyResetPeriodConfig",
+        fields: &[opt("weeklyAccordingTo", Enum)],
+    },
+    Member {
+        type_name: "YearlyResetPeriodConfig",
+        fields: &[opt("yearlyAccordingTo", Enum)],
     },
 ];

@@ -6,8 +6,8 @@
 //! connection has no `totalCount`, so it is read in one `createdAt` order,
 //! never split into partitions.
 
-use super::shapes::REF;
-use super::{opt, req, Connection, Member, Order, Read, StreamDef, Ty::*};
+use super::shapes::{REF, RESET_PERIOD_CONFIGURATION};
+use super::{opt, req, Connection, Order, Read, StreamDef, Ty::*};
 
 pub const SUBSCRIPTION_ENTITLEMENTS: StreamDef = StreamDef {
     name: "subscription_entitlements",
@@ -46,19 +46,3 @@ pub const SUBSCRIPTION_ENTITLEMENTS: StreamDef = StreamDef {
         opt("updatedAt", DateTime),
     ],
 };
-
-/// `ResetPeriodConfiguration`: which day a period resets on.
-const RESET_PERIOD_CONFIGURATION: &[Member] = &[
-    Member {
-        type_name: "MonthlyResetPeriodConfig",
-        fields: &[opt("monthlyAccordingTo", Enum)],
-    },
-    Member {
-        type_name: "WeeklyResetPeriodConfig",
-        fields: &[opt("weeklyAccordingTo", Enum)],
-    },
-    Member {
-        type_name: "YearlyResetPeriodConfig",
-        fields: &[opt("yearlyAccordingTo", Enum)],
-    },
-];

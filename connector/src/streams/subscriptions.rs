@@ -10,7 +10,7 @@
 //! (else the read fails: the log would name rows some other way).
 
 use super::event_logs::EVENT_LOGS;
-use super::shapes::{BUDGET, CUSTOMER_REF, MONEY, PRICE, REF};
+use super::shapes::{BUDGET, CUSTOMER_REF, EXPERIMENT_INFO, MONEY, PRICE, REF};
 use super::{
     opt, req, Activity, Connection, Field, KeyForm, LogEntries, Order, Read, StreamDef, Ty::*,
 };
@@ -196,15 +196,6 @@ pub const SUBSCRIPTIONS: StreamDef = StreamDef {
         ),
         opt("latestInvoice", Object(INVOICE)),
         opt("scheduledUpdates", List(&Object(SCHEDULED_UPDATE))),
-        opt(
-            "experimentInfo",
-            Object(&[
-                req("id", String),
-                req("name", String),
-                req("groupName", String),
-                req("groupType", Enum),
-                req("status", Enum),
-            ]),
-        ),
+        opt("experimentInfo", Object(EXPERIMENT_INFO)),
     ],
 };

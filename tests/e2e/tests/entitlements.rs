@@ -114,3 +114,44 @@ fn every_subscription_override_value_by_value() {
         assert!(subscriptions.contains(id), "{row}");
     }
 }
+
+#[test]
+fn coupons_experiments_meters_and_reset_days_join_up() {
+    let server = standin(60);
+    let streams = [
+        ("customers", "full_refresh"),
+        ("coupons", "full_refresh"),
+        ("features", "full_refresh"),
+        ("promotional_entitlements", "full_refresh"),
+        ("customer_entitlements", "full_refresh"),
+    ];
+    let out = read_standin(&server, &streams, json!({}), None);
+    out.assert_succeeded();
+    check_records(&out, &record_validators(&config(&server.url())));
+    let ids = |stream: &str, field: &str| -> HashSet<String> {
+        out.records(stream)
+            .filter_map(|r| r.pointer(field).and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    };
+    let coupons = ids("coupons", "/id");
+    let customer_coupons = ids("customers", "/coupon/id");
+    assert!(!customer_coupons.is_empty() && customer_coupons.is_subset(&coupons));
+    assert!(!ids("customers", "/experimentInfo/name").is_empty());
+    // A feature's meter is what its customers' entitlements are measured by.
+    let meters = ids("features", "/meter/id");
+    let metered = ids("customer_entitlements", "/meterId");
+    assert!(
+        !meters.is_empty() && metered.is_subset(&meters),
+        "{metered:?}"
+    );
+    for promotion in out.records("promotional_entitlements") {
+        let member = promotion["resetPeriodConfiguration"]["__typename"].as_str();
+        let expected = match promotion["resetPeriod"].as_str() {
+            Some("MONTH") => Some("MonthlyResetPeriodConfig"),
+            Some("WEEK") => Some("WeeklyResetPeriodConfig"),
+            Some("YEAR") => Some("YearlyResetPeriodConfig"),
+            _ => None,
+        };
+        assert_eq!(member, expected, "{promotion}");
+    }
+}

@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use super::money::money;
-use super::tree::Tree;
+use super::overrides::reset_configuration_for;
+use super::tree::{Obj, Tree};
 use super::{base62, catalog, json, opt_str, opt_time, slug, Node, Val, DAY};
 use crate::data::Kind;
 use crate::words::{COUPONS, ENUM_VALUES};
@@ -142,13 +143,7 @@ pub(super) fn promotional_entitlement(n: &Node, field: &str) -> Option<Val> {
                 Val::Null
             }
         }
-        "resetPeriod" => {
-            if catalog::feature_is_metered(feature) && numeric {
-                Val::Enum(n.choose(316, &["MONTH", "MONTH", "WEEK", "DAY", "YEAR", "HOUR"]))
-            } else {
-                Val::Null
-            }
-        }
+        "resetPeriod" => promotion_reset_period(n).map_or(Val::Null, Val::Enum),
         "enumValues" => {
             if catalog::feature_type(feature) == "ENUM" {
                 Val::List(vec![Val::Str(n.choose(317, ENUM_VALUES).to_string())])
@@ -166,6 +161,20 @@ pub(super) fn promotional_entitlement(n: &Node, field: &str) -> Option<Val> {
         _ => return None,
     };
     Some(value)
+}
+
+/// The reset period of a promotion of a metered NUMBER feature.
+fn promotion_reset_period(n: &Node) -> Option<&'static str> {
+    let feature = n.row.refs[1] as usize;
+    (catalog::feature_is_metered(feature) && catalog::feature_type(feature) == "NUMBER")
+        .then(|| n.choose(316, &["MONTH", "MONTH", "WEEK", "DAY", "YEAR", "HOUR"]))
+}
+
+/// `PromotionalEntitlement.resetPeriodConfiguration`: the member matching
+/// a MONTH, WEEK or YEAR reset period, always set for those (drawn with
+/// salts of its own, so no other field changes); null otherwise.
+pub(super) fn promotion_reset_configuration(n: &Node) -> Option<Obj> {
+    reset_configuration_for(n, promotion_reset_period(n)?, [1240, 1241])
 }
 
 fn unlimited(n: &Node) -> bool {

@@ -2,8 +2,9 @@
 
 use serde_json::json;
 
-use super::{base62, json, opt_str, slug, Node, Val};
-use crate::data::Dataset;
+use super::tree::Obj;
+use super::{base62, json, opt_str, scalar as field_of, slug, Node, Val};
+use crate::data::{Dataset, Kind};
 use crate::rng::{scramble32, unscramble32};
 use crate::words::{
     CARD_BRANDS, COMPANIES, CURRENCIES, FIRST_NAMES, LAST_NAMES, REGIONS, SEGMENTS, SOURCES, TLDS,
@@ -53,15 +54,63 @@ pub(super) fn scalar(c: &Node, field: &str) -> Option<Val> {
         "hasActiveSubscription" => Val::Bool(row.refs[0] > 0),
         "totalActiveSubscription" => Val::Float(f64::from(row.refs[0])),
         "totalActivePromotionalEntitlements" => Val::Float(f64::from(row.refs[1])),
-        "excludeFromExperiment" => match c.roll(19) % 10 {
-            0..=4 => Val::Null,
-            5 => Val::Bool(true),
-            _ => Val::Bool(false),
-        },
+        "excludeFromExperiment" => exclude_from_experiment(c).map_or(Val::Null, Val::Bool),
         "additionalMetaData" => metadata(c),
         _ => return payment_method(c, field),
     };
     Some(value)
+}
+
+fn exclude_from_experiment(c: &Node) -> Option<bool> {
+    match c.roll(19) % 10 {
+        0..=4 => None,
+        5 => Some(true),
+        _ => Some(false),
+    }
+}
+
+/// `Customer.coupon`: a coupon row (any status) for about 1 customer in 6.
+pub(super) fn coupon(c: &Node) -> Option<u32> {
+    let coupons = c.ds.rows(Kind::Coupon).len() as u64;
+    (coupons > 0 && c.roll(1200).is_multiple_of(6)).then(|| (c.roll(1201) % coupons) as u32)
+}
+
+/// `Customer.experimentInfo`: about 1 customer in 8, never one excluded
+/// from experiments, is in an experiment that ran (an `experiments` row
+/// not in DRAFT): `id` is the experiment's `refId` (as in
+/// `SubscriptionQuery.experimentInfo`; the type's `id` is a String, not
+/// a UUID), the group VARIANT for its variantPercentage of customers.
+pub(super) fn experiment_info(c: &Node) -> Option<Obj> {
+    if exclude_from_experiment(c) == Some(true) || !c.roll(1210).is_multiple_of(7) {
+        return None;
+    }
+    let ds = c.ds;
+    let experiment =
+        |i: u32, name: &str| field_of(ds, Kind::Experiment, i, name).unwrap_or(Val::Null);
+    let ran: Vec<u32> = (0..ds.rows(Kind::Experiment).len() as u32)
+        .filter(|&i| experiment(i, "status") != Val::Enum("DRAFT"))
+        .collect();
+    if ran.is_empty() {
+        return None;
+    }
+    let e = ran[(c.roll(1211) % ran.len() as u64) as usize];
+    let variant_percent = match experiment(e, "variantPercentage") {
+        Val::Float(p) => p,
+        _ => 50.0,
+    };
+    let variant = ((c.roll(1212) % 100) as f64) < variant_percent;
+    let (group, group_type) = match variant {
+        true => ("variantGroupName", "VARIANT"),
+        false => ("controlGroupName", "CONTROL"),
+    };
+    Some(
+        Obj::new("experimentInfo")
+            .with("groupName", experiment(e, group))
+            .with("groupType", Val::Enum(group_type))
+            .with("id", experiment(e, "refId"))
+            .with("name", experiment(e, "name"))
+            .with("status", experiment(e, "status")),
+    )
 }
 
 /// Unique per row: a bijection of the row index.

@@ -17,7 +17,8 @@
 //! customers use little, some are near their limit and some over it. Over a
 //! hard limit the entitlement is not granted (`RequestedUsageExceedingLimit`).
 //! Usage periods are those holding the generated world's now (2025-06-30),
-//! counted from the source's start (the subscription's or promotion's).
+//! counted from the source's start (the subscription's or promotion's),
+//! moved by the override's or promotion's `resetPeriodConfiguration`.
 
 use std::collections::BTreeMap;
 
@@ -25,14 +26,15 @@ use chrono::{DateTime, Datelike, Months};
 
 use super::billing::Billing;
 use super::catalog::{feature_is_metered, feature_type};
-use super::commerce::promotion_status;
+use super::commerce::{promotion_reset_configuration, promotion_status};
 use super::entitlements::feature_entitlements;
-use super::overrides::{override_anchor, overrides_of};
+use super::meters::meter_id;
+use super::overrides::{configured_anchor, override_anchor, overrides_of};
 use super::subscription::{counts_as_active, start_date, WORLD_NOW};
 use super::tree::{Obj, Tree};
 use super::{scalar, Node, Val, DAY};
 use crate::data::{Dataset, Kind};
-use crate::rng::{derive_uuid, format_uuid, pick};
+use crate::rng::{format_uuid, pick};
 use crate::time::Millis;
 
 const HOUR: Millis = 3_600_000;
@@ -205,7 +207,12 @@ fn promotion_grants(ds: &Dataset, customer: u32) -> Vec<Grant> {
         .filter(|(_, r)| r.refs[0] == customer && promotion_status(r.bits) == "Active")
         .map(|(i, r)| {
             let field = |name: &str| scalar(ds, kind, i as u32, name).unwrap_or(Val::Null);
-            Grant::of(r.refs[1], field, r.created_at, r.updated_at)
+            // Its resetPeriodConfiguration moves the anchor as an override's
+            // does, counting from the promotion's start (its startDate).
+            let config =
+                Node::of(ds, kind, i as u32).and_then(|n| promotion_reset_configuration(&n));
+            let anchor = configured_anchor(config.as_ref(), r.created_at);
+            Grant::of(r.refs[1], field, anchor, r.updated_at)
         })
         .collect()
 }
@@ -308,10 +315,10 @@ impl Answer<'_> {
             (WORLD_NOW - (self.roll(f, 1) % (3 * DAY) as u64) as Millis).max(since)
         });
         let feature_row = ds.row(Kind::Feature, f);
-        let meter_id = match (metered, feature_row) {
-            (true, Some(r)) => Val::Str(format_uuid(derive_uuid(r.id, 88))),
-            _ => Val::Null,
-        };
+        // The feature's `meter.id`.
+        let meter_id = meter_id(ds, f)
+            .filter(|_| metered)
+            .map_or(Val::Null, |id| Val::Str(format_uuid(id)));
         let time = |t: Option<Millis>| t.map_or(Val::Null, Val::Time);
         Obj::new("EntitlementWithSummary")
             .with(

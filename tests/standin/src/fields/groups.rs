@@ -9,7 +9,8 @@ use super::tree::Tree;
 use super::{json, opt_str, opt_time, scalar, slug, Node, Val, DAY};
 use crate::data::{Dataset, Kind};
 
-/// (refId, name, status): the experiments subscriptions name in `experimentInfo`.
+/// (refId, name, status): the experiments subscriptions and customers name
+/// in `experimentInfo` (by refId).
 pub const EXPERIMENTS: [(&str, &str, &str); 4] = [
     ("exp-3f9a2c", "Annual discount on paywall", "IN_PROGRESS"),
     ("exp-81d0e7", "Seat-based Pro plan", "COMPLETED"),

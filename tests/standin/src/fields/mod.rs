@@ -14,6 +14,7 @@ mod customer;
 mod customer_entitlements;
 mod entitlements;
 mod groups;
+mod meters;
 mod money;
 mod overrides;
 mod schedule;
@@ -149,6 +150,10 @@ pub fn object(ds: &Dataset, kind: Kind, index: u32, field: &str) -> Option<Optio
         }
         // Plans in this data set are all base plans.
         (Kind::Plan, "basePlan") => Some(None),
+        (Kind::Customer, "coupon") => {
+            let node = Node { ds, row, index };
+            Some(customer::coupon(&node).map(|i| (Kind::Coupon, i)))
+        }
         (Kind::PromotionalEntitlement, "customer") => Some(Some((Kind::Customer, row.refs[0]))),
         (Kind::PromotionalEntitlement, "feature") => Some(Some((Kind::Feature, row.refs[1]))),
         (Kind::CustomerResource, "customer") => Some(Some((Kind::Customer, row.refs[0]))),
@@ -181,6 +186,12 @@ pub fn nested(ds: &Dataset, kind: Kind, index: u32, field: &str, memo: &Memo) ->
         (Kind::CreditGrant, "cost") => Some(credits::cost(&node).into()),
         (Kind::CustomCurrency, "units") => Some(credits::units(&node).into()),
         (Kind::Coupon, "amountsOff") => Some(commerce::amounts_off(&node)),
+        (Kind::Customer, "experimentInfo") => Some(customer::experiment_info(&node).into()),
+        (Kind::Feature, "meter") => Some(meters::meter(&node).into()),
+        (Kind::Feature, "unitTransformation") => Some(meters::unit_transformation(&node).into()),
+        (Kind::PromotionalEntitlement, "resetPeriodConfiguration") => {
+            Some(commerce::promotion_reset_configuration(&node).into())
+        }
         (Kind::SubscriptionEntitlement, _) => overrides::nested(&node, field),
         _ => None,
     }

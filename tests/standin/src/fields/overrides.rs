@@ -93,17 +93,24 @@ fn reset_configuration(n: &Node) -> Option<Obj> {
     if n.chance(1104, 25) {
         return None;
     }
-    let (type_name, field, value) = match reset_period(n)? {
+    reset_configuration_for(n, reset_period(n)?, [1105, 1106])
+}
+
+/// The `ResetPeriodConfiguration` member of a MONTH, WEEK or YEAR reset
+/// period (null for others), its value drawn from the row's bits with
+/// `salts` (monthly, weekly).
+pub(super) fn reset_configuration_for(n: &Node, period: &str, salts: [u64; 2]) -> Option<Obj> {
+    let (type_name, field, value) = match period {
         "MONTH" => (
             "MonthlyResetPeriodConfig",
             "monthlyAccordingTo",
-            n.choose(1105, &["SubscriptionStart", "StartOfTheMonth"]),
+            n.choose(salts[0], &["SubscriptionStart", "StartOfTheMonth"]),
         ),
         "WEEK" => (
             "WeeklyResetPeriodConfig",
             "weeklyAccordingTo",
             n.choose(
-                1106,
+                salts[1],
                 &[
                     "SubscriptionStart",
                     "EveryMonday",
@@ -116,26 +123,33 @@ fn reset_configuration(n: &Node) -> Option<Obj> {
                 ],
             ),
         ),
-        _ => (
+        "YEAR" => (
             "YearlyResetPeriodConfig",
             "yearlyAccordingTo",
             "SubscriptionStart",
         ),
+        _ => return None,
     };
     Some(Obj::new(type_name).with(field, Val::Enum(value)))
 }
 
 /// Where the usage periods of override row `index` count from, given the
-/// subscription's start: the start itself, the first of its month
+/// subscription's start (see `configured_anchor`).
+pub(super) fn override_anchor(ds: &Dataset, index: u32, start: Millis) -> Millis {
+    let config = Node::of(ds, KIND, index).and_then(|n| reset_configuration(&n));
+    configured_anchor(config.as_ref(), start)
+}
+
+/// Where usage periods count from under a `ResetPeriodConfiguration`,
+/// given the start of what grants them: the start itself
+/// (`SubscriptionStart` or no configuration), the first of its month
 /// (`StartOfTheMonth`) or the last such weekday at midnight UTC
 /// (`EveryMonday`, ...).
-pub(super) fn override_anchor(ds: &Dataset, index: u32, start: Millis) -> Millis {
-    let config = Node::of(ds, KIND, index)
-        .and_then(|n| reset_configuration(&n))
-        .and_then(|c| match c.fields.first() {
-            Some((_, Tree::Leaf(Val::Enum(value)))) => Some(*value),
-            _ => None,
-        });
+pub(super) fn configured_anchor(config: Option<&Obj>, start: Millis) -> Millis {
+    let config = config.and_then(|c| match c.fields.first() {
+        Some((_, Tree::Leaf(Val::Enum(value)))) => Some(*value),
+        _ => None,
+    });
     let day = start.div_euclid(DAY);
     match config {
         Some("StartOfTheMonth") => DateTime::from_timestamp_millis(start)
