@@ -351,7 +351,7 @@ fn stream_keys(api: &Api, stream: &StreamDef) -> Vec<String> {
         .per_parent
         .iter()
         .filter(|p| p.parent.name == stream.name);
-    keys.extend(per_parent.map(|p| p.parent_field.to_owned()));
+    keys.extend(per_parent.flat_map(|p| p.naming.iter().map(|n| n.field.to_owned())));
     let logs = api
         .streams
         .iter()

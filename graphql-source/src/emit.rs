@@ -7,23 +7,8 @@ use crate::error::{Error, Result};
 use crate::group::{Group, ParentOut};
 use crate::io::Sink;
 use crate::messages;
-use crate::raw_json::{members, push_string, write_object};
+use crate::raw_json::{members, push_string, value_at, write_object};
 use crate::stream::PerParentDef;
-
-/// The JSON text at a dotted path of a record's members; `null` when absent.
-fn copy_at(members_: &child::Parent<'_>, path: &str) -> String {
-    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
-    let Some((_, raw)) = members_.iter().find(|(k, _)| k == head) else {
-        return "null".into();
-    };
-    if rest.is_empty() {
-        return raw.get().to_owned();
-    }
-    match members(raw.get()) {
-        Ok(inner) => copy_at(&inner, rest),
-        Err(_) => "null".into(),
-    }
-}
 
 /// Writes the RECORD of a per-parent stream's node for the parent named
 /// `parent`: as sent, or led by its key column and its parent column when
@@ -53,7 +38,7 @@ pub fn keyed_record(
             .iter()
             .map(|path| match parent_column {
                 Some((name, _)) if name == *path => parent.to_owned(),
-                _ => key_part(&copy_at(&fields, path)),
+                _ => key_part(&value_at(&fields, path)),
             })
             .collect();
         push_string(&parts.join("|"), &mut key_value);
@@ -189,7 +174,7 @@ fn rewritten(parent: &ParentOut, parsed: &child::Parent<'_>, nulls: &[&str], row
     let copies: Vec<(&str, String)> = parent
         .copies
         .iter()
-        .map(|(name, path)| (*name, copy_at(parsed, path)))
+        .map(|(name, path)| (*name, value_at(parsed, path)))
         .collect();
     row.clear();
     let kept = parsed

@@ -4,7 +4,7 @@
 use crate::api::Api;
 use crate::pace::RateLimits;
 use crate::stream::{
-    opt, req, Activity, Answer, ChildDef, ChildSource, Connection, Field, Incremental,
+    by, opt, req, Activity, Answer, ChildDef, ChildSource, Connection, Field, Incremental,
     IncrementalPaging, KeyColumn, KeyForm, LogEntries, Member, Order, ParentActivity, PerParentDef,
     Read, StreamDef, Ty::*,
 };
@@ -209,8 +209,7 @@ pub const GRANTS: PerParentDef = PerParentDef {
     answer: Answer::Connection,
     input_type: "GrantsInput",
     parent: &CUSTOMERS,
-    parent_field: "customerId",
-    input_key: "customerId",
+    naming: &by("customerId"),
     primary_key: &["id"],
     key_column: None,
     parent_column: None,
@@ -240,8 +239,7 @@ pub const LEDGER: PerParentDef = PerParentDef {
     answer: Answer::Connection,
     input_type: "LedgerInput",
     parent: &CUSTOMERS,
-    parent_field: "customerId",
-    input_key: "customerId",
+    naming: &by("customerId"),
     primary_key: &["entry_key"],
     key_column: Some(KeyColumn {
         name: "entry_key",

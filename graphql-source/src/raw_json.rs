@@ -77,6 +77,21 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
 }
 
 /// Writes the object `members` keeps, in order.
+/// The JSON text at a dotted path of an object's members; `null` when absent.
+pub fn value_at(object: &[(Cow<'_, str>, &RawValue)], path: &str) -> String {
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    let Some((_, raw)) = object.iter().find(|(k, _)| k == head) else {
+        return "null".into();
+    };
+    if rest.is_empty() {
+        return raw.get().to_owned();
+    }
+    match members(raw.get()) {
+        Ok(inner) => value_at(&inner, rest),
+        Err(_) => "null".into(),
+    }
+}
+
 pub fn write_object<'m>(members: impl IntoIterator<Item = (&'m str, &'m str)>, out: &mut String) {
     out.push('{');
     for (i, (key, value)) in members.into_iter().enumerate() {

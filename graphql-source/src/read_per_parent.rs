@@ -14,7 +14,7 @@ use crate::query::{self, Pick};
 use crate::read_log::{LogQuery, LOG_MARGIN_MS};
 use crate::retrieve::Queries;
 use crate::state::StreamState;
-use crate::stream::{Answer, ParentActivity, PerParentDef, TotalCount};
+use crate::stream::{top_level, Answer, ParentActivity, PerParentDef, TotalCount};
 use crate::time::{format_rfc3339_ms, now_ms};
 
 /// Parents read at once: one request each per round, sent together.
@@ -76,9 +76,8 @@ impl Reader<'_> {
         let read = self.retrieve(&queries, &mut parents, &mut |client, round| {
             let emitted_at = now_ms();
             for (page, request) in round.pages.iter().zip(round.requests) {
-                let parent = request[stream.argument][stream.input_key]
-                    .as_str()
-                    .unwrap_or_default();
+                let first = stream.naming.first().map_or("", |n| n.input);
+                let parent = request[stream.argument][first].as_str().unwrap_or_default();
                 for node in page.nodes() {
                     line.clear();
                     emit::keyed_record(&mut line, stream, node, parent, emitted_at)?;
@@ -207,7 +206,9 @@ impl Reader<'_> {
         let picks: Vec<Pick> = parent
             .fields
             .iter()
-            .filter(|f| keys.contains(&f.name) || f.name == stream.parent_field)
+            .filter(|f| {
+                keys.contains(&f.name) || stream.naming.iter().any(|n| top_level(n.field) == f.name)
+            })
             .map(Pick::whole)
             .collect();
         let mut position = match by_ids {

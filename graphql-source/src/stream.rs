@@ -72,10 +72,9 @@ pub struct PerParentDef {
     pub input_type: &'static str,
     pub answer: Answer,
     pub parent: &'static StreamDef,
-    /// The parent records' field whose value names the parent...
-    pub parent_field: &'static str,
-    /// ...in this field of `input`.
-    pub input_key: &'static str,
+    /// What names a parent in a request: fields of its record, each in
+    /// its field of the argument; the first also fills the parent column.
+    pub naming: &'static [Naming],
     pub primary_key: &'static [&'static str],
     /// A column made from other fields (dotted paths, or the parent
     /// column), for rows with no id of their own.
@@ -87,6 +86,22 @@ pub struct PerParentDef {
     /// log names since the last sync.
     pub incremental: Option<ParentActivity>,
     pub fields: &'static [Field],
+}
+
+/// A parent record's field (a dotted path: `customer.customerId`) and
+/// the field of the request's argument that takes its value.
+#[derive(Debug)]
+pub struct Naming {
+    pub field: &'static str,
+    pub input: &'static str,
+}
+
+/// Names the parent by its `customerId`-like field, under the same name.
+pub const fn by(field: &'static str) -> [Naming; 1] {
+    [Naming {
+        field,
+        input: field,
+    }]
 }
 
 /// What the API answers for one parent.

@@ -5,7 +5,7 @@
 
 use super::event_logs::EVENT_LOGS;
 use super::shapes::MONEY;
-use super::{opt, req, Answer, KeyForm, LogEntries, ParentActivity, PerParentDef, Ty::*};
+use super::{by, opt, req, Answer, KeyForm, LogEntries, ParentActivity, PerParentDef, Ty::*};
 use crate::streams::customers::CUSTOMERS;
 
 /// Incremental: only the customers with credit activity since the last sync
@@ -30,8 +30,7 @@ pub const CREDIT_GRANTS: PerParentDef = PerParentDef {
     answer: Answer::Connection,
     input_type: "GetCreditGrantsInput",
     parent: &CUSTOMERS,
-    parent_field: "customerId",
-    input_key: "customerId",
+    naming: &by("customerId"),
     primary_key: &["id"],
     key_column: None,
     parent_column: None,

@@ -10,7 +10,7 @@
 //! and instant).
 
 use super::credit_grants::CREDIT_ACTIVITY;
-use super::{opt, req, Answer, KeyColumn, ParentActivity, PerParentDef, Ty::*};
+use super::{by, opt, req, Answer, KeyColumn, ParentActivity, PerParentDef, Ty::*};
 use crate::streams::customers::CUSTOMERS;
 
 pub const CREDIT_LEDGER: PerParentDef = PerParentDef {
@@ -20,8 +20,7 @@ pub const CREDIT_LEDGER: PerParentDef = PerParentDef {
     answer: Answer::Connection,
     input_type: "CreditLedgerInput",
     parent: &CUSTOMERS,
-    parent_field: "customerId",
-    input_key: "customerId",
+    naming: &by("customerId"),
     primary_key: &["entry_key"],
     key_column: Some(KeyColumn {
         name: "entry_key",

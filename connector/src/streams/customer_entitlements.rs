@@ -8,13 +8,15 @@
 //! A snapshot, read in full each sync: Stigg keeps no history of
 //! entitlements, and no cursor covers a row's change (`currentUsage` moves
 //! with every usage report, `usageUpdatedAt` only for metered features).
-//! Rows of a customer's resources (`query: {customerId, resourceId}`) are
-//! not read: only those of subscriptions without a resource.
+//! Entitlements of subscriptions scoped to a resource (a site, a workspace)
+//! come from `query: {customerId, resourceId}`, one request per customer
+//! resource: `customer_resource_entitlements`, the same columns.
 //!
 //! The answer may leave `customerId` null, so the row takes the customer
 //! from the request; the key joins customer, resource and feature.
 
-use super::{opt, req, Answer, Field, KeyColumn, PerParentDef, Ty::*};
+use super::{by, opt, req, Answer, Field, KeyColumn, Naming, PerParentDef, Ty::*};
+use crate::streams::customer_resources::CUSTOMER_RESOURCES;
 use crate::streams::customers::CUSTOMERS;
 
 pub const CUSTOMER_ENTITLEMENTS: PerParentDef = PerParentDef {
@@ -24,8 +26,7 @@ pub const CUSTOMER_ENTITLEMENTS: PerParentDef = PerParentDef {
     answer: Answer::List,
     input_type: "FetchEntitlementsQuery",
     parent: &CUSTOMERS,
-    parent_field: "customerId",
-    input_key: "customerId",
+    naming: &by("customerId"),
     primary_key: &["entitlement_key"],
     key_column: Some(KeyColumn {
         name: "entitlement_key",
@@ -55,6 +56,24 @@ pub const CUSTOMER_ENTITLEMENTS: PerParentDef = PerParentDef {
         opt("meterId", String),
         opt("displayNameOverride", String),
     ],
+};
+
+/// The entitlements of each customer resource: Stigg answers those of the
+/// subscriptions on that resource.
+pub const CUSTOMER_RESOURCE_ENTITLEMENTS: PerParentDef = PerParentDef {
+    name: "customer_resource_entitlements",
+    parent: &CUSTOMER_RESOURCES,
+    naming: &[
+        Naming {
+            field: "customer.customerId",
+            input: "customerId",
+        },
+        Naming {
+            field: "resourceId",
+            input: "resourceId",
+        },
+    ],
+    ..CUSTOMER_ENTITLEMENTS
 };
 
 /// `EntitlementFeature`: the feature an entitlement is for.

@@ -30,9 +30,9 @@ mod subscriptions;
 mod usage_measurements;
 
 pub use graphql_source::stream::{
-    opt, req, Activity, Answer, ChildDef, ChildSource, Connection, Field, Incremental,
-    IncrementalPaging, KeyColumn, KeyForm, LogEntries, Member, Order, ParentActivity, PerParentDef,
-    Read, StreamDef, Ty,
+    by, opt, req, Activity, Answer, ChildDef, ChildSource, Connection, Field, Incremental,
+    IncrementalPaging, KeyColumn, KeyForm, LogEntries, Member, Naming, Order, ParentActivity,
+    PerParentDef, Read, StreamDef, Ty,
 };
 
 /// Every stream, in discover order.
@@ -76,6 +76,7 @@ pub const PER_PARENT: &[&PerParentDef] = &[
     &credit_grants::CREDIT_GRANTS,
     &credit_ledger::CREDIT_LEDGER,
     &customer_entitlements::CUSTOMER_ENTITLEMENTS,
+    &customer_entitlements::CUSTOMER_RESOURCE_ENTITLEMENTS,
 ];
 
 pub fn find(name: &str) -> Option<&'static StreamDef> {
@@ -142,10 +143,10 @@ mod tests {
             for part in stream.key_column.iter().flat_map(|k| k.from) {
                 assert!(part_of(part), "{}: {part}", stream.name);
             }
-            assert!(stream
-                .parent
-                .field(stream.parent_field)
-                .is_some_and(|f| !f.nullable));
+            for naming in stream.naming {
+                let top = naming.field.split('.').next().unwrap_or_default();
+                assert!(stream.parent.field(top).is_some_and(|f| !f.nullable));
+            }
             // Parents are listed, resumed and read again by id in its order.
             assert!(stream.parent.order().is_some(), "{}", stream.name);
         }

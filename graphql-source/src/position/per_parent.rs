@@ -11,16 +11,17 @@ use serde_json::{json, Value};
 use super::nestjs::Offset;
 use crate::error::{Error, Result};
 use crate::page::Page;
-use crate::raw_json::members;
+use crate::raw_json::{members, value_at};
 use crate::state::StreamState;
 use crate::stream::{Answer, Order, PerParentDef};
 use crate::time::parse_rfc3339_ms;
 
-/// A parent: where it sorts, and the value that names it in requests.
+/// A parent: where it sorts, and the values that name it in requests (one
+/// per [`crate::stream::Naming`] of its stream).
 #[derive(Debug, Clone)]
 pub struct Parent {
     pub key: ParentKey,
-    pub value: String,
+    pub values: Vec<String>,
 }
 
 /// The values of the parent stream's full refresh order (creation time
@@ -65,22 +66,23 @@ impl Parent {
                 stream.parent.name
             ))
         })?;
-        let get = |name: &str| -> Option<String> {
-            let (_, raw) = fields.iter().find(|(k, _)| k == name)?;
-            serde_json::from_str::<Option<String>>(raw.get())
+        let get = |path: &str| -> Option<String> {
+            serde_json::from_str::<Option<String>>(&value_at(&fields, path))
                 .ok()
                 .flatten()
         };
         let order = parent_order(stream)?;
-        let value = get(stream.parent_field).ok_or_else(|| {
-            Error::system(format!(
-                "a {} record has no `{}`, which {} needs to name it",
-                stream.parent.name, stream.parent_field, stream.name
-            ))
-        })?;
+        let values = stream.naming.iter().map(|naming| {
+            get(naming.field).ok_or_else(|| {
+                Error::system(format!(
+                    "a {} record has no `{}`, which {} needs to name it",
+                    stream.parent.name, naming.field, stream.name
+                ))
+            })
+        });
         Ok(Parent {
             key: ParentKey(order.fields().into_iter().map(get).collect()),
-            value,
+            values: values.collect::<Result<_>>()?,
         })
     }
 }
@@ -177,7 +179,9 @@ impl super::Pager for Parents {
                     Answer::Connection => json!({ "paging": a.offset.paging(page_size) }),
                     Answer::List => json!({}),
                 };
-                input[stream.input_key] = json!(a.parent.value);
+                for (naming, value) in stream.naming.iter().zip(&a.parent.values) {
+                    input[naming.input] = json!(value);
+                }
                 json!({ stream.argument: input })
             })
             .collect()
@@ -197,10 +201,9 @@ impl super::Pager for Parents {
                 continue;
             }
             active.offset.follow(page).map_err(|e| {
-                e.context(format!(
-                    "{} {}",
-                    self.stream.parent_field, active.parent.value
-                ))
+                let named = self.stream.naming.iter().zip(&active.parent.values);
+                let named: Vec<String> = named.map(|(n, v)| format!("{} {v}", n.field)).collect();
+                e.context(named.join(", "))
             })?;
         }
         for i in finished.into_iter().rev() {
@@ -235,7 +238,7 @@ mod tests {
     fn parent(created: Option<&str>, id: &str) -> Parent {
         Parent {
             key: ParentKey(vec![created.map(str::to_owned), Some(id.to_owned())]),
-            value: format!("c-{id}"),
+            values: vec![format!("c-{id}")],
         }
     }
 
@@ -321,5 +324,40 @@ mod tests {
         let list = Page::from_nodes(&[r#"{"id":"g"}"#], false, None);
         pos.advance(&[list]).unwrap();
         assert!(pos.done());
+    }
+
+    #[test]
+    fn a_parent_named_by_two_fields_one_nested_sends_both() {
+        use crate::stream::Naming;
+        const BY_RESOURCE: PerParentDef = PerParentDef {
+            argument: "query",
+            answer: Answer::List,
+            naming: &[
+                Naming {
+                    field: "customer.customerId",
+                    input: "customerId",
+                },
+                Naming {
+                    field: "resourceId",
+                    input: "resourceId",
+                },
+            ],
+            ..GRANTS
+        };
+        let node = r#"{"id":"r1","createdAt":"2024-01-01T00:00:00Z","resourceId":"site-1","customer":{"customerId":"c-9"}}"#;
+        let parent = Parent::from_node(node, &BY_RESOURCE).unwrap();
+        assert_eq!(parent.values, ["c-9", "site-1"]);
+        let (mut pos, _) = Parents::new(&BY_RESOURCE, vec![parent], None, 8);
+        assert_eq!(
+            pos.requests(10),
+            [json!({"query": {"customerId": "c-9", "resourceId": "site-1"}})]
+        );
+        let missing = r#"{"id":"r2","createdAt":null,"resourceId":"site-2","customer":null}"#;
+        let error = Parent::from_node(missing, &BY_RESOURCE).unwrap_err();
+        assert!(
+            error.message.contains("`customer.customerId`"),
+            "{}",
+            error.message
+        );
     }
 }

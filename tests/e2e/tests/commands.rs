@@ -248,6 +248,7 @@ fn discover_lists_every_stream_with_keys_and_modes() {
             "credit_grants",
             "credit_ledger",
             "customer_entitlements",
+            "customer_resource_entitlements",
         ]
     );
     let keys = |name: &str| match name {
@@ -255,7 +256,9 @@ fn discover_lists_every_stream_with_keys_and_modes() {
         "package_groups" => json!([["packageGroupId"], ["versionNumber"]]),
         "subscription_coupons" => json!([["subscription_id"], ["id"]]),
         "credit_ledger" => json!([["entry_key"]]),
-        "customer_entitlements" => json!([["entitlement_key"]]),
+        "customer_entitlements" | "customer_resource_entitlements" => {
+            json!([["entitlement_key"]])
+        }
         _ => json!([["id"]]),
     };
     for stream in streams.as_array().unwrap() {

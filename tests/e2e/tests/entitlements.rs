@@ -155,3 +155,62 @@ fn coupons_experiments_meters_and_reset_days_join_up() {
         assert_eq!(member, expected, "{promotion}");
     }
 }
+
+#[test]
+fn every_customer_resources_entitlements_value_by_value() {
+    let server = standin(60);
+    let streams = [
+        ("customer_resources", "full_refresh"),
+        ("customer_resource_entitlements", "full_refresh"),
+    ];
+    let out = read_standin(&server, &streams, json!({}), None);
+    out.assert_succeeded();
+    check_records(&out, &record_validators(&config(&server.url())));
+    let mut read: BTreeMap<(String, String), Vec<&Value>> = BTreeMap::new();
+    for row in out.records("customer_resource_entitlements") {
+        let at = |field: &str| row[field].as_str().expect(field).to_owned();
+        read.entry((at("customerId"), at("resourceId")))
+            .or_default()
+            .push(row);
+    }
+    let resources: Vec<(String, String)> = out
+        .records("customer_resources")
+        .map(|r| {
+            let customer = r["customer"]["customerId"].as_str().expect("a customerId");
+            let resource = r["resourceId"].as_str().expect("a resourceId");
+            (customer.to_owned(), resource.to_owned())
+        })
+        .collect();
+    assert!(!resources.is_empty());
+    let mut rows = 0;
+    for (customer, resource) in &resources {
+        let held = server.resource_entitlements(customer, resource);
+        let got = read
+            .remove(&(customer.clone(), resource.clone()))
+            .unwrap_or_default();
+        assert_eq!(got.len(), held.len(), "{customer} {resource}");
+        for (row, held) in got.iter().zip(&held) {
+            assert_eq!(row["feature"]["id"], held["feature"]["id"]);
+            for field in [
+                "usageLimit",
+                "currentUsage",
+                "isGranted",
+                "hasUnlimitedUsage",
+            ] {
+                assert_eq!(row[field], held[field], "{customer} {resource}: {field}");
+            }
+            let key = format!(
+                "{customer}|{resource}|{}",
+                held["feature"]["id"].as_str().unwrap_or_default()
+            );
+            assert_eq!(row["entitlement_key"], json!(key));
+        }
+        rows += held.len();
+    }
+    assert!(read.is_empty(), "rows of no listed resource: {read:?}");
+    assert!(rows > 0, "some resources have subscriptions");
+    assert_eq!(
+        server.root_field_count("entitlements"),
+        resources.len() as u64
+    );
+}
