@@ -230,13 +230,24 @@ impl Reader<'_> {
                 read.rows, read.pages
             ),
         );
+        self.deletes_after(group, &mut position, started_ms)
+    }
+
+    /// After an incremental read of a stream whose deletions are logged:
+    /// the deletions since the last sync (unless `track_deletes` is off).
+    fn deletes_after(
+        &mut self,
+        group: &Group,
+        position: &mut Position,
+        started_ms: u64,
+    ) -> Result<()> {
         let track = self.settings.track_deletes;
-        if let (Position::Incremental(keyset), Some(_), true) =
-            (&mut position, &group.parent, track)
-        {
-            self.deletes(stream, keyset, started_ms)?;
+        match (position, &group.parent, track) {
+            (Position::Incremental(keyset), Some(_), true) => {
+                self.deletes(group.stream, keyset, started_ms)
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Where the group's read starts, and how its states are written: keyset

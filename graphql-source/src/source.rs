@@ -384,7 +384,7 @@ impl Api {
         redactor: &Redactor,
         selected: &[Selected],
     ) -> Vec<Finding> {
-        if !self.introspection {
+        if !self.introspection || selected.is_empty() {
             return Vec::new();
         }
         let served = match requester.single(drift::ROOT, drift::QUERY, drift::Served::parse) {
