@@ -12,15 +12,15 @@ use crate::stream::PerParentDef;
 
 /// Writes the RECORD of a per-parent stream's node for the parent named
 /// `parent`: as sent, or led by its key column and its parent column when
-/// it has them.
+/// it has them, and ending with `nulls` (columns the server no longer has).
 pub fn keyed_record(
     out: &mut String,
     stream: &PerParentDef,
     node: &str,
-    parent: &str,
+    (parent, nulls): (&str, &[&str]),
     emitted_at: u64,
 ) -> Result<()> {
-    if stream.key_column.is_none() && stream.parent_column.is_none() {
+    if stream.key_column.is_none() && stream.parent_column.is_none() && nulls.is_empty() {
         messages::record(out, stream.name, node, emitted_at);
         return Ok(());
     }
@@ -46,7 +46,13 @@ pub fn keyed_record(
     });
     let mut row = String::new();
     let rest = fields.iter().map(|(k, v)| (k.as_ref(), v.get()));
-    write_object(key.into_iter().chain(parent_column).chain(rest), &mut row);
+    let nulls = nulls.iter().map(|k| (*k, "null"));
+    let members = key
+        .into_iter()
+        .chain(parent_column)
+        .chain(rest)
+        .chain(nulls);
+    write_object(members, &mut row);
     messages::record(out, stream.name, &row, emitted_at);
     Ok(())
 }
@@ -200,7 +206,7 @@ mod tests {
     fn a_key_column_joins_its_fields_and_leads_the_record() {
         let mut out = String::new();
         let node = r#"{"grantId":"g1","at":"2024-01-01T00:00:00Z","eventId":null,"amount":-2.5}"#;
-        keyed_record(&mut out, &LEDGER, node, "c1", 7).unwrap();
+        keyed_record(&mut out, &LEDGER, node, ("c1", &[]), 7).unwrap();
         let message: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             message["record"]["data"],
@@ -208,9 +214,9 @@ mod tests {
                 "at": "2024-01-01T00:00:00Z", "eventId": null, "amount": -2.5})
         );
         out.clear();
-        keyed_record(&mut out, &GRANTS, r#"{"id":"a"}"#, "c1", 7).unwrap();
-        assert!(out.contains(r#""data":{"id":"a"}"#), "{out}");
-        assert!(keyed_record(&mut out, &LEDGER, "[1]", "c1", 7).is_err());
+        keyed_record(&mut out, &GRANTS, r#"{"id":"a"}"#, ("c1", &["gone"]), 7).unwrap();
+        assert!(out.contains(r#""data":{"id":"a","gone":null}"#), "{out}");
+        assert!(keyed_record(&mut out, &LEDGER, "[1]", ("c1", &[]), 7).is_err());
     }
 
     #[test]
@@ -226,7 +232,7 @@ mod tests {
         };
         let mut out = String::new();
         let node = r#"{"resourceId":null,"feature":{"id":"f1"},"usageLimit":5}"#;
-        keyed_record(&mut out, &ENTITLED, node, "c\"1", 7).unwrap();
+        keyed_record(&mut out, &ENTITLED, node, ("c\"1", &[]), 7).unwrap();
         let message: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             message["record"]["data"],

@@ -72,6 +72,10 @@ impl Reader<'_> {
             first: &query,
             next: &query,
         };
+        let absent = self.absent.paths(stream.root_field);
+        let nulls: Vec<&str> = (stream.fields.iter().map(|f| f.name))
+            .filter(|name| absent.iter().any(|a| a == name))
+            .collect();
         let mut line = String::new();
         let read = self.retrieve(&queries, &mut parents, &mut |client, round| {
             let emitted_at = now_ms();
@@ -80,7 +84,7 @@ impl Reader<'_> {
                 let parent = request[stream.argument][first].as_str().unwrap_or_default();
                 for node in page.nodes() {
                     line.clear();
-                    emit::keyed_record(&mut line, stream, node, parent, emitted_at)?;
+                    emit::keyed_record(&mut line, stream, node, (parent, &nulls), emitted_at)?;
                     client.sink.record(&line);
                 }
             }

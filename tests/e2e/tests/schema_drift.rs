@@ -174,3 +174,26 @@ fn check_reports_the_drift_it_finds() {
         "{message}"
     );
 }
+
+#[test]
+fn a_per_customer_streams_removed_column_is_null_in_every_row() {
+    let server = standin(10);
+    server.change_schema(removing(&["EntitlementWithSummary.currentUsage"]));
+    let out = read_standin(
+        &server,
+        &[("customer_entitlements", "full_refresh")],
+        json!({}),
+        None,
+    );
+    out.assert_succeeded();
+    let rows: Vec<&Value> = out.records("customer_entitlements").collect();
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert!(row.get("currentUsage").is_some_and(Value::is_null), "{row}");
+        assert!(row["entitlement_key"].is_string(), "{row}");
+    }
+    assert_eq!(
+        warnings(&out, "`customer_entitlements.currentUsage`").len(),
+        1
+    );
+}
