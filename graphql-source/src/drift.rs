@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::api::Api;
-use crate::catalog::{Selected, Stream, SyncMode};
 use crate::error::Result;
 use crate::page::root_value;
 use crate::stream::{Answer, Field, PerParentDef, Read, StreamDef, Ty};
@@ -387,33 +386,6 @@ fn per_parent_keys(stream: &PerParentDef) -> Vec<String> {
         .chain(cursor)
         .map(|k| k.to_string())
         .collect()
-}
-
-/// The root fields a selected stream's read queries: its own, its parents',
-/// and, incrementally, the logs that name its changed or deleted rows.
-pub fn roots(api: &Api, selected: &Selected) -> Vec<&'static str> {
-    let incremental = selected.mode == SyncMode::Incremental;
-    match selected.stream {
-        Stream::Root(stream) => {
-            let deletes = stream.incremental().and_then(|i| i.deletes.as_ref());
-            let activity = api.activity.iter().filter(|a| a.stream.name == stream.name);
-            let logs = deletes
-                .into_iter()
-                .chain(activity.map(|a| &a.entries))
-                .filter(|_| incremental);
-            std::iter::once(stream.root_field)
-                .chain(logs.map(|entries| entries.log.root_field))
-                .collect()
-        }
-        Stream::Child(child) => child.parents().iter().map(|p| p.root_field).collect(),
-        Stream::PerParent(stream) => {
-            let log = stream.incremental.as_ref().filter(|_| incremental);
-            [stream.root_field, stream.parent.root_field]
-                .into_iter()
-                .chain(log.map(|a| a.entries.log.root_field))
-                .collect()
-        }
-    }
 }
 
 #[cfg(test)]

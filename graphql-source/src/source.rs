@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::api::Api;
-use crate::catalog::{self, Selected};
+use crate::catalog::{self, Selected, SyncMode};
 use crate::drift::{self, Absent, Finding};
 use crate::error::{Error, FailureType};
 use crate::fetch::{Reader, Requester};
@@ -244,16 +244,8 @@ impl Api {
             std::thread::sleep(std::time::Duration::from_millis(wait.delay_ms))
         };
         let policy = RetryPolicy::checking(settings.max_retry_seconds);
-        let served = match retry::run(&policy, fetch, pause) {
-            Ok(served) => served,
-            Err(e) => {
-                sink.emit(&messages::log(
-                    "WARN",
-                    &self.unread_schema(&redactor.error(&e)),
-                ));
-                return None;
-            }
-        };
+        let answer = retry::run(&policy, fetch, pause);
+        let served = self.schema_or_warn(answer, sink, redactor)?;
         let found: Vec<String> = drift::findings(self, &served)
             .iter()
             .map(|f| match f.needed {
@@ -270,16 +262,33 @@ impl Api {
         })
     }
 
-    fn unread_schema(&self, error: &Error) -> String {
+    /// The server's schema, or `None` when it did not answer the schema
+    /// query (a WARN says why; a rejected key says nothing here: the next
+    /// request reports it, as without this query).
+    fn schema_or_warn(
+        &self,
+        answer: Result<drift::Served, Error>,
+        sink: &mut dyn Sink,
+        redactor: &Redactor,
+    ) -> Option<drift::Served> {
+        let error = match answer {
+            Ok(served) => return Some(served),
+            Err(e) if e.failure_type == FailureType::Config => return None,
+            Err(e) => redactor.error(&e),
+        };
         let detail = error
             .internal
             .as_deref()
             .map_or(String::new(), |i| format!(" ({i})"));
-        format!(
-            "{} did not answer the schema query: {}{detail}; reading without checking for \
-             fields it no longer has",
-            self.name, error.message
-        )
+        sink.emit(&messages::log(
+            "WARN",
+            &format!(
+                "{} did not answer the schema query: {}{detail}; reading without checking for \
+                 fields it no longer has",
+                self.name, error.message
+            ),
+        ));
+        None
     }
 
     fn probe(&self, http: &mut dyn Http, settings: &Settings) -> Result<(), Error> {
@@ -387,21 +396,13 @@ impl Api {
         if !self.introspection || selected.is_empty() {
             return Vec::new();
         }
-        let served = match requester.single(drift::ROOT, drift::QUERY, drift::Served::parse) {
-            Ok(served) => served,
-            // A rejected key: the first stream reports it, as without this query.
-            Err(e) if e.failure_type == FailureType::Config => return Vec::new(),
-            Err(e) => {
-                sink.emit(&messages::log(
-                    "WARN",
-                    &self.unread_schema(&redactor.error(&e)),
-                ));
-                return Vec::new();
-            }
+        let answer = requester.single(drift::ROOT, drift::QUERY, drift::Served::parse);
+        let Some(served) = self.schema_or_warn(answer, sink, redactor) else {
+            return Vec::new();
         };
         let roots: Vec<&str> = selected
             .iter()
-            .flat_map(|s| drift::roots(self, s))
+            .flat_map(|s| self.operations(s.stream, s.mode == SyncMode::Incremental))
             .collect();
         let findings: Vec<Finding> = drift::findings(self, &served)
             .into_iter()
@@ -433,7 +434,7 @@ impl Api {
     ) -> (Vec<Selected>, Vec<&'static str>) {
         let (mut readable, mut unreadable) = (Vec::new(), Vec::new());
         for selection in selected {
-            let roots = drift::roots(self, &selection);
+            let roots = self.operations(selection.stream, selection.mode == SyncMode::Incremental);
             let needed = findings
                 .iter()
                 .find(|f| f.needed && roots.contains(&f.root));

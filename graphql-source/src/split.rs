@@ -9,7 +9,6 @@ use serde_json::Value;
 use crate::api::Api;
 use crate::catalog::{parse_configured, Selected, Stream, SyncMode};
 use crate::group;
-use crate::stream::StreamDef;
 
 impl Api {
     /// The catalogs separate instances may read at once; `[catalog]` when it
@@ -54,18 +53,14 @@ impl Api {
             let asked = selected
                 .iter()
                 .any(|s| s.stream.name() == group.stream.name && incremental(s));
-            units.join(&members, &self.operations_of(group.stream, asked));
+            units.join(
+                &members,
+                &self.operations(Stream::Root(group.stream), asked),
+            );
         }
         for (i, selection) in selected.iter().enumerate() {
-            if let Stream::PerParent(stream) = selection.stream {
-                let log = stream
-                    .incremental
-                    .as_ref()
-                    .map(|a| a.entries.log.root_field);
-                let operations: Vec<&'static str> = [stream.root_field, stream.parent.root_field]
-                    .into_iter()
-                    .chain(log.filter(|_| incremental(selection)))
-                    .collect();
+            if let Stream::PerParent(_) = selection.stream {
+                let operations = self.operations(selection.stream, incremental(selection));
                 units.join(&[i], &operations);
             }
         }
@@ -74,22 +69,36 @@ impl Api {
 }
 
 impl Api {
-    /// Every operation a read of `stream` may send: its own and, when read
-    /// incrementally, the logs its deletes and its activity mode read
-    /// (whether the config, unknown here, turns the mode on or not: a unit
-    /// too large only paces more carefully; a full refresh reads no log).
-    fn operations_of(&self, stream: &'static StreamDef, incremental: bool) -> Vec<&'static str> {
-        let deletes = stream.incremental().and_then(|i| i.deletes.as_ref());
-        let activity = self
-            .activity
-            .iter()
-            .filter(|a| a.stream.name == stream.name);
-        let logs = deletes
-            .map(|d| d.log.root_field)
-            .into_iter()
-            .chain(activity.map(|a| a.entries.log.root_field))
-            .filter(|_| incremental);
-        std::iter::once(stream.root_field).chain(logs).collect()
+    /// Every operation (root field) a read of `stream` may send: its own,
+    /// its parents', and, when read incrementally, the logs its deletes, its
+    /// activity mode or its parents' activity read (whether the config turns
+    /// the activity mode on or not: a reader that knows passes `incremental`
+    /// as the mode it reads in).
+    pub fn operations(&self, stream: Stream, incremental: bool) -> Vec<&'static str> {
+        match stream {
+            Stream::Root(stream) => {
+                let deletes = stream.incremental().and_then(|i| i.deletes.as_ref());
+                let activity = self
+                    .activity
+                    .iter()
+                    .filter(|a| a.stream.name == stream.name);
+                let logs = deletes
+                    .into_iter()
+                    .chain(activity.map(|a| &a.entries))
+                    .filter(|_| incremental);
+                std::iter::once(stream.root_field)
+                    .chain(logs.map(|entries| entries.log.root_field))
+                    .collect()
+            }
+            Stream::Child(child) => child.parents().iter().map(|p| p.root_field).collect(),
+            Stream::PerParent(stream) => {
+                let log = stream.incremental.as_ref().filter(|_| incremental);
+                [stream.root_field, stream.parent.root_field]
+                    .into_iter()
+                    .chain(log.map(|a| a.entries.log.root_field))
+                    .collect()
+            }
+        }
     }
 }
 
