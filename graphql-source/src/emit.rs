@@ -78,13 +78,7 @@ pub struct Emitter<'g> {
 impl<'g> Emitter<'g> {
     /// `absent`: the paths the group's query leaves out.
     pub fn new(group: &'g Group, absent: &[String]) -> Self {
-        let kept = |name: &str| match &group.parent {
-            Some(ParentOut {
-                strip: Some(keep), ..
-            }) => keep.contains(&name),
-            Some(ParentOut { strip: None, .. }) => true,
-            None => false,
-        };
+        let kept = |name: &str| group.parent.as_ref().is_some_and(|p| p.keeps(name));
         let nulls = group.stream.fields.iter().map(|f| f.name);
         Emitter {
             group,
@@ -185,12 +179,7 @@ fn rewritten(parent: &ParentOut, parsed: &child::Parent<'_>, nulls: &[&str], row
     row.clear();
     let kept = parsed
         .iter()
-        .filter(|(k, _)| {
-            parent
-                .strip
-                .as_ref()
-                .is_none_or(|keep| keep.contains(&k.as_ref()))
-        })
+        .filter(|(k, _)| parent.keeps(k))
         .map(|(k, v)| (k.as_ref(), v.get()));
     let copies = copies.iter().map(|(k, v)| (*k, v.as_str()));
     let nulls = nulls.iter().map(|k| (*k, "null"));

@@ -38,6 +38,13 @@ pub struct ChildOut {
     pub keep: Option<Vec<&'static str>>,
 }
 
+impl ParentOut {
+    /// Whether the parent's records keep the column `name`.
+    pub fn keeps(&self, name: &str) -> bool {
+        self.strip.as_ref().is_none_or(|keep| keep.contains(&name))
+    }
+}
+
 impl Group {
     /// The names of the streams this group feeds.
     pub fn members(&self) -> Vec<&'static str> {
@@ -168,10 +175,7 @@ fn child_keep(child: &ChildDef, columns: Option<&[String]>) -> Option<Vec<&'stat
 fn picks(group: &Group) -> Vec<Pick> {
     let stream = group.stream;
     let parent_keeps = |name: &str| match &group.parent {
-        Some(ParentOut {
-            strip: Some(keep), ..
-        }) => keep.contains(&name),
-        Some(ParentOut { strip: None, .. }) => true,
+        Some(parent) => parent.keeps(name),
         None => stream.key_fields().contains(&name),
     };
     // The fields copied into kept `From` columns are read too.
