@@ -37,6 +37,12 @@ pub enum Notice<'n> {
     SmallerPages { from: u32, to: u32 },
 }
 
+/// A round as sent: the variables of each request, and its page.
+pub struct Sent {
+    pub variables: Vec<Value>,
+    pub pages: Vec<Page>,
+}
+
 /// A read's requester and where its messages go.
 pub struct Reader<'a> {
     pub requester: Requester<'a>,
@@ -56,7 +62,7 @@ impl Reader<'_> {
         root: Root,
         query: &str,
         requests: &mut dyn FnMut(u32) -> Vec<Value>,
-    ) -> Result<Vec<Page>> {
+    ) -> Result<Sent> {
         let (sink, redactor, api) = (&mut *self.sink, self.redactor, self.settings.api.name);
         let mut notice = |notice: Notice| match notice {
             Notice::Waiting(wait) => report_wait(sink, redactor, stream, wait),
@@ -88,15 +94,15 @@ impl Requester<'_> {
         query: &str,
         requests: &mut dyn FnMut(u32) -> Vec<Value>,
         notice: &mut dyn FnMut(Notice),
-    ) -> Result<Vec<Page>> {
+    ) -> Result<Sent> {
         loop {
-            let round = requests(self.page_size.rows());
-            match self.send_round(root, query, &round, notice) {
+            let variables = requests(self.page_size.rows());
+            match self.send_round(root, query, &variables, notice) {
                 Err(error) => match error.retry {
                     Retry::SmallerPage(max) => self.smaller(max, error, notice)?,
                     _ => return Err(error),
                 },
-                pages => return pages,
+                Ok(pages) => return Ok(Sent { variables, pages }),
             }
         }
     }

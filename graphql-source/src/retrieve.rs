@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::fetch::Reader;
+use crate::fetch::{Reader, Sent};
 use crate::messages;
 use crate::page::{Page, Root};
 use crate::position::Pager;
@@ -70,12 +70,11 @@ impl Reader<'_> {
             } else {
                 queries.next
             };
-            let mut sent = Vec::new();
-            let fetched = self
-                .round(label, queries.root, query, &mut |rows| {
-                    sent = pager.requests(rows);
-                    sent.clone()
-                })
+            let Sent {
+                variables: sent,
+                pages: fetched,
+            } = self
+                .round(label, queries.root, query, &mut |rows| pager.requests(rows))
                 .map_err(|e| e.context(format_args!("{label}, after {} records", done.rows)))?;
             let counted = (done.rounds == 0)
                 .then(|| fetched.iter().map(|p| p.total_count).sum::<Option<u64>>())
