@@ -11,16 +11,14 @@ use crate::fetch::Reader;
 use crate::group::{self, Group};
 use crate::messages::{self, Status};
 use crate::page::{Page, Root};
-use crate::position::Keyset;
-use crate::position::{Pager, Position};
+use crate::position::{ByLog, Keyset, Pager, Position};
 use crate::query;
-use crate::read_activity::Wrap;
-use crate::read_log::LOG_MARGIN_MS;
+use crate::read_log::log_from;
 use crate::read_per_parent;
-use crate::retrieve::{Queries, Round};
-use crate::state::StreamState;
+use crate::retrieve::{Checkpoint, Queries, Round, Rows};
+use crate::state::{PartitionsLeft, StreamState};
 use crate::stream::{StreamDef, TotalCount};
-use crate::time::{format_rfc3339_ms, now_ms};
+use crate::time::now_ms;
 
 /// Where each selected stream stands across the groups that feed it.
 struct Progress<'s> {
@@ -180,7 +178,7 @@ impl Reader<'_> {
         let name = stream.name;
         let started_ms = now_ms();
         let saved = self.saved(group, progress).cloned();
-        let (mut position, wrap) = self.position(group, saved.as_ref(), started_ms)?;
+        let (mut position, by_log) = self.position(group, saved.as_ref(), started_ms)?;
         let absent = self.absent.paths(stream.root_field);
         let (first, next) = (
             query::document(stream, &group.picks, TotalCount::Ask, absent),
@@ -196,33 +194,14 @@ impl Reader<'_> {
             first: &first,
             next: &next,
         };
-        let mut emitter = Emitter::new(group, absent);
-        // Child streams are estimated from their parent's count, once rows came.
-        let (mut parents, mut children_estimated) = (None, group.children.is_empty());
-        let read = self.retrieve(&queries, &mut position, &mut |client, round| {
-            if round.first {
-                client.running(group, round.counted);
-                parents = round.counted;
-            }
-            let emitted_at = now_ms();
-            for node in round.pages.iter().flat_map(Page::nodes) {
-                emitter.node(&mut *client.sink, node, emitted_at)?;
-            }
-            client.log("INFO", &summary(name, round));
-            let state = wrap.apply(round.pager.state(), round.pager.done());
-            let counts = client.checkpoint(group, &state, &mut emitter, progress);
-            if let (false, Some(parents), 1..) = (children_estimated, parents, round.rows) {
-                children_estimated = true;
-                client.child_estimates(group, parents, round.rows, &counts);
-            }
-            Ok(())
-        })?;
-        if read.rounds == 0 {
-            // Nothing to read (no change logged): the state still moves on.
-            self.running(group, None);
-            let state = wrap.apply(position.state(), true);
-            self.checkpoint(group, &state, &mut emitter, progress);
-        }
+        let mut rows = GroupRows {
+            group,
+            emitter: Emitter::new(group, absent),
+            by_parent: &mut progress.by_parent,
+        };
+        let mut logged = None;
+        let pager = ByLog::over(by_log, &mut position, &mut logged);
+        let read = self.retrieve(&queries, pager, &mut rows)?;
         self.log(
             "INFO",
             &format!(
@@ -230,35 +209,24 @@ impl Reader<'_> {
                 read.rows, read.pages
             ),
         );
-        self.deletes_after(group, &mut position, started_ms)
-    }
-
-    /// After an incremental read of a stream whose deletions are logged:
-    /// the deletions since the last sync (unless `track_deletes` is off).
-    fn deletes_after(
-        &mut self,
-        group: &Group,
-        position: &mut Position,
-        started_ms: u64,
-    ) -> Result<()> {
-        let track = self.settings.track_deletes;
-        match (position, &group.parent, track) {
-            (Position::Incremental(keyset), Some(_), true) => {
-                self.deletes(group.stream, keyset, started_ms)
+        match (position, saved) {
+            (Position::Incremental(keyset), Some(StreamState::Incremental(saved))) => {
+                self.deletes(group, keyset, saved.deletes_from.as_deref(), started_ms)
             }
             _ => Ok(()),
         }
     }
 
-    /// Where the group's read starts, and how its states are written: keyset
-    /// for incremental streams with a cursor, the activity log for those
-    /// read by it, a full refresh otherwise.
+    /// Where the group's read starts, and what the log adds to it: keyset
+    /// for incremental streams with a cursor (tracking deletions from this
+    /// sync on, when it is their first), the activity log for those read by
+    /// it, a full refresh otherwise.
     fn position(
         &mut self,
         group: &Group,
         saved: Option<&StreamState>,
         started_ms: u64,
-    ) -> Result<(Position, Wrap)> {
+    ) -> Result<(Position, Option<ByLog>)> {
         let stream = group.stream;
         let name = stream.name;
         let by_activity = self
@@ -269,111 +237,137 @@ impl Reader<'_> {
             .find(|a| a.stream.name == name && self.settings.activity_streams.contains(&name));
         let chosen = match (group.mode, stream.incremental(), by_activity) {
             (SyncMode::Incremental, Some(keys), _) => {
+                let saved = match saved {
+                    Some(StreamState::Incremental(at)) => Some(at),
+                    _ => None,
+                };
                 let start = self.settings.start_date.as_deref();
-                (Position::incremental(keys, saved, start), Wrap::Plain)
+                let mut keyset = Keyset::new(keys, saved, start);
+                if self.tracks_deletes(group) && keyset.deletes_from().is_none() {
+                    self.log(
+                        "INFO",
+                        &format!("{name}: deletions are tracked from this sync on"),
+                    );
+                    keyset.set_deletes_from(log_from(started_ms));
+                }
+                (Position::Incremental(keyset), None)
             }
             (SyncMode::Incremental, None, Some(activity)) => {
                 self.activity_position(activity, saved, started_ms)?
             }
             _ => {
-                let (position, note) = Position::full_refresh(stream, saved, self.rows());
-                if let Some(note) = note {
-                    self.log("INFO", &format!("{name}: {note}"));
-                }
-                (position, Wrap::Plain)
+                let saved = match saved {
+                    Some(StreamState::FullRefresh(left)) => Some(left),
+                    _ => None,
+                };
+                (self.full_refresh(stream, saved), None)
             }
         };
         Ok(chosen)
     }
 
-    /// RUNNING for every stream of the group, and the estimate a parent's
-    /// count gives.
-    fn running(&mut self, group: &Group, counted: Option<u64>) {
-        for member in group.members() {
-            self.sink
-                .emit(&messages::stream_status(member, Status::Running));
+    /// A full refresh of `stream`, resumed from `saved` where it can be.
+    pub(crate) fn full_refresh(
+        &mut self,
+        stream: &'static StreamDef,
+        saved: Option<&PartitionsLeft>,
+    ) -> Position {
+        let (position, note) = Position::full_refresh(stream, saved, self.rows());
+        if let Some(note) = note {
+            self.log("INFO", &format!("{}: {note}", stream.name));
         }
-        if let (Some(rows), Some(_)) = (counted, &group.parent) {
-            self.sink.emit(&messages::estimate(group.stream.name, rows));
-        }
+        position
+    }
+
+    /// Whether an incremental read of the group's stream is followed by
+    /// the deletions logged since the last sync.
+    fn tracks_deletes(&self, group: &Group) -> bool {
+        let logged = group
+            .stream
+            .incremental()
+            .is_some_and(|i| i.deletes.is_some());
+        logged && group.parent.is_some() && self.settings.track_deletes
     }
 
     /// After an incremental read of a stream with deletes: the deletions
-    /// logged since the last sync's start, then a STATE that tracks them from
-    /// this sync's start on (less a margin for clock skew: a deletion read
-    /// twice deletes nothing more).
+    /// logged from the last sync's start on (`from`, when one tracked
+    /// them), then a STATE that tracks them from this sync's start on.
     fn deletes(
         &mut self,
-        stream: &'static StreamDef,
-        keyset: &mut Keyset,
+        group: &Group,
+        mut keyset: Keyset,
+        from: Option<&str>,
         started_ms: u64,
     ) -> Result<()> {
-        let Some(deletes) = stream.incremental().and_then(|i| i.deletes.as_ref()) else {
+        let stream = group.stream;
+        let (Some(deletes), Some(from), true) = (
+            stream.incremental().and_then(|i| i.deletes.as_ref()),
+            from,
+            self.tracks_deletes(group),
+        ) else {
             return Ok(());
         };
-        let name = stream.name;
-        match keyset.deletes_from().map(str::to_owned) {
-            Some(from) => {
-                let count = self.read_deletes(stream, deletes, &from)?;
-                self.log(
-                    "INFO",
-                    &format!("{name}: {count} deleted rows since {from}"),
-                );
-            }
-            None => self.log(
-                "INFO",
-                &format!("{name}: deletions are tracked from this sync on"),
-            ),
+        keyset.set_deletes_from(log_from(started_ms));
+        let StreamState::Incremental(after) = keyset.state() else {
+            return Err(Error::system("an incremental read's state is a cursor"));
+        };
+        let count = self.read_deletes(stream, deletes, from, after)?;
+        self.log(
+            "INFO",
+            &format!("{}: {count} deleted rows since {from}", stream.name),
+        );
+        Ok(())
+    }
+}
+
+/// What a group's read does with its rows: each stream's records, and a
+/// STATE per stream of the group (a child's holding each parent's).
+struct GroupRows<'g> {
+    group: &'g Group,
+    emitter: Emitter<'g>,
+    by_parent: &'g mut HashMap<&'static str, BTreeMap<String, StreamState>>,
+}
+
+impl Rows for GroupRows<'_> {
+    fn streams(&self) -> Vec<&'static str> {
+        self.group.members()
+    }
+
+    fn emit(&mut self, reader: &mut Reader, round: &Round) -> Result<()> {
+        let emitted_at = now_ms();
+        for node in round.pages.iter().flat_map(Page::nodes) {
+            self.emitter.node(&mut *reader.sink, node, emitted_at)?;
         }
-        let from = started_ms as i64 - LOG_MARGIN_MS;
-        keyset.set_deletes_from(format_rfc3339_ms(from));
-        let state = keyset.state().to_value();
-        self.sink.emit(&messages::stream_state(name, &state, 0));
+        reader.log("INFO", &summary(self.group.stream.name, round));
         Ok(())
     }
 
-    /// An ESTIMATE for each child stream read from this parent alone: its
-    /// rows per parent row so far, times the parent's count. (A child read
-    /// from several parents, whose estimates would each count one, gets none.)
-    fn child_estimates(&mut self, group: &Group, parents: u64, parent_rows: u64, counts: &[u64]) {
-        for (out, rows) in group.children.iter().zip(&counts[1..]) {
-            let one_parent = (out.child.sources.iter()).all(|s| s.parent.name == group.stream.name);
-            if one_parent {
-                let estimate = rows * parents / parent_rows;
-                self.sink
-                    .emit(&messages::estimate(out.child.name, estimate));
-            }
-        }
-    }
-
-    /// A STATE per stream of the group, with the records it emitted since
-    /// the last; those counts (the parent's first).
-    fn checkpoint(
-        &mut self,
-        group: &Group,
-        state: &StreamState,
-        emitter: &mut Emitter,
-        progress: &mut Progress,
-    ) -> Vec<u64> {
-        let counts = emitter.take_counts();
+    fn checkpoints(&mut self, pager: &dyn Pager) -> Vec<Checkpoint> {
+        let (group, state) = (self.group, pager.state());
+        let counts = self.emitter.take_counts();
+        let mut checkpoints = Vec::new();
         if group.parent.is_some() {
-            self.sink.emit(&messages::stream_state(
-                group.stream.name,
-                &state.to_value(),
-                counts[0],
-            ));
+            checkpoints.push(Checkpoint {
+                stream: group.stream.name,
+                state: state.clone(),
+                records: counts[0],
+                whole: true,
+            });
         }
-        for (child, count) in group.children.iter().zip(&counts[1..]) {
-            let name = child.child.name;
-            let parents = progress.by_parent.entry(name).or_default();
+        for (out, records) in group.children.iter().zip(&counts[1..]) {
+            let child = out.child;
+            let parents = self.by_parent.entry(child.name).or_default();
             parents.insert(group.stream.name.to_owned(), state.clone());
-            let state = StreamState::ByParent {
-                parents: parents.clone(),
-            };
-            self.sink
-                .emit(&messages::stream_state(name, &state.to_value(), *count));
+            checkpoints.push(Checkpoint {
+                stream: child.name,
+                state: StreamState::ByParent {
+                    parents: parents.clone(),
+                },
+                records: *records,
+                whole: (child.sources.iter()).all(|s| s.parent.name == group.stream.name),
+            });
         }
-        counts
+        checkpoints
     }
 }
 

@@ -1,7 +1,5 @@
 //! Reading an activity log: the entries naming rows of a stream since a
-//! time. Deleted rows: one record per deletion, with the row's key, its
-//! cursor and `_ab_cdc_deleted_at` set to the deletion time (Airbyte's
-//! convention: destinations deduplicating on the key delete the row).
+//! time, and the deletions of a stream's rows as records.
 
 use serde_json::{json, Value};
 
@@ -12,15 +10,21 @@ use crate::page::{Page, Root};
 use crate::position::{Keyset, Pager};
 use crate::query::{self, Pick};
 use crate::raw_json::members;
-use crate::retrieve::Queries;
-use crate::state::StreamState;
-use crate::stream::{KeyForm, LogEntries, StreamDef, TotalCount, DELETED_AT};
-use crate::time::now_ms;
+use crate::retrieve::{Checkpoint, Queries, Round, Rows};
+use crate::state::{CursorAt, StreamState};
+use crate::stream::{Incremental, KeyForm, LogEntries, StreamDef, TotalCount, DELETED_AT};
+use crate::time::{format_rfc3339_ms, now_ms};
 
 /// How far before a sync's start the next sync reads the log: more than any
 /// plausible skew between this clock and the server's (an entry read twice
 /// deletes or re-reads a row once more, nothing worse).
-pub const LOG_MARGIN_MS: i64 = 10 * 60 * 1000;
+const LOG_MARGIN_MS: i64 = 10 * 60 * 1000;
+
+/// Where a log is to be read from by the next sync: this one's start, less
+/// the margin.
+pub(crate) fn log_from(started_ms: u64) -> String {
+    format_rfc3339_ms(started_ms as i64 - LOG_MARGIN_MS)
+}
 
 /// What to read from a log: the `entries` from `from` on, with their field
 /// and the `also` fields, each value in the entries' form.
@@ -31,6 +35,13 @@ pub struct LogQuery<'a> {
 }
 
 impl LogQuery<'_> {
+    /// The log's order: its time, then a tie-break.
+    fn order(&self) -> Result<&'static Incremental> {
+        let log = self.entries.log;
+        log.incremental()
+            .ok_or_else(|| Error::system(format!("{} is not incremental", log.name)))
+    }
+
     /// The entries' field, then the others.
     fn fields(&self) -> Vec<&'static str> {
         std::iter::once(self.entries.field)
@@ -49,16 +60,57 @@ impl Reader<'_> {
         query: &LogQuery,
         each: &mut dyn FnMut(&[String], &str) -> Result<()>,
     ) -> Result<()> {
-        let log = query.entries.log;
-        let Some(order) = log.incremental() else {
+        let mut entries = |_: &mut Reader, round: &Round| -> Result<()> {
+            for node in round.pages.iter().flat_map(Page::nodes) {
+                let (values, at) = entry(node, query)?;
+                each(&values, &at)?;
+            }
+            Ok(())
+        };
+        self.page_log(label, query, &mut entries)
+    }
+
+    /// Emits a record for each deletion of `stream`'s rows logged at or
+    /// after `from`, then the STATE `after`; returns how many.
+    pub(crate) fn read_deletes(
+        &mut self,
+        stream: &'static StreamDef,
+        deletes: &'static LogEntries,
+        from: &str,
+        after: CursorAt,
+    ) -> Result<u64> {
+        let Some(key) = stream.primary_key.first() else {
             return Err(Error::system(format!(
-                "{label}: {} is not incremental",
-                log.name
+                "{}: deletes need a stream with a key",
+                stream.name
             )));
         };
+        let query = LogQuery {
+            entries: deletes,
+            also: &[],
+            from,
+        };
+        let label = format!("{} (deletes from {})", stream.name, deletes.log.name);
+        let mut rows = Deletions {
+            stream,
+            key,
+            query: &query,
+            after,
+            line: String::new(),
+            records: 0,
+            emitted: 0,
+        };
+        self.page_log(&label, &query, &mut rows)?;
+        Ok(rows.emitted)
+    }
+
+    /// Pages through the entries `query` selects.
+    fn page_log(&mut self, label: &str, query: &LogQuery, rows: &mut dyn Rows) -> Result<()> {
+        let log = query.entries.log;
+        let order = query.order().map_err(|e| e.context(label))?;
         let extra: Value = serde_json::from_str(query.entries.filter)
             .map_err(|e| Error::system(format!("{label}: the log filter is not JSON ({e})")))?;
-        let saved = StreamState::Incremental {
+        let saved = CursorAt {
             cursor_field: order.cursor.into(),
             cursor: Some(query.from.into()),
             deletes_from: None,
@@ -92,51 +144,57 @@ impl Reader<'_> {
             first: &document,
             next: &document,
         };
-        self.retrieve(&queries, &mut pager, &mut |_, round| {
-            for node in round.pages.iter().flat_map(Page::nodes) {
-                let (values, at) = entry(node, query, order.cursor)?;
-                each(&values, &at)?;
-            }
-            Ok(())
-        })?;
+        self.retrieve(&queries, &mut pager, rows)?;
+        Ok(())
+    }
+}
+
+/// A read of deletions: a record per entry, with the row's key, its cursor
+/// and `_ab_cdc_deleted_at` set to the deletion time (Airbyte's convention:
+/// destinations deduplicating on the key delete the row); once every entry
+/// is read, the STATE that moves the deletions' start on.
+struct Deletions<'q> {
+    stream: &'static StreamDef,
+    key: &'static str,
+    query: &'q LogQuery<'q>,
+    after: CursorAt,
+    line: String,
+    /// Records since the last STATE, and in all.
+    records: u64,
+    emitted: u64,
+}
+
+impl Rows for Deletions<'_> {
+    fn emit(&mut self, reader: &mut Reader, round: &Round) -> Result<()> {
+        let row_cursor = self.after.cursor_field.as_str();
+        let emitted_at = now_ms();
+        for node in round.pages.iter().flat_map(Page::nodes) {
+            let (values, at) = entry(node, self.query)?;
+            let record = json!({ self.key: values[0], row_cursor: at, DELETED_AT: at });
+            self.line.clear();
+            messages::record(
+                &mut self.line,
+                self.stream.name,
+                &record.to_string(),
+                emitted_at,
+            );
+            reader.sink.record(&self.line);
+            self.records += 1;
+            self.emitted += 1;
+        }
         Ok(())
     }
 
-    /// Emits a record for each deletion of `stream`'s rows logged at or
-    /// after `from`; returns how many.
-    pub(crate) fn read_deletes(
-        &mut self,
-        stream: &'static StreamDef,
-        deletes: &'static LogEntries,
-        from: &str,
-    ) -> Result<u64> {
-        let (Some(row_cursor), Some(key)) = (
-            stream.incremental().map(|i| i.cursor),
-            stream.primary_key.first(),
-        ) else {
-            return Err(Error::system(format!(
-                "{}: deletes need an incremental stream with a key",
-                stream.name
-            )));
-        };
-        let query = LogQuery {
-            entries: deletes,
-            also: &[],
-            from,
-        };
-        let label = format!("{} (deletes from {})", stream.name, deletes.log.name);
-        let mut deleted = Vec::new();
-        self.read_log(&label, &query, &mut |values, at| {
-            deleted.push(json!({ *key: values[0], row_cursor: at, DELETED_AT: at }));
-            Ok(())
-        })?;
-        let (mut line, emitted_at) = (String::new(), now_ms());
-        for record in &deleted {
-            line.clear();
-            messages::record(&mut line, stream.name, &record.to_string(), emitted_at);
-            self.sink.record(&line);
+    fn checkpoints(&mut self, pager: &dyn Pager) -> Vec<Checkpoint> {
+        if !pager.done() {
+            return Vec::new();
         }
-        Ok(deleted.len() as u64)
+        vec![Checkpoint {
+            stream: self.stream.name,
+            state: StreamState::Incremental(self.after.clone()),
+            records: std::mem::take(&mut self.records),
+            whole: false,
+        }]
     }
 }
 
@@ -173,8 +231,9 @@ impl Pager for LogPager {
 
 /// A log entry's values of the query's fields and its time, each value
 /// checked for its form.
-fn entry(node: &str, query: &LogQuery, time_field: &str) -> Result<(Vec<String>, String)> {
+fn entry(node: &str, query: &LogQuery) -> Result<(Vec<String>, String)> {
     let log = query.entries.log.name;
+    let time_field = query.order()?.cursor;
     let fields =
         members(node).map_err(|e| Error::system(format!("a {log} entry is unusable ({e})")))?;
     let get = |name: &str| -> Option<String> {
@@ -232,7 +291,7 @@ mod tests {
         };
         let node = r#"{"entityId":"6c0f3ea3-2f63-4a4b-9b0e-111111111111","createdAt":"2024-05-01T00:00:00.000Z","id":"ev1"}"#;
         assert_eq!(
-            entry(node, &query, "createdAt").unwrap(),
+            entry(node, &query).unwrap(),
             (
                 vec!["6c0f3ea3-2f63-4a4b-9b0e-111111111111".to_owned()],
                 "2024-05-01T00:00:00.000Z".to_owned()
@@ -243,7 +302,7 @@ mod tests {
             r#"{"entityId":null,"createdAt":"2024-05-01T00:00:00.000Z"}"#,
             r#"{"createdAt":"2024-05-01T00:00:00.000Z"}"#,
         ] {
-            assert!(entry(bad, &query, "createdAt").is_err(), "{bad}");
+            assert!(entry(bad, &query).is_err(), "{bad}");
         }
         assert!(is_uuid("6C0F3EA3-2f63-4a4b-9b0e-111111111111"));
         assert!(!is_uuid("6c0f3ea3-2f63-4a4b-9b0e-11111111111g"));

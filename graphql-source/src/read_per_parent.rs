@@ -6,16 +6,15 @@ use crate::catalog::{Stream, SyncMode};
 use crate::emit;
 use crate::error::{Error, Result};
 use crate::fetch::Reader;
-use crate::messages::{self, Status};
 use crate::page::{Page, Root};
 use crate::position::per_parent::{parent_order, Parent, Parents};
-use crate::position::{ByIds, Position};
+use crate::position::{ByIds, ByLog, Form, Pager, Position, Since};
 use crate::query::{self, Pick};
-use crate::read_log::{LogQuery, LOG_MARGIN_MS};
-use crate::retrieve::Queries;
-use crate::state::StreamState;
+use crate::read_log::{log_from, LogQuery};
+use crate::retrieve::{Checkpoint, Queries, Round, Rows};
+use crate::state::{ParentsFrom, StreamState};
 use crate::stream::{top_level, Answer, ParentActivity, PerParentDef, TotalCount};
-use crate::time::{format_rfc3339_ms, now_ms};
+use crate::time::now_ms;
 
 /// Parents read at once: one request each per round, sent together.
 const PARENTS_AT_ONCE: usize = 8;
@@ -52,16 +51,15 @@ impl Reader<'_> {
         saved: Option<&StreamState>,
     ) -> Result<()> {
         let name = stream.name;
-        let (listed, saved, plan) = self.parents_to_read(stream, mode, saved)?;
+        let (listed, saved, by_log) = self.parents_to_read(stream, mode, saved)?;
         let (mut parents, note) = Parents::new(stream, listed, saved, PARENTS_AT_ONCE);
         if let Some(note) = note {
             self.log("INFO", &format!("{name}: {note}"));
         }
         let cost = self.cost(stream, parents.left() as u64);
         self.log("INFO", &cost);
-        self.sink
-            .emit(&messages::stream_status(name, Status::Running));
-        let query = query::per_parent_document(stream, self.absent.paths(stream.root_field));
+        let absent = self.absent.paths(stream.root_field);
+        let query = query::per_parent_document(stream, absent);
         let queries = Queries {
             label: name,
             stream: Some(name),
@@ -72,74 +70,62 @@ impl Reader<'_> {
             first: &query,
             next: &query,
         };
-        let absent = self.absent.paths(stream.root_field);
-        let nulls: Vec<&str> = (stream.fields.iter().map(|f| f.name))
-            .filter(|name| absent.iter().any(|a| a == name))
-            .collect();
-        let mut line = String::new();
-        let read = self.retrieve(&queries, &mut parents, &mut |client, round| {
-            let emitted_at = now_ms();
-            for (page, request) in round.pages.iter().zip(round.requests) {
-                let first = stream.naming.first().map_or("", |n| n.input);
-                let parent = request[stream.argument][first].as_str().unwrap_or_default();
-                for node in page.nodes() {
-                    line.clear();
-                    emit::keyed_record(&mut line, stream, node, (parent, &nulls), emitted_at)?;
-                    client.sink.record(&line);
-                }
-            }
-            let state = plan.state(round.pager.state()).to_value();
-            client
-                .sink
-                .emit(&messages::stream_state(name, &state, round.rows));
-            Ok(())
-        })?;
-        let total = read.rows;
-        if total == 0 {
-            let state = plan.state(StreamState::FullRefreshComplete).to_value();
-            self.sink.emit(&messages::stream_state(name, &state, 0));
-        }
-        self.log("INFO", &format!("{name}: done, {total} records"));
+        let mut rows = ParentRows {
+            stream,
+            nulls: (stream.fields.iter().map(|f| f.name))
+                .filter(|name| absent.iter().any(|a| a == name))
+                .collect(),
+            line: String::new(),
+            records: 0,
+        };
+        let mut logged = None;
+        let pager = ByLog::over(by_log, &mut parents, &mut logged);
+        let read = self.retrieve(&queries, pager, &mut rows)?;
+        self.log("INFO", &format!("{name}: done, {} records", read.rows));
         Ok(())
     }
 
     /// The parents this read goes through, the saved position among them to
-    /// resume from, and what its states say besides: every parent (resumed
-    /// from `saved`), or, for an incremental sync by the log, those it names.
+    /// resume from, and what the log adds: every parent (resumed from
+    /// `saved`), or, for an incremental sync by the log, those it names.
     fn parents_to_read<'s>(
         &mut self,
         stream: &'static PerParentDef,
         mode: SyncMode,
         saved: Option<&'s StreamState>,
-    ) -> Result<(Vec<Parent>, Option<&'s StreamState>, Plan)> {
-        let next_from = format_rfc3339_ms(now_ms() as i64 - LOG_MARGIN_MS);
+    ) -> Result<(Vec<Parent>, Option<&'s ParentsFrom>, Option<ByLog>)> {
+        let next = log_from(now_ms());
         let by_log = stream
             .incremental
             .as_ref()
             .filter(|_| mode == SyncMode::Incremental);
+        let resumed = match saved {
+            Some(StreamState::PerParent(at)) => Some(at),
+            _ => None,
+        };
+        let full = |from: String| ByLog {
+            since: Since::Full { from },
+            form: Form::PerParent,
+        };
         let chosen = match (by_log, saved) {
             (Some(activity), Some(StreamState::PerParentLog { from })) => {
                 let parents = self.parents_in_log(stream, activity, from)?;
-                let plan = Plan::Changes {
+                let since = Since::Changes {
                     from: from.clone(),
-                    next_from,
+                    next,
                 };
-                (parents, None, plan)
+                let by_log = ByLog {
+                    since,
+                    form: Form::PerParent,
+                };
+                (parents, None, Some(by_log))
             }
-            (Some(_), Some(state @ StreamState::PerParent { activity_from, .. })) => {
-                let from = activity_from.clone().unwrap_or(next_from);
-                (
-                    self.list_parents(stream, None)?,
-                    Some(state),
-                    Plan::Full(Some(from)),
-                )
+            (Some(_), _) => {
+                let from = resumed.and_then(|at| at.activity_from.clone());
+                let by_log = full(from.unwrap_or(next));
+                (self.list_parents(stream, None)?, resumed, Some(by_log))
             }
-            (Some(_), _) => (
-                self.list_parents(stream, None)?,
-                None,
-                Plan::Full(Some(next_from)),
-            ),
-            (None, saved) => (self.list_parents(stream, None)?, saved, Plan::Full(None)),
+            (None, _) => (self.list_parents(stream, None)?, resumed, None),
         };
         Ok(chosen)
     }
@@ -234,44 +220,58 @@ impl Reader<'_> {
             next: &next,
         };
         let mut parents = Vec::new();
-        self.retrieve(&queries, &mut position, &mut |_, round| {
-            for node in round.pages.iter().flat_map(Page::nodes) {
-                parents.push(Parent::from_node(node, stream)?);
-            }
-            Ok(())
-        })?;
+        self.retrieve(
+            &queries,
+            &mut position,
+            &mut |_: &mut Reader, round: &Round| {
+                for node in round.pages.iter().flat_map(Page::nodes) {
+                    parents.push(Parent::from_node(node, stream)?);
+                }
+                Ok(())
+            },
+        )?;
         Ok(parents)
     }
 }
 
-/// What the states of a per-parent read say besides where it stands.
-enum Plan {
-    /// Every parent; `Some(from)`: an incremental sync's, after which the
-    /// log is to read from `from`.
-    Full(Option<String>),
-    /// The parents the log named from `from` on; then from `next_from`.
-    Changes { from: String, next_from: String },
+/// What a per-parent read does with its rows: a record each, named by the
+/// parent it was asked for; a STATE after every round.
+struct ParentRows<'a> {
+    stream: &'static PerParentDef,
+    /// Columns the server's schema no longer has: written as null.
+    nulls: Vec<&'a str>,
+    line: String,
+    records: u64,
 }
 
-impl Plan {
-    fn state(&self, parents: StreamState) -> StreamState {
-        let done = parents == StreamState::FullRefreshComplete;
-        match (self, parents) {
-            (Plan::Full(None), parents) => parents,
-            (Plan::Full(Some(from)), _) if done => StreamState::PerParentLog { from: from.clone() },
-            (Plan::Full(Some(from)), StreamState::PerParent { parents_from, .. }) => {
-                StreamState::PerParent {
-                    parents_from,
-                    activity_from: Some(from.clone()),
-                }
+impl Rows for ParentRows<'_> {
+    fn streams(&self) -> Vec<&'static str> {
+        vec![self.stream.name]
+    }
+
+    fn emit(&mut self, reader: &mut Reader, round: &Round) -> Result<()> {
+        let (stream, emitted_at) = (self.stream, now_ms());
+        let first = stream.naming.first().map_or("", |n| n.input);
+        for (page, request) in round.pages.iter().zip(round.requests) {
+            let parent = request[stream.argument][first].as_str().unwrap_or_default();
+            for node in page.nodes() {
+                self.line.clear();
+                let parent = (parent, self.nulls.as_slice());
+                emit::keyed_record(&mut self.line, stream, node, parent, emitted_at)?;
+                reader.sink.record(&self.line);
             }
-            (Plan::Full(Some(_)), parents) => parents,
-            (Plan::Changes { next_from, .. }, _) if done => StreamState::PerParentLog {
-                from: next_from.clone(),
-            },
-            // Interrupted: the same parents are read again next time.
-            (Plan::Changes { from, .. }, _) => StreamState::PerParentLog { from: from.clone() },
         }
+        self.records += round.rows;
+        Ok(())
+    }
+
+    fn checkpoints(&mut self, pager: &dyn Pager) -> Vec<Checkpoint> {
+        vec![Checkpoint {
+            stream: self.stream.name,
+            state: pager.state(),
+            records: std::mem::take(&mut self.records),
+            whole: false,
+        }]
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::fetch::{Reader, Sent};
-use crate::messages;
+use crate::messages::{self, Status};
 use crate::page::{Page, Root};
 use crate::position::Pager;
 use crate::state::StreamState;
@@ -34,13 +34,46 @@ pub struct Round<'r> {
     pub requests: &'r [Value],
     /// The pager, moved past the round.
     pub pager: &'r dyn Pager,
-    /// Whether this is the read's first round.
-    pub first: bool,
-    /// The first round's `totalCount`s summed, when every page had one.
-    pub counted: Option<u64>,
     /// Rows in `pages`, and in every round so far.
     pub rows: u64,
     pub total: u64,
+}
+
+/// What a read does with its rows: it emits them, and names the STATEs
+/// that checkpoint them. The retriever writes those, and the RUNNING and
+/// ESTIMATEs around them, so every kind of read reports alike.
+pub trait Rows {
+    /// The streams whose records this read emits (RUNNING for each).
+    fn streams(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+
+    /// Emits a round's records.
+    fn emit(&mut self, reader: &mut Reader, round: &Round) -> Result<()>;
+
+    /// The STATEs to write where `pager` stands (after a round, or at once
+    /// when there was nothing to read).
+    fn checkpoints(&mut self, _pager: &dyn Pager) -> Vec<Checkpoint> {
+        Vec::new()
+    }
+}
+
+/// A read whose rows go to a closure checkpoints nothing.
+impl<F: FnMut(&mut Reader, &Round) -> Result<()>> Rows for F {
+    fn emit(&mut self, reader: &mut Reader, round: &Round) -> Result<()> {
+        self(reader, round)
+    }
+}
+
+/// One STATE to write.
+pub struct Checkpoint {
+    pub stream: &'static str,
+    pub state: StreamState,
+    /// Records of the stream emitted since its last STATE.
+    pub records: u64,
+    /// Whether this read emits every row of the stream, so its records per
+    /// row read times the read's count estimate the stream's size.
+    pub whole: bool,
 }
 
 /// What a read did.
@@ -53,16 +86,16 @@ pub struct Retrieved {
 }
 
 impl Reader<'_> {
-    /// Pages through `pager` to its end, calling `each` after every round.
+    /// Pages through `pager` to its end, handing every round to `rows`.
     pub fn retrieve(
         &mut self,
         queries: &Queries,
         pager: &mut dyn Pager,
-        each: &mut dyn FnMut(&mut Self, &Round) -> Result<()>,
+        rows: &mut dyn Rows,
     ) -> Result<Retrieved> {
         let label = queries.label;
         let mut done = Retrieved::default();
-        let mut bound = None;
+        let (mut bound, mut counted) = (None, None);
         let mut pulse = Pulse::new(self.settings.progress_every_ms);
         while !pager.done() {
             let query = if done.rounds == 0 {
@@ -76,18 +109,21 @@ impl Reader<'_> {
             } = self
                 .round(label, queries.root, query, &mut |rows| pager.requests(rows))
                 .map_err(|e| e.context(format_args!("{label}, after {} records", done.rows)))?;
-            let counted = (done.rounds == 0)
-                .then(|| fetched.iter().map(|p| p.total_count).sum::<Option<u64>>())
-                .flatten();
-            if pager.bounded_by_count() {
-                bound = bound.or(counted.map(|rows| RowBound::new(rows, self.rows())));
+            if done.rounds == 0 {
+                // Only a count of every row the read will emit says its size.
+                let count = fetched.iter().map(|p| p.total_count).sum::<Option<u64>>();
+                counted = count.filter(|_| pager.bounded_by_count());
+                bound = counted.map(|rows| RowBound::new(rows, self.rows()));
+                self.running(queries, &*rows, counted);
+                pulse.expected = counted;
             }
             let with_rows = pager.advance(&fetched)?;
             let pages = &fetched[..with_rows];
-            let rows = pages.iter().map(|p| p.nodes().len() as u64).sum();
+            let round_rows = pages.iter().map(|p| p.nodes().len() as u64).sum();
+            let first_rows = done.rows == 0 && round_rows > 0;
             done.rounds += 1;
             done.pages += with_rows as u64;
-            done.rows += rows;
+            done.rows += round_rows;
             done.requests += fetched.len() as u64;
             if let Some(bound) = &bound {
                 bound
@@ -98,18 +134,64 @@ impl Reader<'_> {
                 pages,
                 requests: &sent[..with_rows.min(sent.len())],
                 pager: &*pager,
-                first: done.rounds == 1,
-                counted,
-                rows,
+                rows: round_rows,
                 total: done.rows,
             };
-            each(self, &round)?;
-            if done.rounds == 1 {
-                pulse.expected = counted;
+            rows.emit(self, &round)?;
+            let checkpoints = rows.checkpoints(&*pager);
+            if let (true, Some(counted)) = (first_rows, counted) {
+                self.estimate_others(queries, &checkpoints, counted, round_rows);
             }
+            self.write(checkpoints);
             self.pulse(queries, &*pager, &done, &mut pulse);
         }
+        if done.rounds == 0 {
+            // Nothing to read (no change logged): the states still move on.
+            self.running(queries, &*rows, None);
+            let checkpoints = rows.checkpoints(&*pager);
+            self.write(checkpoints);
+        }
         Ok(done)
+    }
+
+    /// RUNNING for every stream the read emits, and the ESTIMATE its count
+    /// gives of the stream it reads.
+    fn running(&mut self, queries: &Queries, rows: &dyn Rows, counted: Option<u64>) {
+        for stream in rows.streams() {
+            self.sink
+                .emit(&messages::stream_status(stream, Status::Running));
+        }
+        if let (Some(stream), Some(counted)) = (queries.stream, counted) {
+            self.sink.emit(&messages::estimate(stream, counted));
+        }
+    }
+
+    /// After the first round with rows: an ESTIMATE of each other stream
+    /// the read emits whole (a child stream read from this parent alone),
+    /// its records per row read so far times the read's count.
+    fn estimate_others(
+        &mut self,
+        queries: &Queries,
+        checkpoints: &[Checkpoint],
+        counted: u64,
+        rows: u64,
+    ) {
+        let others = checkpoints
+            .iter()
+            .filter(|c| c.whole && Some(c.stream) != queries.stream);
+        for checkpoint in others {
+            let estimate = checkpoint.records * counted / rows;
+            self.sink
+                .emit(&messages::estimate(checkpoint.stream, estimate));
+        }
+    }
+
+    fn write(&mut self, checkpoints: Vec<Checkpoint>) {
+        for c in checkpoints {
+            let state = c.state.to_value();
+            self.sink
+                .emit(&messages::stream_state(c.stream, &state, c.records));
+        }
     }
 
     /// Every `pulse.every_ms`: an ESTIMATE where the pager can tell the

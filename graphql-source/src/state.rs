@@ -10,52 +10,38 @@ use crate::error::{Error, Result};
 use crate::partition::Range;
 use crate::settings::kind;
 
-/// Where one stream stands. Serialised as the STATE message's `stream_state`.
+/// Where one stream stands. Serialised as the STATE message's `stream_state`,
+/// tagged by `mode`; each pager reads and writes its own variant's type, so a
+/// state of another kind never reaches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StreamState {
-    /// A full refresh under way, read in `order`: the partitions still to
-    /// finish, each resuming after its offset cursor.
-    FullRefresh {
-        order: String,
-        partitions: Vec<PartitionState>,
-    },
+    /// A full refresh under way.
+    FullRefresh(PartitionsLeft),
     /// The last full refresh finished: the next one starts from the beginning.
     FullRefreshComplete,
-    /// Every row with `cursor_field` < `cursor` has been emitted (`None`: none seen yet).
-    Incremental {
-        cursor_field: String,
-        cursor: Option<String>,
-        /// Deletions logged from this time on are still to be emitted
-        /// (streams with deletes; absent until a first sync sets it).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        deletes_from: Option<String>,
-    },
-    /// A per-parent stream under way: every parent ordered before
-    /// `parents_from` (by the parent stream's full refresh order) is done.
-    PerParent {
-        parents_from: Vec<Option<String>>,
-        /// An incremental sync's full read: when done, the log is to read
-        /// from here.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        activity_from: Option<String>,
-    },
+    /// An incremental read's cursor.
+    Incremental(CursorAt),
+    /// A per-parent stream under way.
+    PerParent(ParentsFrom),
     /// A per-parent stream read in full: the parents the log names from
     /// `from` on are still to read again.
     PerParentLog { from: String },
-    /// A stream read by an activity log's changes: every change logged from
-    /// `from` on is still to read; `syncs` incremental syncs since the last
-    /// full refresh; `full_refresh` the one under way, if any.
-    Activity {
-        from: String,
-        syncs: u32,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        full_refresh: Option<Box<StreamState>>,
-    },
+    /// A stream read by an activity log's changes.
+    Activity(ActivityAt),
     /// A child stream: where the read of each parent it comes from stands.
     ByParent {
         parents: BTreeMap<String, StreamState>,
     },
+}
+
+/// A full refresh read in `order`: the partitions still to finish, each
+/// resuming after its offset cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionsLeft {
+    pub order: String,
+    pub partitions: Vec<PartitionState>,
 }
 
 /// One unfinished partition of a full refresh.
@@ -66,6 +52,50 @@ pub struct PartitionState {
     /// The offset cursor of its last page read; absent before its first page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
+}
+
+/// Every row with `cursor_field` < `cursor` has been emitted (`None`: none
+/// seen yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CursorAt {
+    pub cursor_field: String,
+    pub cursor: Option<String>,
+    /// Deletions logged from this time on are still to be emitted (streams
+    /// with deletes; absent until a first sync sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletes_from: Option<String>,
+}
+
+/// Every parent ordered before `parents_from` (by the parent stream's full
+/// refresh order) is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParentsFrom {
+    pub parents_from: Vec<Option<String>>,
+    /// An incremental sync's full read: when done, the log is to read from
+    /// here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_from: Option<String>,
+}
+
+/// Every change logged from `from` on is still to read; `syncs` incremental
+/// syncs since the last full refresh; `full_refresh` the one under way, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityAt {
+    pub from: String,
+    pub syncs: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_refresh: Option<Nested>,
+}
+
+/// A full refresh under way inside another state, tagged as at the top so
+/// 0.4's states read unchanged; no other kind fits there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Nested {
+    FullRefresh(PartitionsLeft),
 }
 
 impl StreamState {
@@ -160,27 +190,28 @@ fn parse_entry(entry: &Value) -> Result<(String, StreamState)> {
 
 fn validate(state: &StreamState, top: bool) -> Result<(), String> {
     match state {
-        StreamState::FullRefresh { partitions, .. } => {
-            if partitions.is_empty() {
-                return Err("a full refresh under way with no partition left".into());
-            }
-            for partition in partitions {
-                partition.range.validate().map_err(|e| e.message)?;
-            }
-            Ok(())
-        }
+        StreamState::FullRefresh(left)
+        | StreamState::Activity(ActivityAt {
+            full_refresh: Some(Nested::FullRefresh(left)),
+            ..
+        }) => left.validate(),
         StreamState::ByParent { parents } if top => parents
             .values()
             .try_for_each(|state| validate(state, false)),
         StreamState::ByParent { .. } => Err("a parent's state is itself by parent".into()),
-        StreamState::Activity {
-            full_refresh: Some(inner),
-            ..
-        } => match inner.as_ref() {
-            StreamState::FullRefresh { .. } => validate(inner, false),
-            _ => Err("an activity state's full refresh is not one".into()),
-        },
         _ => Ok(()),
+    }
+}
+
+impl PartitionsLeft {
+    fn validate(&self) -> Result<(), String> {
+        if self.partitions.is_empty() {
+            return Err("a full refresh under way with no partition left".into());
+        }
+        for partition in &self.partitions {
+            partition.range.validate().map_err(|e| e.message)?;
+        }
+        Ok(())
     }
 }
 
@@ -225,7 +256,7 @@ mod tests {
         let states = parse_input(Some(text)).unwrap();
         assert_eq!(
             states["subscriptions"],
-            StreamState::FullRefresh {
+            StreamState::FullRefresh(PartitionsLeft {
                 order: "createdAt,subscriptionId".into(),
                 partitions: vec![
                     PartitionState {
@@ -240,12 +271,9 @@ mod tests {
                         after: None
                     },
                 ]
-            }
+            })
         );
-        assert!(matches!(
-            states["customers"],
-            StreamState::Incremental { .. }
-        ));
+        assert!(matches!(states["customers"], StreamState::Incremental(_)));
     }
 
     #[test]
@@ -280,41 +308,55 @@ mod tests {
             "stream_state":{"mode":"full_refresh","order":"createdAt,id","after":"YQ=="}}}]"#;
         assert_eq!(
             parse_input(Some(text)).unwrap()["customers"],
-            StreamState::FullRefresh {
+            StreamState::FullRefresh(PartitionsLeft {
                 order: "createdAt,id".into(),
                 partitions: vec![PartitionState {
                     range: Range::ALL,
                     after: Some("YQ==".into())
                 }]
-            }
+            })
         );
     }
 
+    /// Every kind of state, as 0.4 wrote it, reads back and writes the same.
     #[test]
-    fn round_trips_through_json() {
-        for state in [
-            StreamState::FullRefreshComplete,
-            StreamState::FullRefresh {
-                order: "createdAt,id".into(),
-                partitions: vec![PartitionState {
-                    range: Range::ALL,
-                    after: Some("x".into()),
-                }],
-            },
-            StreamState::Incremental {
-                cursor_field: "updatedAt".into(),
-                cursor: Some("t".into()),
-                deletes_from: None,
-            },
-            StreamState::Incremental {
-                cursor_field: "updatedAt".into(),
-                cursor: None,
-                deletes_from: None,
-            },
+    fn reads_and_writes_every_kind_as_0_4_did() {
+        let full = r#"{"mode":"full_refresh","order":"createdAt,id","partitions":[{"range":{"between":{}},"after":"x"}]}"#;
+        for text in [
+            r#"{"mode":"full_refresh_complete"}"#,
+            full,
+            r#"{"mode":"incremental","cursor_field":"updatedAt","cursor":"t"}"#,
+            r#"{"mode":"incremental","cursor_field":"updatedAt","cursor":null,"deletes_from":"d"}"#,
+            r#"{"mode":"per_parent","parents_from":["2024",null]}"#,
+            r#"{"mode":"per_parent","parents_from":["2024"],"activity_from":"a"}"#,
+            r#"{"mode":"per_parent_log","from":"f"}"#,
+            r#"{"mode":"activity","from":"f","syncs":2}"#,
+            &format!(r#"{{"mode":"activity","from":"f","syncs":0,"full_refresh":{full}}}"#),
+            &format!(r#"{{"mode":"by_parent","parents":{{"plans":{full}}}}}"#),
         ] {
-            assert_eq!(
-                serde_json::from_value::<StreamState>(state.to_value()).unwrap(),
-                state
+            let value: Value = serde_json::from_str(text).unwrap();
+            let state: StreamState = serde_json::from_value(value.clone()).expect(text);
+            validate(&state, true).expect(text);
+            assert_eq!(state.to_value(), value, "{text}");
+        }
+    }
+
+    /// A state of the wrong kind where a kind is fixed is refused by its type.
+    #[test]
+    fn refuses_a_nested_state_of_another_kind() {
+        for bad in [
+            r#"{"mode":"activity","from":"f","syncs":0,"full_refresh":{"mode":"incremental","cursor_field":"a","cursor":null}}"#,
+            r#"{"mode":"activity","from":"f","syncs":0,"full_refresh":{"mode":"full_refresh","order":"a","partitions":[]}}"#,
+            r#"{"mode":"incremental","cursor_field":"a","cursor":null,"parents_from":[]}"#,
+        ] {
+            let text = format!(
+                r#"[{{"type":"STREAM","stream":{{"stream_descriptor":{{"name":"p"}},"stream_state":{bad}}}}}]"#
+            );
+            let error = parse_input(Some(&text)).expect_err(bad);
+            assert!(
+                error.message.contains("not one this connector wrote"),
+                "{}",
+                error.message
             );
         }
     }

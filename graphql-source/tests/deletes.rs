@@ -53,6 +53,12 @@ fn a_first_sync_starts_tracking_deletions_without_reading_them() {
     assert_eq!(server.bodies.len(), 1, "no event log query on a first sync");
     let last = messages.last_state();
     assert_eq!(last["cursor"], "2024-05-01T00:00:00.000Z");
+    assert!(
+        messages
+            .states("customers")
+            .all(|m| m["state"]["stream"]["stream_state"]["deletes_from"] == last["deletes_from"]),
+        "every STATE tracks deletions from this sync's start, so an interrupted first sync does too"
+    );
     let from = graphql_source::time::parse_rfc3339_ms(last["deletes_from"].as_str().unwrap())
         .expect("a timestamp");
     let now = graphql_source::time::now_ms() as i64;

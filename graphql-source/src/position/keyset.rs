@@ -11,7 +11,7 @@ use super::nestjs::{arguments, ascending, Offset};
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::string_fields;
-use crate::state::StreamState;
+use crate::state::{CursorAt, StreamState};
 use crate::stream::{Incremental, IncrementalPaging};
 use crate::time::parse_rfc3339_ms;
 
@@ -42,20 +42,13 @@ struct Key {
 impl Keyset {
     pub fn new(
         keys: &'static Incremental,
-        saved: Option<&StreamState>,
+        saved: Option<&CursorAt>,
         start_date: Option<&str>,
     ) -> Keyset {
-        let from = match saved {
-            Some(StreamState::Incremental {
-                cursor: Some(cursor),
-                ..
-            }) => Some(cursor.clone()),
-            _ => start_date.map(str::to_owned),
-        };
-        let deletes_from = match saved {
-            Some(StreamState::Incremental { deletes_from, .. }) => deletes_from.clone(),
-            _ => None,
-        };
+        let from = (saved.and_then(|s| s.cursor.as_deref()))
+            .or(start_date)
+            .map(str::to_owned);
+        let deletes_from = saved.and_then(|s| s.deletes_from.clone());
         Keyset {
             keys,
             from,
@@ -113,7 +106,7 @@ impl Keyset {
     }
 
     pub fn state(&self) -> StreamState {
-        StreamState::Incremental {
+        StreamState::Incremental(CursorAt {
             cursor_field: self.keys.cursor.to_owned(),
             cursor: self
                 .last
@@ -121,7 +114,7 @@ impl Keyset {
                 .map(|k| k.cursor.clone())
                 .or_else(|| self.from.clone()),
             deletes_from: self.deletes_from.clone(),
-        }
+        })
     }
 
     /// Where the deletions still to emit start (streams with deletes).
@@ -173,6 +166,14 @@ mod tests {
             .expect("customers are incremental")
     }
 
+    fn at(cursor_field: &str, cursor: &str) -> CursorAt {
+        CursorAt {
+            cursor_field: cursor_field.into(),
+            cursor: Some(cursor.into()),
+            deletes_from: None,
+        }
+    }
+
     #[test]
     fn pages_after_the_last_row() {
         let mut keyset = Keyset::new(customers(), None, Some("2024-01-01T00:00:00.000Z"));
@@ -190,11 +191,7 @@ mod tests {
         );
         assert_eq!(
             keyset.state(),
-            StreamState::Incremental {
-                cursor_field: "updatedAt".into(),
-                cursor: Some("2024-02-01T00:00:00.000Z".into()),
-                deletes_from: None,
-            }
+            StreamState::Incremental(at("updatedAt", "2024-02-01T00:00:00.000Z"))
         );
         let older = r#"{"id":"a","updatedAt":"2024-02-01T00:00:00.000Z"}"#;
         let error = keyset.advance(&[page(&[older], true, None)]).unwrap_err();
@@ -208,11 +205,7 @@ mod tests {
     #[test]
     fn offset_paging_keeps_the_lower_bound_and_follows_the_server_s_cursors() {
         let events = streams::EVENTS.incremental().unwrap();
-        let saved = StreamState::Incremental {
-            cursor_field: "createdAt".into(),
-            cursor: Some("2024-03-01T00:00:00.000Z".into()),
-            deletes_from: None,
-        };
+        let saved = at("createdAt", "2024-03-01T00:00:00.000Z");
         let mut keyset = Keyset::new(events, Some(&saved), None);
         let first = keyset.request(2);
         assert_eq!(
@@ -229,11 +222,7 @@ mod tests {
         assert_eq!(second["filter"], first["filter"], "the bound stays");
         assert_eq!(
             keyset.state(),
-            StreamState::Incremental {
-                cursor_field: "createdAt".into(),
-                cursor: Some("2024-03-02T00:00:00.000Z".into()),
-                deletes_from: None,
-            }
+            StreamState::Incremental(at("createdAt", "2024-03-02T00:00:00.000Z"))
         );
         let c = r#"{"id":"e3","createdAt":"2024-03-03T00:00:00.000Z"}"#;
         let error = keyset.advance(&[page(&[c], true, Some("c2"))]).unwrap_err();
@@ -247,11 +236,7 @@ mod tests {
 
     #[test]
     fn resumes_from_state_before_start_date_and_reports_bad_rows() {
-        let saved = StreamState::Incremental {
-            cursor_field: "updatedAt".into(),
-            cursor: Some("2025-01-01T00:00:00.000Z".into()),
-            deletes_from: None,
-        };
+        let saved = at("updatedAt", "2025-01-01T00:00:00.000Z");
         let mut keyset = Keyset::new(customers(), Some(&saved), Some("2020-01-01T00:00:00.000Z"));
         assert_eq!(
             keyset.request(1)["filter"]["updatedAt"]["gte"],

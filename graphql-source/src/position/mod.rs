@@ -2,6 +2,7 @@
 //! next round of pages, the advance over them, and the state that checkpoints it.
 
 mod by_ids;
+mod by_log;
 mod keyset;
 mod nestjs;
 mod offset;
@@ -13,10 +14,11 @@ use serde_json::{json, Value};
 
 use crate::error::Result;
 use crate::page::Page;
-use crate::state::StreamState;
+use crate::state::{CursorAt, PartitionsLeft, StreamState};
 use crate::stream::{Incremental, Read, StreamDef};
 
 pub use by_ids::ByIds;
+pub use by_log::{ByLog, Form, Since};
 pub use keyset::Keyset;
 pub use partitioned::Partitions;
 
@@ -39,7 +41,7 @@ impl Position {
     /// The note says what became of a saved position.
     pub fn full_refresh(
         stream: &'static StreamDef,
-        saved: Option<&StreamState>,
+        saved: Option<&PartitionsLeft>,
         page_size: u32,
     ) -> (Position, Option<String>) {
         let Read::Connection(connection) = &stream.read else {
@@ -52,7 +54,7 @@ impl Position {
 
     pub fn incremental(
         keys: &'static Incremental,
-        saved: Option<&StreamState>,
+        saved: Option<&CursorAt>,
         start_date: Option<&str>,
     ) -> Position {
         Position::Incremental(Keyset::new(keys, saved, start_date))

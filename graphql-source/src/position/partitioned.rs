@@ -10,7 +10,7 @@ use super::planning::{Planning, Step};
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::partition::{self, Range};
-use crate::state::{PartitionState, StreamState};
+use crate::state::{PartitionState, PartitionsLeft, StreamState};
 use crate::stream::{Order, StreamDef};
 
 /// The unfinished partitions of a full refresh.
@@ -28,7 +28,7 @@ impl Partitions {
     pub fn new(
         stream: &'static StreamDef,
         order: Order,
-        saved: Option<&StreamState>,
+        saved: Option<&PartitionsLeft>,
         page_size: u32,
     ) -> (Partitions, Option<String>) {
         let key = order.fields().join(",");
@@ -41,7 +41,7 @@ impl Partitions {
             (vec![Part::new(Range::ALL, None)], planning)
         };
         let ((parts, planning), note) = match saved {
-            Some(StreamState::FullRefresh {
+            Some(PartitionsLeft {
                 order: saved_order,
                 partitions,
             }) if *saved_order == key => {
@@ -55,7 +55,7 @@ impl Partitions {
                 );
                 ((parts, None), Some(note))
             }
-            Some(StreamState::FullRefresh {
+            Some(PartitionsLeft {
                 order: saved_order, ..
             }) => (
                 fresh(),
@@ -91,7 +91,7 @@ impl Partitions {
         if self.parts.is_empty() {
             return StreamState::FullRefreshComplete;
         }
-        StreamState::FullRefresh {
+        StreamState::FullRefresh(PartitionsLeft {
             order: self.order.fields().join(","),
             partitions: self
                 .parts
@@ -101,7 +101,7 @@ impl Partitions {
                     after: part.offset.after().cloned(),
                 })
                 .collect(),
-        }
+        })
     }
 
     fn field(&self) -> &'static str {
@@ -216,13 +216,13 @@ mod tests {
         );
         assert_eq!(
             pos.state(),
-            StreamState::FullRefresh {
+            StreamState::FullRefresh(PartitionsLeft {
                 order: "createdAt,subscriptionId".into(),
                 partitions: vec![PartitionState {
                     range: Range::ALL,
                     after: Some("a".into())
                 }]
-            }
+            })
         );
         assert_eq!(pos.advance(&[page(&[], true, Some("b"))]).unwrap(), 1);
         let repeat = pos.advance(&[page(&[], true, Some("a"))]).unwrap_err();
@@ -278,10 +278,10 @@ mod tests {
             page(&[], false, None),
         ];
         assert_eq!(pos.advance(&round).unwrap(), 5);
-        let state = pos.state();
-        let StreamState::FullRefresh { partitions, .. } = &state else {
-            panic!("{state:?}")
+        let StreamState::FullRefresh(state) = pos.state() else {
+            panic!("a full refresh under way")
         };
+        let partitions = &state.partitions;
         let afters: Vec<_> = partitions.iter().map(|p| p.after.as_deref()).collect();
         assert_eq!(afters, [Some("b1"), Some("c1"), Some("d1")]);
         // A new run resumes exactly there, without planning again.
@@ -349,7 +349,7 @@ mod tests {
     #[test]
     fn offset_paging_resumes_only_in_the_same_order() {
         let stream = streams::find("customers").unwrap();
-        let saved = |order: &str| StreamState::FullRefresh {
+        let saved = |order: &str| PartitionsLeft {
             order: order.into(),
             partitions: vec![PartitionState {
                 range: Range::ALL,

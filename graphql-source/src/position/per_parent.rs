@@ -12,7 +12,7 @@ use super::nestjs::Offset;
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::raw_json::{members, value_at};
-use crate::state::StreamState;
+use crate::state::{ParentsFrom, StreamState};
 use crate::stream::{Answer, Order, PerParentDef};
 use crate::time::parse_rfc3339_ms;
 
@@ -122,14 +122,14 @@ impl Parents {
     pub fn new(
         stream: &'static PerParentDef,
         mut parents: Vec<Parent>,
-        saved: Option<&StreamState>,
+        saved: Option<&ParentsFrom>,
         width: usize,
     ) -> (Parents, Option<String>) {
         parents.sort_by(|a, b| a.key.cmp(&b.key));
         let all = parents.len();
         let mut note = None;
-        if let Some(StreamState::PerParent { parents_from, .. }) = saved {
-            let from = ParentKey(parents_from.clone());
+        if let Some(saved) = saved {
+            let from = ParentKey(saved.parents_from.clone());
             parents.retain(|p| p.key >= from);
             note = Some(format!("resuming: {} of {all} parents left", parents.len()));
         }
@@ -221,10 +221,10 @@ impl super::Pager for Parents {
             .or(self.queue.front());
         match first {
             None => StreamState::FullRefreshComplete,
-            Some(parent) => StreamState::PerParent {
+            Some(parent) => StreamState::PerParent(ParentsFrom {
                 parents_from: parent.key.0.clone(),
                 activity_from: None,
-            },
+            }),
         }
     }
 }
@@ -279,14 +279,11 @@ mod tests {
         );
         // a has a second page; b is done.
         assert_eq!(pos.advance(&[page(Some("p1")), page(None)]).unwrap(), 2);
-        let state = pos.state();
-        assert_eq!(
-            state,
-            StreamState::PerParent {
-                parents_from: vec![Some("2024-01-01T00:00:00Z".into()), Some("a".into())],
-                activity_from: None,
-            }
-        );
+        let state = ParentsFrom {
+            parents_from: vec![Some("2024-01-01T00:00:00Z".into()), Some("a".into())],
+            activity_from: None,
+        };
+        assert_eq!(pos.state(), StreamState::PerParent(state.clone()));
         let second = pos.requests(10);
         assert_eq!(second[0]["input"]["paging"]["after"], "p1");
         assert_eq!(second[1]["input"]["customerId"], "c-c");
