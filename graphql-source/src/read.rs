@@ -13,6 +13,7 @@ use crate::messages::{self, Status};
 use crate::page::{Page, Root};
 use crate::position::{ByLog, Keyset, Pager, Position};
 use crate::query;
+use crate::read_activity::ByActivity;
 use crate::read_log::log_from;
 use crate::read_per_parent;
 use crate::retrieve::{Checkpoint, Queries, Round, Rows};
@@ -253,7 +254,12 @@ impl Reader<'_> {
                 (Position::Incremental(keyset), None)
             }
             (SyncMode::Incremental, None, Some(activity)) => {
-                self.activity_position(activity, saved, started_ms)?
+                match self.activity_position(activity, saved, started_ms)? {
+                    (ByActivity::Changed(ids), by_log) => (Position::ByIds(*ids), Some(by_log)),
+                    (ByActivity::All(resumed), by_log) => {
+                        (self.full_refresh(stream, resumed), Some(by_log))
+                    }
+                }
             }
             _ => {
                 let saved = match saved {
@@ -267,7 +273,7 @@ impl Reader<'_> {
     }
 
     /// A full refresh of `stream`, resumed from `saved` where it can be.
-    pub(crate) fn full_refresh(
+    fn full_refresh(
         &mut self,
         stream: &'static StreamDef,
         saved: Option<&PartitionsLeft>,

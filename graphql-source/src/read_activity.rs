@@ -5,19 +5,27 @@
 
 use crate::error::{Error, Result};
 use crate::fetch::Reader;
-use crate::position::{ByIds, ByLog, Form, Position, Since};
+use crate::position::{ByIds, ByLog, Form, Since};
 use crate::read_log::{log_from, LogQuery};
-use crate::state::{ActivityAt, Nested, StreamState};
+use crate::state::{ActivityAt, Nested, PartitionsLeft, StreamState};
 use crate::stream::Activity;
+
+/// What a read by activity reads.
+pub enum ByActivity<'s> {
+    /// The rows changed, by id.
+    Changed(Box<ByIds>),
+    /// Every row, resuming a full refresh under way where there is one.
+    All(Option<&'s PartitionsLeft>),
+}
 
 impl Reader<'_> {
     /// Where a read by activity starts, and what the log adds to it.
-    pub(crate) fn activity_position(
+    pub(crate) fn activity_position<'s>(
         &mut self,
         activity: &'static Activity,
-        saved: Option<&StreamState>,
+        saved: Option<&'s StreamState>,
         started_ms: u64,
-    ) -> Result<(Position, Option<ByLog>)> {
+    ) -> Result<(ByActivity<'s>, ByLog)> {
         let stream = activity.stream;
         let name = stream.name;
         let next = log_from(started_ms);
@@ -57,7 +65,7 @@ impl Reader<'_> {
                 };
                 let ids = ByIds::new(activity.filter_path, order, by)
                     .expecting(activity.row_key, changed);
-                return Ok((Position::ByIds(ids), Some(by_log)));
+                return Ok((ByActivity::Changed(Box::new(ids)), by_log));
             }
             Some(_) => {
                 self.log(
@@ -68,7 +76,7 @@ impl Reader<'_> {
             }
             None => (None, full(next)),
         };
-        Ok((self.full_refresh(stream, resumed), Some(by_log)))
+        Ok((ByActivity::All(resumed), by_log))
     }
 
     /// The rows the log names as changed from `from` on, and the values

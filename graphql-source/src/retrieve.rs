@@ -85,6 +85,15 @@ pub struct Retrieved {
     pub requests: u64,
 }
 
+impl Retrieved {
+    fn add(&mut self, requests: usize, pages: usize, rows: u64) {
+        self.rounds += 1;
+        self.requests += requests as u64;
+        self.pages += pages as u64;
+        self.rows += rows;
+    }
+}
+
 impl Reader<'_> {
     /// Pages through `pager` to its end, handing every round to `rows`.
     pub fn retrieve(
@@ -95,7 +104,7 @@ impl Reader<'_> {
     ) -> Result<Retrieved> {
         let label = queries.label;
         let mut done = Retrieved::default();
-        let (mut bound, mut counted) = (None, None);
+        let mut bound = None;
         let mut pulse = Pulse::new(self.settings.progress_every_ms);
         while !pager.done() {
             let query = if done.rounds == 0 {
@@ -110,21 +119,14 @@ impl Reader<'_> {
                 .round(label, queries.root, query, &mut |rows| pager.requests(rows))
                 .map_err(|e| e.context(format_args!("{label}, after {} records", done.rows)))?;
             if done.rounds == 0 {
-                // Only a count of every row the read will emit says its size.
-                let count = fetched.iter().map(|p| p.total_count).sum::<Option<u64>>();
-                counted = count.filter(|_| pager.bounded_by_count());
-                bound = counted.map(|rows| RowBound::new(rows, self.rows()));
-                self.running(queries, &*rows, counted);
-                pulse.expected = counted;
+                bound = self.first_answer(queries, &*pager, &*rows, &fetched);
+                pulse.expected = bound.as_ref().map(|b| b.counted);
             }
             let with_rows = pager.advance(&fetched)?;
             let pages = &fetched[..with_rows];
             let round_rows = pages.iter().map(|p| p.nodes().len() as u64).sum();
             let first_rows = done.rows == 0 && round_rows > 0;
-            done.rounds += 1;
-            done.pages += with_rows as u64;
-            done.rows += round_rows;
-            done.requests += fetched.len() as u64;
+            done.add(fetched.len(), with_rows, round_rows);
             if let Some(bound) = &bound {
                 bound
                     .check(done.rows, &pager.state())
@@ -139,8 +141,8 @@ impl Reader<'_> {
             };
             rows.emit(self, &round)?;
             let checkpoints = rows.checkpoints(&*pager);
-            if let (true, Some(counted)) = (first_rows, counted) {
-                self.estimate_others(queries, &checkpoints, counted, round_rows);
+            if let (true, Some(bound)) = (first_rows, &bound) {
+                self.estimate_others(queries, &checkpoints, bound.counted, round_rows);
             }
             self.write(checkpoints);
             self.pulse(queries, &*pager, &done, &mut pulse);
@@ -152,6 +154,21 @@ impl Reader<'_> {
             self.write(checkpoints);
         }
         Ok(done)
+    }
+
+    /// After the first answer: RUNNING, and how far the read may go where
+    /// the answer counts every row it will emit.
+    fn first_answer(
+        &mut self,
+        queries: &Queries,
+        pager: &dyn Pager,
+        rows: &dyn Rows,
+        pages: &[Page],
+    ) -> Option<RowBound> {
+        let count = pages.iter().map(|p| p.total_count).sum::<Option<u64>>();
+        let counted = count.filter(|_| pager.bounded_by_count());
+        self.running(queries, rows, counted);
+        counted.map(|rows| RowBound::new(rows, self.rows()))
     }
 
     /// RUNNING for every stream the read emits, and the ESTIMATE its count

@@ -11,13 +11,7 @@ pub fn now_ms() -> u64 {
 /// Digits past milliseconds are dropped.
 pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let b = text.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let digits = b.get(from..from + len)?;
-        digits.iter().try_fold(0i64, |acc, &d| {
-            d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
-        })
-    };
-    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (year, month, day) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
     if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&month) {
         return None;
     }
@@ -34,43 +28,57 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     {
         return None;
     }
-    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let (hour, minute, second) = (digits(b, 11, 2)?, digits(b, 14, 2)?, digits(b, 17, 2)?);
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
-    let mut i = 19;
-    let mut millis = 0;
-    if b.get(i) == Some(&b'.') {
-        let start = i + 1;
-        i = start;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        let frac = &text[start..i];
-        if frac.is_empty() {
-            return None;
-        }
-        let padded = format!("{frac:0<3}");
-        millis = padded[..3].parse::<i64>().ok()?;
-    }
-    let offset_min = match b.get(i..)? {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let minutes = oh * 60 + om;
-            if *sign == b'+' {
-                minutes
-            } else {
-                -minutes
-            }
-        }
-        _ => return None,
-    };
+    let (millis, zone) = fraction_ms(b, 19)?;
+    let offset_min = offset_minutes(b, zone)?;
     let time_ms = ((hour * 60 + minute - offset_min) * 60 + second) * 1000 + millis;
     Some(date_ms + time_ms)
+}
+
+/// The number `len` ASCII digits from `from` write.
+fn digits(b: &[u8], from: usize, len: usize) -> Option<i64> {
+    let digits = b.get(from..from + len)?;
+    digits.iter().try_fold(0i64, |acc, &d| {
+        d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
+    })
+}
+
+/// The milliseconds of an optional `.fff…` at `at` (digits past them
+/// dropped), and where the zone starts.
+fn fraction_ms(b: &[u8], at: usize) -> Option<(i64, usize)> {
+    if b.get(at) != Some(&b'.') {
+        return Some((0, at));
+    }
+    let end = (at + 1..=b.len())
+        .find(|&i| !b.get(i).is_some_and(u8::is_ascii_digit))
+        .unwrap_or(b.len());
+    let frac = &b[at + 1..end];
+    if frac.is_empty() {
+        return None;
+    }
+    let millis = (0..3).fold(0, |acc, i| {
+        acc * 10 + frac.get(i).map_or(0, |d| i64::from(d - b'0'))
+    });
+    Some((millis, end))
+}
+
+/// `Z`, or `±HH:MM`, at `at` to the end, in minutes east of UTC.
+fn offset_minutes(b: &[u8], at: usize) -> Option<i64> {
+    match b.get(at..)? {
+        [b'Z' | b'z'] => Some(0),
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (hours, minutes) = (digits(b, at + 1, 2)?, digits(b, at + 4, 2)?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let minutes = hours * 60 + minutes;
+            Some(if *sign == b'+' { minutes } else { -minutes })
+        }
+        _ => None,
+    }
 }
 
 /// The wait a `Retry-After` header asks for, in ms: delay-seconds, or an HTTP

@@ -45,6 +45,19 @@ pub(super) fn overrides_of(ds: &Dataset, subscription: u32) -> std::ops::Range<u
     start as u32..end as u32
 }
 
+/// Stigg's weekly reset days: from the subscription's start, or a weekday
+/// (Monday first).
+const WEEKLY: [&str; 8] = [
+    "SubscriptionStart",
+    "EveryMonday",
+    "EveryTuesday",
+    "EveryWednesday",
+    "EveryThursday",
+    "EveryFriday",
+    "EverySaturday",
+    "EverySunday",
+];
+
 fn subscription(n: &Node) -> u32 {
     n.row.refs[0]
 }
@@ -109,19 +122,7 @@ pub(super) fn reset_configuration_for(n: &Node, period: &str, salts: [u64; 2]) -
         "WEEK" => (
             "WeeklyResetPeriodConfig",
             "weeklyAccordingTo",
-            n.choose(
-                salts[1],
-                &[
-                    "SubscriptionStart",
-                    "EveryMonday",
-                    "EveryTuesday",
-                    "EveryWednesday",
-                    "EveryThursday",
-                    "EveryFriday",
-                    "EverySaturday",
-                    "EverySunday",
-                ],
-            ),
+            n.choose(salts[1], &WEEKLY),
         ),
         "YEAR" => (
             "YearlyResetPeriodConfig",
@@ -157,16 +158,7 @@ pub(super) fn configured_anchor(config: Option<&Obj>, start: Millis) -> Millis {
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map_or(start, |t| t.and_utc().timestamp_millis()),
         Some(every) if every.starts_with("Every") => {
-            const DAYS: [&str; 7] = [
-                "EveryMonday",
-                "EveryTuesday",
-                "EveryWednesday",
-                "EveryThursday",
-                "EveryFriday",
-                "EverySaturday",
-                "EverySunday",
-            ];
-            let wanted = DAYS.iter().position(|d| *d == every).unwrap_or(0) as i64;
+            let wanted = WEEKLY[1..].iter().position(|d| *d == every).unwrap_or(0) as i64;
             // 1970-01-01 was a Thursday (Monday = 0).
             let weekday = (day + 3).rem_euclid(7);
             (day - (weekday - wanted).rem_euclid(7)) * DAY
