@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
-/// Which limit stopped the component. The messages name the flag, so an
-/// operator knows what to raise.
+/// Which limit stopped the component, and its value (the command line
+/// names its flag too: see `outcome`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitExceeded {
-    #[error("the connector exceeded the memory limit of {mib} MiB (--max-memory-mib)")]
+    #[error("the connector exceeded the memory limit of {mib} MiB")]
     Memory { mib: u32 },
     #[error(
-        "the connector exceeded the CPU deadline of {} s for one call (--cpu-deadline-secs)",
+        "the connector exceeded the CPU deadline of {} s for one call",
         secs(*.limit)
     )]
     Cpu { limit: Duration },
@@ -183,17 +183,17 @@ mod tests {
     }
 
     #[test]
-    fn messages_name_the_flags() {
+    fn messages_name_the_limits_and_their_values() {
         assert_eq!(
             LimitExceeded::Memory { mib: 256 }.to_string(),
-            "the connector exceeded the memory limit of 256 MiB (--max-memory-mib)"
+            "the connector exceeded the memory limit of 256 MiB"
         );
         assert_eq!(
             LimitExceeded::Cpu {
                 limit: Duration::from_secs(300)
             }
             .to_string(),
-            "the connector exceeded the CPU deadline of 300 s for one call (--cpu-deadline-secs)"
+            "the connector exceeded the CPU deadline of 300 s for one call"
         );
         assert!(LimitExceeded::Cpu {
             limit: Duration::from_millis(1500)

@@ -1,6 +1,7 @@
 //! How a run ended, and the host's own reports: the TRACE ERROR when the
 //! component could not run or crashed, and the final flush of the output.
 
+use crate::limits::LimitExceeded;
 use crate::messages::{self, FailureType, StreamDescriptor};
 use crate::output::MessageWriter;
 use crate::runtime::{CallError, CommandResult};
@@ -46,10 +47,27 @@ pub fn finish_stream(
             return Outcome::OutputClosed;
         }
         Err(error) => {
-            return report_host_failure_for(output, &error.to_string(), &error.detail(), stream)
+            return report_host_failure_for(output, &message(&error), &error.detail(), stream)
         }
     };
     flush(&mut output).unwrap_or(outcome)
+}
+
+/// What the command line says of a failed call: a limit's message names
+/// the flag that raises it, so an operator knows what to change.
+fn message(error: &CallError) -> String {
+    let flag = match error {
+        CallError::Limit {
+            limit: LimitExceeded::Memory { .. },
+            ..
+        } => "--max-memory-mib",
+        CallError::Limit {
+            limit: LimitExceeded::Cpu { .. },
+            ..
+        } => "--cpu-deadline-secs",
+        other => return other.to_string(),
+    };
+    format!("{error} ({flag})")
 }
 
 pub fn report_host_failure(output: MessageWriter, message: &str, detail: &str) -> Outcome {
@@ -89,5 +107,37 @@ pub fn flush(output: &mut MessageWriter) -> Option<Outcome> {
             eprintln!("host: cannot write messages: {error}");
             Some(Outcome::OutputClosed)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn limit(limit: LimitExceeded) -> CallError {
+        CallError::Limit {
+            limit,
+            detail: String::new(),
+        }
+    }
+
+    /// The library's errors name limits; the command line adds its flags.
+    #[test]
+    fn a_limit_s_message_names_the_flag_that_raises_it() {
+        assert_eq!(
+            message(&limit(LimitExceeded::Memory { mib: 48 })),
+            "the connector exceeded the memory limit of 48 MiB (--max-memory-mib)"
+        );
+        let cpu = LimitExceeded::Cpu {
+            limit: Duration::from_secs(1),
+        };
+        assert_eq!(
+            message(&limit(cpu)),
+            "the connector exceeded the CPU deadline of 1 s for one call (--cpu-deadline-secs)"
+        );
+        let table = LimitExceeded::Table { elements: 10 };
+        assert_eq!(message(&limit(table.clone())), table.to_string(), "no flag");
     }
 }
