@@ -61,9 +61,10 @@ impl Api {
 
     fn base_specification(&self) -> Value {
         let mut properties = self.source_properties();
-        if let (Value::Object(all), Value::Object(more)) = (&mut properties, self.read_properties())
-        {
-            all.extend(more);
+        for more in [self.pacing_properties(), self.read_properties()] {
+            if let (Value::Object(all), Value::Object(more)) = (&mut properties, more) {
+                all.extend(more);
+            }
         }
         json!({
             "$schema": "http://json-schema.org/draft-07/schema#",
@@ -106,8 +107,8 @@ impl Api {
         })
     }
 
-    /// Retries, pacing, progress, deletions and the endpoint.
-    fn read_properties(&self) -> Value {
+    /// Retries and pacing.
+    fn pacing_properties(&self) -> Value {
         json!({
             "max_retry_seconds": {
                 "type": "integer",
@@ -165,6 +166,12 @@ impl Api {
                 "maximum": 3600,
                 "order": 8,
             },
+        })
+    }
+
+    /// Progress, deletions and the endpoint.
+    fn read_properties(&self) -> Value {
+        json!({
             "progress_log_seconds": {
                 "type": "integer",
                 "title": "Progress every (seconds)",

@@ -156,7 +156,10 @@ mod tests {
         let Err(error) = budget.on_deadline() else {
             panic!("still within budget");
         };
-        assert!(error.to_string().contains("CPU deadline of 0.05 s"), "{error}");
+        assert!(
+            error.to_string().contains("CPU deadline of 0.05 s"),
+            "{error}"
+        );
         assert!(budget.exceeded().is_some());
         // A new call starts afresh.
         budget.start_call();
