@@ -67,7 +67,8 @@ impl Reader<'_> {
             }
             Ok(())
         };
-        self.page_log(label, query, &mut entries)
+        self.page_log(label, query, &mut entries)?;
+        Ok(())
     }
 
     /// Emits a record for each deletion of `stream`'s rows logged at or
@@ -98,14 +99,12 @@ impl Reader<'_> {
             after,
             line: String::new(),
             records: 0,
-            emitted: 0,
         };
-        self.page_log(&label, &query, &mut rows)?;
-        Ok(rows.emitted)
+        self.page_log(&label, &query, &mut rows)
     }
 
-    /// Pages through the entries `query` selects.
-    fn page_log(&mut self, label: &str, query: &LogQuery, rows: &mut dyn Rows) -> Result<()> {
+    /// Pages through the entries `query` selects; returns how many.
+    fn page_log(&mut self, label: &str, query: &LogQuery, rows: &mut dyn Rows) -> Result<u64> {
         let log = query.entries.log;
         let order = query.order().map_err(|e| e.context(label))?;
         let extra: Value = serde_json::from_str(query.entries.filter)
@@ -144,8 +143,7 @@ impl Reader<'_> {
             first: &document,
             next: &document,
         };
-        self.retrieve(&queries, &mut pager, rows)?;
-        Ok(())
+        Ok(self.retrieve(&queries, &mut pager, rows)?.rows)
     }
 }
 
@@ -159,9 +157,8 @@ struct Deletions<'q> {
     query: &'q LogQuery<'q>,
     after: CursorAt,
     line: String,
-    /// Records since the last STATE, and in all.
+    /// Records since the last STATE.
     records: u64,
-    emitted: u64,
 }
 
 impl Rows for Deletions<'_> {
@@ -180,7 +177,6 @@ impl Rows for Deletions<'_> {
             );
             reader.sink.record(&self.line);
             self.records += 1;
-            self.emitted += 1;
         }
         Ok(())
     }

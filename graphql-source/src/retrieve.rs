@@ -1,7 +1,9 @@
 //! The one read loop: a pager's round of requests, sent at once; the pager
-//! moved past the answers; the pages with rows handed to the caller. Every
-//! kind of read (a stream, its parents, an activity log) pages through it, so
-//! the guard against a server paging without end holds for all of them.
+//! moved past the answers; the pages with rows handed to the read's
+//! [`Rows`]; the STATEs they name written. Every kind of read (a stream, its
+//! parents, an activity log, deletions) pages through it, so the guard
+//! against a server paging without end, and the order of RUNNING, records,
+//! STATE, ESTIMATE and progress LOG, hold for all of them.
 
 use serde_json::Value;
 
