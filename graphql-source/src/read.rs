@@ -17,7 +17,7 @@ use crate::read_activity::ByActivity;
 use crate::read_log::log_from;
 use crate::read_per_parent;
 use crate::retrieve::{Checkpoint, Queries, Round, Rows};
-use crate::state::{PartitionsLeft, StreamState};
+use crate::state::{CursorAt, PartitionsLeft, StreamState};
 use crate::stream::{StreamDef, TotalCount};
 use crate::time::now_ms;
 
@@ -301,7 +301,7 @@ impl Reader<'_> {
     fn deletes(
         &mut self,
         group: &Group,
-        mut keyset: Keyset,
+        keyset: Keyset,
         from: Option<&str>,
         started_ms: u64,
     ) -> Result<()> {
@@ -313,9 +313,9 @@ impl Reader<'_> {
         ) else {
             return Ok(());
         };
-        keyset.set_deletes_from(log_from(started_ms));
-        let StreamState::Incremental(after) = keyset.state() else {
-            return Err(Error::system("an incremental read's state is a cursor"));
+        let after = CursorAt {
+            deletes_from: Some(log_from(started_ms)),
+            ..keyset.cursor_at()
         };
         let count = self.read_deletes(stream, deletes, from, after)?;
         self.log(

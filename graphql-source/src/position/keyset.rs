@@ -106,7 +106,12 @@ impl Keyset {
     }
 
     pub fn state(&self) -> StreamState {
-        StreamState::Incremental(CursorAt {
+        StreamState::Incremental(self.cursor_at())
+    }
+
+    /// Where the read stands: every row before this cursor is read.
+    pub fn cursor_at(&self) -> CursorAt {
+        CursorAt {
             cursor_field: self.keys.cursor.to_owned(),
             cursor: self
                 .last
@@ -114,7 +119,7 @@ impl Keyset {
                 .map(|k| k.cursor.clone())
                 .or_else(|| self.from.clone()),
             deletes_from: self.deletes_from.clone(),
-        })
+        }
     }
 
     /// Where the deletions still to emit start (streams with deletes).
