@@ -27,7 +27,9 @@ pub fn keyed_record(
     let fields = members(node)
         .map_err(|e| Error::system(format!("a {} record is not an object ({e})", stream.name)))?;
     let mut parent_value = String::new();
-    push_string(parent, &mut parent_value);
+    if stream.parent_column.is_some() {
+        push_string(parent, &mut parent_value);
+    }
     let parent_column = stream
         .parent_column
         .map(|name| (name, parent_value.as_str()));

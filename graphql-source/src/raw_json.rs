@@ -76,7 +76,6 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
     }
 }
 
-/// Writes the object `members` keeps, in order.
 /// The JSON text at a dotted path of an object's members; `null` when absent.
 pub fn value_at(object: &[(Cow<'_, str>, &RawValue)], path: &str) -> String {
     let (head, rest) = path.split_once('.').unwrap_or((path, ""));
@@ -92,6 +91,7 @@ pub fn value_at(object: &[(Cow<'_, str>, &RawValue)], path: &str) -> String {
     }
 }
 
+/// Writes the object `members` keeps, in order.
 pub fn write_object<'m>(members: impl IntoIterator<Item = (&'m str, &'m str)>, out: &mut String) {
     out.push('{');
     for (i, (key, value)) in members.into_iter().enumerate() {

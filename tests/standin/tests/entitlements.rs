@@ -55,6 +55,22 @@ fn customer_ids(standin: &Standin) -> Vec<String> {
         .collect()
 }
 
+/// The active promotional entitlements, with their customer and feature.
+fn active_promotions(standin: &Standin) -> Vec<Value> {
+    let promotions = read_all(
+        standin,
+        "promotionalEntitlements",
+        "PromotionalEntitlement",
+        "status customer { customerId } feature { id }",
+        ascending(&["createdAt"]),
+        None,
+        1000,
+    );
+    (promotions.into_iter())
+        .filter(|p| p["status"] == "Active")
+        .collect()
+}
+
 fn number(row: &Value, field: &str) -> Option<f64> {
     row[field].as_f64()
 }
@@ -289,19 +305,7 @@ fn a_resource_selects_its_subscriptions_and_no_promotions() {
     }
     assert!(with_rows > 0, "some resources have active subscriptions");
     // Promotional entitlements count without a resource only.
-    let promotions = read_all(
-        &standin,
-        "promotionalEntitlements",
-        "PromotionalEntitlement",
-        "status customer { customerId } feature { id }",
-        ascending(&["createdAt"]),
-        None,
-        1000,
-    );
-    let active: Vec<&Value> = promotions
-        .iter()
-        .filter(|p| p["status"] == "Active")
-        .collect();
+    let active = active_promotions(&standin);
     assert!(!active.is_empty());
     for promotion in active {
         let customer = promotion["customer"]["customerId"]
@@ -350,24 +354,15 @@ fn subscription_overrides_set_the_subscription_s_limits() {
     for (customer, _) in counted.values() {
         *per_customer.entry(customer).or_default() += 1;
     }
-    let promoted: HashSet<(String, String)> = read_all(
-        &standin,
-        "promotionalEntitlements",
-        "PromotionalEntitlement",
-        "status customer { customerId } feature { id }",
-        ascending(&["createdAt"]),
-        None,
-        1000,
-    )
-    .iter()
-    .filter(|p| p["status"] == "Active")
-    .map(|p| {
-        (
-            p["customer"]["customerId"].to_string(),
-            p["feature"]["id"].to_string(),
-        )
-    })
-    .collect();
+    let promoted: HashSet<(String, String)> = active_promotions(&standin)
+        .iter()
+        .map(|p| {
+            (
+                p["customer"]["customerId"].to_string(),
+                p["feature"]["id"].to_string(),
+            )
+        })
+        .collect();
     let (mut exact, mut configured) = (0, 0);
     for o in standin.subscription_entitlements() {
         let Some((customer, start)) = counted.get(o["subscription"]["id"].as_str().expect("id"))
