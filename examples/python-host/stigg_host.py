@@ -456,19 +456,21 @@ class HttpCapability:
                 connection.close()
             return reply.status, [(k.lower(), v) for k, v in reply.getheaders()], data
 
-    def _read_body(self, reply: http.client.HTTPResponse) -> bytearray:
+    def _read_body(self, reply: http.client.HTTPResponse) -> bytes:
         """The body, read in pieces of at most BODY_PIECE (http.client would
-        read a declared chunk whole): never more than the cap and a piece."""
+        read a declared chunk whole) and joined once at its end: a refused
+        body never holds more than the cap and a piece, whatever the
+        allocator does (a buffer regrown as it fills can hold its old copy
+        too)."""
         if reply.length is not None and reply.length > self.max_bytes:
             raise TooLarge()
-        data = bytearray()
-        while True:
-            piece = reply.read(min(BODY_PIECE, self.max_bytes + 1 - len(data)))
-            if not piece:
-                return data
-            data += piece
-            if len(data) > self.max_bytes:
+        pieces, size = [], 0
+        while piece := reply.read(min(BODY_PIECE, self.max_bytes + 1 - size)):
+            pieces.append(piece)
+            size += len(piece)
+            if size > self.max_bytes:
                 raise TooLarge()
+        return b"".join(pieces)
 
 
 def describe(error: BaseException) -> str:
