@@ -205,6 +205,10 @@ fn parse_args() -> Result<Options> {
                     bail!("--rate-limit-scale needs a number of 0 or more");
                 }
             }
+            "-h" | "--help" => {
+                println!("usage: {USAGE}");
+                std::process::exit(0);
+            }
             other => bail!("unknown argument {other}; usage: {USAGE}"),
         }
     }
