@@ -264,7 +264,7 @@ def _connect(policy: NetworkPolicy, scheme: str, deadline: float, address) -> so
     handshake that may follow is one timed operation)."""
     host, port = address
     refusals, last_error = [], None
-    for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+    for family, kind, proto, _, sockaddr in _resolve(host, port, deadline):
         reason = policy.refusal(scheme, ipaddress.ip_address(sockaddr[0].split("%")[0]))
         if reason:
             refusals.append(reason)
@@ -282,6 +282,27 @@ def _connect(policy: NetworkPolicy, scheme: str, deadline: float, address) -> so
     if last_error is not None:
         raise last_error
     raise Denied("refused by the network policy: " + "; ".join(refusals))
+
+
+def _resolve(host: str, port: int, deadline: float) -> list:
+    """``socket.getaddrinfo`` by the request's deadline. Python's takes no
+    timeout, so it runs in a thread of its own, left behind (a daemon, which
+    does not hold up exit) if the name server outlives the request."""
+    done, answer = threading.Event(), {}
+
+    def lookup() -> None:
+        try:
+            answer["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except Exception as error:  # noqa: BLE001 - raised again in the caller's thread
+            answer["error"] = error
+        done.set()
+
+    threading.Thread(target=lookup, name="resolve", daemon=True).start()
+    if not done.wait(min(max(deadline - time.monotonic(), 0), MAX_WAIT)):
+        raise TimeoutError(f"no address for {host} by the request's deadline")
+    if "error" in answer:
+        raise answer["error"]
+    return answer["addresses"]
 
 
 class _Guarded:

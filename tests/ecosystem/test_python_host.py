@@ -20,6 +20,7 @@ import time
 import unittest
 from pathlib import Path
 from typing import Optional
+from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -274,6 +275,26 @@ class HostileServers(unittest.TestCase):
                 self.assertIn("--timeout-secs", answer.payload)
                 self.assertGreater(elapsed, 1.9)
                 self.assertLess(elapsed, 3.0)
+
+    def test_a_name_lookup_ends_at_the_deadline_and_a_failed_one_is_transport(self) -> None:
+        real = socket.getaddrinfo
+
+        def slow(*args, **kwargs):
+            time.sleep(4)
+            return real(*args, **kwargs)
+
+        def failing(*_args, **_kwargs):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        with mock.patch.object(stigg_host.socket, "getaddrinfo", slow):
+            answer, elapsed, server = self.exchange("ok", timeout=1)
+        self.assert_error(answer, "timeout")
+        self.assertIn("--timeout-secs", answer.payload)
+        self.assertLess(elapsed, 2.5, "the lookup was waited for past the request's deadline")
+        self.assertEqual(server.hits, 0)
+        with mock.patch.object(stigg_host.socket, "getaddrinfo", failing):
+            answer, _, _ = self.exchange("ok")
+        self.assert_error(answer, "transport")
+        self.assertIn("Name or service not known", answer.payload)
 
     def test_protocol_errors_are_transport(self) -> None:
         for behaviour in ("negative_chunk", "bad_status_line"):
