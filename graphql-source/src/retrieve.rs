@@ -167,8 +167,8 @@ impl Reader<'_> {
         rows: &dyn Rows,
         pages: &[Page],
     ) -> Option<RowBound> {
-        let count = pages.iter().map(|p| p.total_count).sum::<Option<u64>>();
-        let counted = count.filter(|_| pager.bounded_by_count());
+        let counted =
+            count_of(pages.iter().map(|p| p.total_count)).filter(|_| pager.bounded_by_count());
         self.running(queries, rows, counted);
         counted.map(|rows| RowBound::new(rows, self.rows()))
     }
@@ -199,7 +199,7 @@ impl Reader<'_> {
             .iter()
             .filter(|c| c.whole && Some(c.stream) != queries.stream);
         for checkpoint in others {
-            let estimate = checkpoint.records * counted / rows;
+            let estimate = scale(checkpoint.records, counted, rows);
             self.sink
                 .emit(&messages::estimate(checkpoint.stream, estimate));
         }
@@ -308,6 +308,19 @@ impl RowBound {
     }
 }
 
+/// The rows a round's answers count together, when each counts: a server's
+/// numbers, so added without overflowing (a count past any stream's size is
+/// still only a bound and an estimate).
+fn count_of(mut counts: impl Iterator<Item = Option<u64>>) -> Option<u64> {
+    counts.try_fold(0u64, |sum, count| Some(sum.saturating_add(count?)))
+}
+
+/// `n * of / per` (`per` > 0), at most `u64::MAX`.
+fn scale(n: u64, of: u64, per: u64) -> u64 {
+    let scaled = u128::from(n) * u128::from(of) / u128::from(per);
+    u64::try_from(scaled).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,5 +347,21 @@ mod tests {
             RowBound::new(0, 1000).check(3000, &at).is_ok(),
             "an empty count still reads pages"
         );
+    }
+
+    #[test]
+    fn counts_a_server_makes_up_add_up_without_overflowing() {
+        assert_eq!(count_of([Some(2), Some(3)].into_iter()), Some(5));
+        assert_eq!(
+            count_of([Some(u64::MAX), Some(3)].into_iter()),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            count_of([Some(2), None].into_iter()),
+            None,
+            "one page uncounted"
+        );
+        assert_eq!(scale(6, 5, 2), 15);
+        assert_eq!(scale(6, u64::MAX, 2), u64::MAX);
     }
 }

@@ -12,6 +12,8 @@ use test_support::Output;
 /// overage price; keeps every request body.
 struct Plans {
     rows: usize,
+    /// What `totalCount` says, when not `rows`.
+    count: Option<u64>,
     bodies: Vec<Value>,
 }
 
@@ -41,7 +43,7 @@ impl Http for Plans {
         let page = json!({"data": {"plans": {
             "edges": edges,
             "pageInfo": {"hasNextPage": end < self.rows, "endCursor": end.to_string()},
-            "totalCount": self.rows,
+            "totalCount": self.count.unwrap_or(self.rows as u64),
         }}});
         Ok(Response {
             status: 200,
@@ -70,8 +72,13 @@ impl Run {
 }
 
 fn read(rows: usize, streams: Value, state: Option<&str>) -> Run {
+    read_counted(rows, None, streams, state)
+}
+
+fn read_counted(rows: usize, count: Option<u64>, streams: Value, state: Option<&str>) -> Run {
     let mut server = Plans {
         rows,
+        count,
         bodies: Vec::new(),
     };
     let mut out: Vec<String> = Vec::new();
@@ -155,24 +162,36 @@ fn a_child_alone_asks_only_for_keys_and_its_lists() {
     assert!(run.messages.statuses("plans").is_empty());
 }
 
+impl Run {
+    fn estimates(&self) -> Vec<(&str, u64)> {
+        self.messages
+            .of_type("TRACE")
+            .filter(|m| m["trace"]["type"] == "ESTIMATE")
+            .map(|m| {
+                let estimate = &m["trace"]["estimate"];
+                (
+                    estimate["name"].as_str().unwrap(),
+                    estimate["row_estimate"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
 #[test]
 fn a_child_is_estimated_from_its_parent_s_count() {
     // 5 plans, 3 prices each, pages of 2: after the first page, 6 prices for 2 of 5 plans.
     let run = read(5, json!([entry("plan_prices", None)]), None);
-    let estimates: Vec<(&str, u64)> = run
-        .messages
-        .of_type("TRACE")
-        .filter(|m| m["trace"]["type"] == "ESTIMATE")
-        .map(|m| {
-            let estimate = &m["trace"]["estimate"];
-            (
-                estimate["name"].as_str().unwrap(),
-                estimate["row_estimate"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(estimates, [("plan_prices", 15)]);
+    assert_eq!(run.estimates(), [("plan_prices", 15)]);
     assert_eq!(run.records("plan_prices").len(), 15);
+}
+
+#[test]
+fn a_count_no_stream_could_have_is_an_estimate_not_a_crash() {
+    // 3 prices a plan times a count of u64::MAX is past any number: the most there is.
+    let run = read_counted(5, Some(u64::MAX), json!([entry("plan_prices", None)]), None);
+    assert_eq!(run.estimates(), [("plan_prices", u64::MAX)]);
+    assert_eq!(run.records("plan_prices").len(), 15, "every price read");
 }
 
 #[test]
